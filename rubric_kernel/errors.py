@@ -1,0 +1,52 @@
+"""Input faults that name their place: file, row, column or indicator.
+
+Every loader collects faults instead of stopping at the first, so a user fixes a file in one pass.
+Messages are Chinese because users read them; the structure stays machine-readable for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One problem in one place of one input file."""
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    indicator: int | None = None
+
+    def where(self) -> str:
+        place = self.file
+        if self.row is not None:
+            place += f":{self.row}"
+        if self.column:
+            place += f" [{self.column}]"
+        if self.indicator is not None:
+            place += f" 指标{self.indicator}"
+        return place
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.message}"
+
+
+class InputError(Exception):
+    """Raised with every fault found in an input; nothing was stored or scored."""
+
+    def __init__(self, faults: Iterable[Fault]):
+        self.faults = list(faults)
+        super().__init__("\n".join(str(f) for f in self.faults))
+
+
+def display_path(path: Path | str) -> str:
+    """Relative to the working directory when possible, so messages stay short and machine-neutral."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)

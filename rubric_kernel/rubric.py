@@ -1,0 +1,301 @@
+"""The indicator system (seed 附件2) as typed, validated data loaded from ``parameters/rubric.yaml``.
+
+Points, typical deductions, record-type mappings, bonus, veto clauses and grade cut-offs all live in
+the file; this module only checks that the file is coherent and exposes it in a shape the scoring
+core can use without re-checking anything.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import Fault, InputError, display_path
+
+Severity = Literal["一般", "较重", "严重"]
+SEVERITIES: tuple[str, ...] = ("一般", "较重", "严重")
+AuthoritySystem = Literal["人社", "其他", "任意"]
+JUDGMENT_SOURCES = ("机构提供", "现场核查")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleItem(_Strict):
+    """A typical deduction (扣分项) or award (加分项) an expert can tick, as the 评分细则 words it."""
+
+    id: str
+    text: str
+    points: float = Field(gt=0)
+    unit: str | None = None  # set when the rule counts occurrences ("每人次"): the expert enters a count
+
+
+class Indicator(_Strict):
+    """A third-level indicator, numbered 1–68 as in the seed."""
+
+    number: int = Field(ge=1)
+    name: str
+    sources: list[str] = Field(min_length=1)
+    method: str = ""
+    basis: list[str] = Field(default_factory=list)
+    base: Literal["full", "zero"]
+    max_points: float = Field(gt=0)
+    needs_judgment: bool
+    items: list[RuleItem] = Field(default_factory=list)
+
+
+class Level2(_Strict):
+    """A second-level indicator (1)–(23); ``inferred`` marks a name the seed leaves blank."""
+
+    number: int = Field(ge=1)
+    name: str
+    inferred: bool = False
+    indicators: list[Indicator] = Field(min_length=1)
+
+
+class Level1(_Strict):
+    name: str
+    points: float = Field(gt=0)
+    groups: list[Level2] = Field(min_length=1)
+
+
+class RecordEffect(_Strict):
+    """What one record of a type does, for an issuing-authority system and a severity."""
+
+    authority: AuthoritySystem = "任意"
+    severity: Severity | None = None  # None: any severity
+    indicator: int
+    points: float = Field(gt=0)
+    veto: str | None = None  # a veto clause id this record raises (still needs confirmation)
+
+
+class RecordType(_Strict):
+    code: str
+    description: str = ""
+    polarity: Literal["negative", "positive"]
+    effects: list[RecordEffect] = Field(min_length=1)
+
+
+class BonusItem(_Strict):
+    id: str
+    text: str
+    points: float = Field(gt=0)
+
+
+class Bonus(_Strict):
+    cap: float = Field(gt=0)
+    may_exceed_total: bool
+    description: str = ""
+    items: list[BonusItem] = Field(min_length=1)
+
+
+class VetoClause(_Strict):
+    id: str  # "1(1)" … "1(7)", "2" … "9"
+    text: str
+
+
+class VetoGroup(_Strict):
+    clause: int = Field(ge=1)
+    text: str
+    items: list[VetoClause] = Field(default_factory=list)
+
+
+class Cutoff(_Strict):
+    grade: str
+    min: float
+
+
+class Grades(_Strict):
+    active: str
+    lowest: str
+    presets: dict[str, list[Cutoff]]
+
+    @model_validator(mode="after")
+    def _descending(self) -> Grades:
+        if self.active not in self.presets:
+            raise ValueError(f"当前方案 {self.active!r} 不在 presets 中")
+        for name, cuts in self.presets.items():
+            mins = [c.min for c in cuts]
+            if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+                raise ValueError(f"等级方案 {name!r} 的分数线必须严格递减：{mins}")
+        return self
+
+
+class Meta(_Strict):
+    title: str
+    version: str
+    allocation_note: str
+    total_points: float = Field(gt=0)
+
+
+class Rubric(_Strict):
+    meta: Meta
+    look_back_days: dict[Severity, int]
+    authority_systems: dict[str, list[str]]
+    levels: list[Level1] = Field(min_length=1)
+    record_types: list[RecordType] = Field(min_length=1)
+    bonus: Bonus
+    veto: list[VetoGroup] = Field(min_length=1)
+    grades: Grades
+
+    @cached_property
+    def indicators(self) -> dict[int, Indicator]:
+        return {i.number: i for lv in self.levels for g in lv.groups for i in g.indicators}
+
+    @cached_property
+    def placement(self) -> dict[int, tuple[Level1, Level2]]:
+        """Indicator number -> its first- and second-level parents."""
+        return {i.number: (lv, g) for lv in self.levels for g in lv.groups for i in g.indicators}
+
+    @cached_property
+    def record_types_by_code(self) -> dict[str, RecordType]:
+        return {t.code: t for t in self.record_types}
+
+    @cached_property
+    def veto_clauses(self) -> dict[str, str]:
+        """Every clause id that can be raised -> its text (sub-items of a group, or the group itself)."""
+        out: dict[str, str] = {}
+        for g in self.veto:
+            if g.items:
+                out.update({c.id: f"{g.text}{c.text}" for c in g.items})
+            else:
+                out[str(g.clause)] = g.text
+        return out
+
+    @cached_property
+    def bonus_items(self) -> dict[str, BonusItem]:
+        return {b.id: b for b in self.bonus.items}
+
+    @property
+    def cutoffs(self) -> list[Cutoff]:
+        return self.grades.presets[self.grades.active]
+
+    def with_preset(self, preset: str) -> Rubric:
+        """The same rubric with another named grade preset active (e.g. the stricter one)."""
+        if preset not in self.grades.presets:
+            raise KeyError(preset)
+        grades = self.grades.model_copy(update={"active": preset})
+        return self.model_copy(update={"grades": grades})
+
+
+def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
+    """Cross-field checks pydantic cannot express per field."""
+    faults: list[Fault] = []
+    seen: dict[int, str] = {}
+    l2_numbers: list[int] = []
+    for lv in r.levels:
+        level_sum = 0.0
+        for g in lv.groups:
+            l2_numbers.append(g.number)
+            for ind in g.indicators:
+                if ind.number in seen:
+                    faults.append(Fault(file, f"指标编号重复（{seen[ind.number]} 与 {ind.name}）", indicator=ind.number))
+                seen[ind.number] = ind.name
+                level_sum += ind.max_points
+                item_ids = [it.id for it in ind.items]
+                if len(set(item_ids)) != len(item_ids):
+                    faults.append(Fault(file, "扣分/加分细则的 id 重复", indicator=ind.number))
+                for it in ind.items:
+                    if it.points > ind.max_points:
+                        faults.append(
+                            Fault(file, f"细则 {it.id} 的分值 {it.points} 超过指标满分 {ind.max_points}",
+                                  indicator=ind.number)
+                        )
+                if ind.needs_judgment is False and any(s in JUDGMENT_SOURCES for s in ind.sources):
+                    faults.append(Fault(file, "信息来源含机构提供或现场核查，needs_judgment 必须为 true",
+                                        indicator=ind.number))
+        if abs(level_sum - lv.points) > 1e-9:
+            faults.append(Fault(file, f"一级指标“{lv.name}”的三级指标分值合计 {level_sum:g}，应为 {lv.points:g}"))
+    expected = set(range(1, len(seen) + 1))
+    if set(seen) != expected:
+        missing = sorted(expected - set(seen))
+        faults.append(Fault(file, f"三级指标编号必须从 1 连续编号，缺少 {missing}"))
+    if sorted(l2_numbers) != list(range(1, len(l2_numbers) + 1)):
+        faults.append(Fault(file, f"二级指标编号必须从 (1) 连续编号且不重复：{l2_numbers}"))
+    total = sum(lv.points for lv in r.levels)
+    if abs(total - r.meta.total_points) > 1e-9:
+        faults.append(Fault(file, f"一级指标分值合计 {total:g}，应为总分 {r.meta.total_points:g}"))
+    for sev in SEVERITIES:
+        if sev not in r.look_back_days:
+            faults.append(Fault(file, f"look_back_days 缺少严重程度“{sev}”的回溯期"))
+    if "人社" not in r.authority_systems:
+        faults.append(Fault(file, "authority_systems 必须定义“人社”系统的关键词"))
+    clauses = r.veto_clauses
+    codes: set[str] = set()
+    for t in r.record_types:
+        if t.code in codes:
+            faults.append(Fault(file, f"记录类型 {t.code} 重复"))
+        codes.add(t.code)
+        for e in t.effects:
+            ind = r.indicators.get(e.indicator)
+            if ind is None:
+                faults.append(Fault(file, f"记录类型 {t.code} 指向不存在的指标 {e.indicator}"))
+                continue
+            if e.points > ind.max_points:
+                faults.append(Fault(file, f"记录类型 {t.code} 的分值 {e.points} 超过指标满分 {ind.max_points}",
+                                    indicator=e.indicator))
+            if (t.polarity == "positive") != (ind.base == "zero"):
+                faults.append(Fault(file, f"记录类型 {t.code} 的方向与指标计分方式（{ind.base}）不一致",
+                                    indicator=e.indicator))
+            if e.veto is not None and e.veto not in clauses:
+                faults.append(Fault(file, f"记录类型 {t.code} 引用不存在的否定项条款 {e.veto}"))
+    bonus_ids = [b.id for b in r.bonus.items]
+    if len(set(bonus_ids)) != len(bonus_ids):
+        faults.append(Fault(file, "加分项 id 重复"))
+    for b in r.bonus.items:
+        if b.points > r.bonus.cap:
+            faults.append(Fault(file, f"加分项 {b.id} 的分值 {b.points} 超过加分上限 {r.bonus.cap}"))
+    return faults
+
+
+def parse_rubric(data: object, file: str = "rubric.yaml") -> Rubric:
+    """Validate already-parsed YAML; raises InputError naming every fault."""
+    try:
+        rubric = Rubric.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_pydantic_faults(exc, file, data)) from None
+    faults = _coherence_faults(rubric, file)
+    if faults:
+        raise InputError(faults)
+    return rubric
+
+
+def load_rubric(path: Path | str) -> Rubric:
+    file = display_path(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError([Fault(file, f"无法读取：{exc.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError([Fault(file, f"YAML 格式错误：{exc}", row=mark.line + 1 if mark else None)]) from None
+    return parse_rubric(data, file)
+
+
+def _pydantic_faults(exc: ValidationError, file: str, data: object) -> list[Fault]:
+    faults = []
+    for err in exc.errors():
+        loc = err["loc"]
+        faults.append(Fault(file, f"{'.'.join(str(p) for p in loc)}：{err['msg']}", indicator=_indicator_at(data, loc)))
+    return faults
+
+
+def _indicator_at(data: object, loc: tuple) -> int | None:
+    """Walk the raw data along an error location to name the indicator it sits in, if any."""
+    node = data
+    found = None
+    for part in loc:
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("number"), int) and "base" in node:
+            found = node["number"]
+    return found
