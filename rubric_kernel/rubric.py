@@ -194,7 +194,9 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
             l2_numbers.append(g.number)
             for ind in g.indicators:
                 if ind.number in seen:
-                    faults.append(Fault(file, f"指标编号重复（{seen[ind.number]} 与 {ind.name}）", indicator=ind.number))
+                    faults.append(
+                        Fault(file, f"指标编号重复（{seen[ind.number]} 与 {ind.name}）", indicator=ind.number)
+                    )
                 seen[ind.number] = ind.name
                 level_sum += ind.max_points
                 item_ids = [it.id for it in ind.items]
@@ -203,12 +205,16 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
                 for it in ind.items:
                     if it.points > ind.max_points:
                         faults.append(
-                            Fault(file, f"细则 {it.id} 的分值 {it.points} 超过指标满分 {ind.max_points}",
-                                  indicator=ind.number)
+                            Fault(
+                                file,
+                                f"细则 {it.id} 的分值 {it.points} 超过指标满分 {ind.max_points}",
+                                indicator=ind.number,
+                            )
                         )
                 if ind.needs_judgment is False and any(s in JUDGMENT_SOURCES for s in ind.sources):
-                    faults.append(Fault(file, "信息来源含机构提供或现场核查，needs_judgment 必须为 true",
-                                        indicator=ind.number))
+                    faults.append(
+                        Fault(file, "信息来源含机构提供或现场核查，needs_judgment 必须为 true", indicator=ind.number)
+                    )
         if abs(level_sum - lv.points) > 1e-9:
             faults.append(Fault(file, f"一级指标“{lv.name}”的三级指标分值合计 {level_sum:g}，应为 {lv.points:g}"))
     expected = set(range(1, len(seen) + 1))
@@ -237,11 +243,17 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
                 faults.append(Fault(file, f"记录类型 {t.code} 指向不存在的指标 {e.indicator}"))
                 continue
             if e.points > ind.max_points:
-                faults.append(Fault(file, f"记录类型 {t.code} 的分值 {e.points} 超过指标满分 {ind.max_points}",
-                                    indicator=e.indicator))
+                faults.append(
+                    Fault(
+                        file,
+                        f"记录类型 {t.code} 的分值 {e.points} 超过指标满分 {ind.max_points}",
+                        indicator=e.indicator,
+                    )
+                )
             if (t.polarity == "positive") != (ind.base == "zero"):
-                faults.append(Fault(file, f"记录类型 {t.code} 的方向与指标计分方式（{ind.base}）不一致",
-                                    indicator=e.indicator))
+                faults.append(
+                    Fault(file, f"记录类型 {t.code} 的方向与指标计分方式（{ind.base}）不一致", indicator=e.indicator)
+                )
             if e.veto is not None and e.veto not in clauses:
                 faults.append(Fault(file, f"记录类型 {t.code} 引用不存在的否定项条款 {e.veto}"))
     bonus_ids = [b.id for b in r.bonus.items]

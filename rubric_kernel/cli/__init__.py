@@ -1,0 +1,35 @@
+"""``rubric-kernel`` command line: argument parsing and dispatch; each command lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..errors import InputError
+from . import core_cmds
+
+COMMAND_MODULES = (core_cmds,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rubric-kernel", description="技能人才评价机构信用评估工具")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except InputError as exc:
+        print(f"输入有误，共 {len(exc.faults)} 处：", file=sys.stderr)
+        for fault in exc.faults:
+            print(f"  {fault}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

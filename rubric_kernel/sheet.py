@@ -1,0 +1,112 @@
+"""The expert judgments for one institution: the score sheet the scoring core reads.
+
+A sheet is plain immutable data. Where it comes from (a judgments file, the store's current
+versions, the widget form) is the edges' business; ``check_sheet`` validates one against the rubric
+and the institution's records so the core never meets an unknown item or record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import Fault
+from .evidence import Evidence
+from .rubric import Rubric
+
+VetoStatus = Literal["raised", "confirmed", "rejected"]
+VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
+
+
+@dataclass(frozen=True, slots=True)
+class FreeEntry:
+    """A deduction (or, on an award-style indicator, an award) not in the typical list."""
+
+    points: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorJudgment:
+    """An expert's judgment on one indicator; its presence alone means 'judged'."""
+
+    ticks: Mapping[str, int] = field(default_factory=dict)  # rule item id -> occurrences
+    free: tuple[FreeEntry, ...] = ()
+    evidence: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VetoDecision:
+    status: VetoStatus
+    reason: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """A score set by the centre's review, replacing the computed one, always with a reason."""
+
+    score: float
+    reason: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    indicators: Mapping[int, IndicatorJudgment] = field(default_factory=dict)
+    dismissed: Mapping[str, str] = field(default_factory=dict)  # record id -> reason
+    bonus: Mapping[str, str] = field(default_factory=dict)  # bonus item id -> evidence
+    veto: Mapping[str, VetoDecision] = field(default_factory=dict)  # clause id -> decision
+    adjustments: Mapping[int, Adjustment] = field(default_factory=dict)
+
+
+def check_sheet(sheet: Sheet, rubric: Rubric, evidence: Evidence, file: str) -> list[Fault]:
+    """Every way a sheet can disagree with the rubric or the records; empty means it can be scored."""
+    faults: list[Fault] = []
+    for number, j in sheet.indicators.items():
+        ind = rubric.indicators.get(number)
+        if ind is None:
+            faults.append(Fault(file, f"指标 {number} 不存在", indicator=number))
+            continue
+        items = {it.id: it for it in ind.items}
+        for item_id, count in j.ticks.items():
+            if item_id not in items:
+                faults.append(Fault(file, f"细则 {item_id} 不属于该指标", indicator=number))
+            elif not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                faults.append(Fault(file, f"细则 {item_id} 的次数必须是正整数，而不是 {count!r}", indicator=number))
+            elif count > 1 and not items[item_id].unit:
+                faults.append(Fault(file, f"细则 {item_id} 不按次数计分，只能勾选一次", indicator=number))
+        for entry in j.free:
+            if not entry.reason.strip():
+                faults.append(Fault(file, "自由扣分必须填写理由", indicator=number))
+            if not 0 < entry.points <= ind.max_points:
+                faults.append(
+                    Fault(
+                        file, f"自由扣分 {entry.points:g} 必须大于 0 且不超过满分 {ind.max_points:g}", indicator=number
+                    )
+                )
+    known = {r.id for r in evidence.records}
+    for rid, reason in sheet.dismissed.items():
+        if rid not in known:
+            faults.append(Fault(file, f"排除的信用记录 {rid} 不属于该机构"))
+        if not reason.strip():
+            faults.append(Fault(file, f"排除信用记录 {rid} 必须填写理由"))
+    for bid in sheet.bonus:
+        if bid not in rubric.bonus_items:
+            faults.append(Fault(file, f"加分项 {bid} 不存在"))
+    for clause, d in sheet.veto.items():
+        if clause not in rubric.veto_clauses:
+            faults.append(Fault(file, f"否定项条款 {clause} 不存在"))
+        if not d.reason.strip():
+            faults.append(Fault(file, f"否定项条款 {clause} 必须填写事实与理由"))
+    for number, adj in sheet.adjustments.items():
+        ind = rubric.indicators.get(number)
+        if ind is None:
+            faults.append(Fault(file, f"调整的指标 {number} 不存在", indicator=number))
+        elif not 0 <= adj.score <= ind.max_points:
+            faults.append(Fault(file, f"调整后得分 {adj.score:g} 超出 [0, {ind.max_points:g}]", indicator=number))
+        if not adj.reason.strip():
+            faults.append(Fault(file, "复核调整必须填写理由", indicator=number))
+    return faults

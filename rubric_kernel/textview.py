@@ -1,0 +1,76 @@
+"""Plain-text (terminal) views of a result and of the rubric, in Chinese."""
+
+from __future__ import annotations
+
+from .rubric import Rubric
+from .scoring import Result
+
+STATUS_ZH = {"complete": "已完成", "provisional": "暂定（有待评指标）"}
+VETO_ZH = {"raised": "已提出，待核实", "confirmed": "已确认", "rejected": "已驳回"}
+KIND_ZH = {
+    "item": "细则",
+    "free": "自由扣分",
+    "record": "信用记录",
+    "dismissed": "已排除记录",
+    "outside": "期外记录",
+    "clamp": "封顶",
+    "adjusted": "复核调整",
+}
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def render_result(r: Result, rubric: Rubric, mark: str = "") -> str:
+    out = []
+    if mark:
+        out.append(f"【{mark}】本结果由合成数据生成，不代表任何机构的真实信用状况。")
+    out.append(f"机构 {r.institution}  {r.name}（{r.klass}）  评估基准日 {r.as_of.isoformat()}")
+    grade = r.grade or "—（暂定结果不评定等级）"
+    out.append(
+        f"总分 {fmt(r.total)}（指标 {fmt(r.subtotal)} + 加分 {fmt(r.bonus)}）  等级 {grade}  状态 {STATUS_ZH[r.status]}"
+    )
+    if r.next_grade:
+        out.append(f"距 {r.next_grade} 还差 {fmt(r.to_next_grade or 0)} 分")
+    out.append("")
+    out.append("一级指标得分：")
+    for lv in rubric.levels:
+        out.append(f"  {lv.name:<6} {fmt(r.level1[lv.name]):>6} / {fmt(lv.points)}")
+    moved = [i for i in r.indicators if i.lines]
+    if moved:
+        out.append("")
+        out.append("扣分、加分与信用记录：")
+        for i in moved:
+            out.append(f"  指标{i.number} {i.name}：{fmt(i.score)} / {fmt(i.max_points)}")
+            out.extend(f"    [{KIND_ZH[ln.kind]}] {fmt(ln.points):>6}  {ln.text}" for ln in i.lines)
+    if r.bonus_lines:
+        out.append("")
+        out.append(f"加分项：{fmt(r.bonus)}")
+        out.extend(f"    {fmt(ln.points):>6}  {ln.text}" for ln in r.bonus_lines)
+    if r.veto:
+        out.append("")
+        out.append("否定项：")
+        out.extend(f"  第{v.clause}条 [{VETO_ZH[v.status]}] {v.text}；{v.reason}" for v in r.veto)
+    if r.pending:
+        out.append("")
+        out.append(f"待评指标（{len(r.pending)} 项）：{'、'.join(str(n) for n in r.pending)}")
+    return "\n".join(out)
+
+
+def render_rubric(rubric: Rubric) -> str:
+    out = [f"{rubric.meta.title}（{rubric.meta.version}）", rubric.meta.allocation_note, ""]
+    for lv in rubric.levels:
+        out.append(f"{lv.name}  {fmt(lv.points)} 分")
+        for g in lv.groups:
+            out.append(f"  （{g.number}）{g.name}{'（名称系推断）' if g.inferred else ''}")
+            for i in g.indicators:
+                style = "扣分制" if i.base == "full" else "加分制"
+                out.append(f"    {i.number}. {i.name}  {fmt(i.max_points)} 分  {style}  来源：{'、'.join(i.sources)}")
+    out.append("")
+    out.append(f"加分项：上限 {fmt(rubric.bonus.cap)} 分")
+    out.extend(f"  {b.text}  {fmt(b.points)} 分" for b in rubric.bonus.items)
+    out.append("否定项：")
+    out.extend(f"  {cid}. {text}" for cid, text in rubric.veto_clauses.items())
+    out.append("等级：" + "，".join(f"{c.grade} ≥ {fmt(c.min)}" for c in rubric.cutoffs))
+    return "\n".join(out)

@@ -1,0 +1,84 @@
+"""Where the inputs live, and loading them all once at the edge.
+
+Defaults point at the bundled files (``parameters/``, ``data/demo``) of the project checkout; every
+path can be overridden, so an official rubric or a real dataset is a matter of arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Fault, InputError, display_path
+from .evidence import Dataset, load_dataset
+from .judgments_file import JudgmentsFile, read_judgments
+from .roster import Institution, load_roster
+from .rubric import Rubric, load_rubric
+from .sheet import check_sheet
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRIC_PATH = ROOT / "parameters" / "rubric.yaml"
+ROSTER_PATH = ROOT / "parameters" / "institutions.csv"
+DEMO_DATA = ROOT / "data" / "demo"
+NOTEBOOK = ROOT / "notebooks" / "assessment.ipynb"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    rubric: Rubric
+    roster: Mapping[int, Institution]
+    dataset: Dataset
+
+    def institution(self, number: int) -> Institution:
+        try:
+            return self.roster[number]
+        except KeyError:
+            raise InputError(
+                [Fault("institutions.csv", f"机构序号 {number} 不在名单中（1–{max(self.roster)}）")]
+            ) from None
+
+
+def load_workspace(
+    data: Path | str | None = None, rubric: Path | str | None = None, roster: Path | str | None = None
+) -> Workspace:
+    """Load and validate rubric, roster and dataset; faults of all three are reported together."""
+    faults: list[Fault] = []
+    r = ro = None
+    try:
+        r = load_rubric(rubric or RUBRIC_PATH)
+    except InputError as exc:
+        faults.extend(exc.faults)
+    try:
+        ro = load_roster(roster or ROSTER_PATH)
+    except InputError as exc:
+        faults.extend(exc.faults)
+    if faults or r is None or ro is None:
+        raise InputError(faults)
+    return Workspace(r, ro, load_dataset(Path(data or DEMO_DATA), r, ro))
+
+
+def judgment_files(ws: Workspace) -> dict[int, Path]:
+    """The dataset's judgments files by institution number (``judgments/NN.yaml`` or ``.json``)."""
+    folder = ws.dataset.folder / "judgments"
+    out: dict[int, Path] = {}
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            if p.suffix.lower() not in (".yaml", ".yml", ".json"):
+                continue
+            if not p.stem.isdigit():
+                raise InputError([Fault(display_path(p), "评分文件应以机构序号命名，例如 13.yaml")])
+            out[int(p.stem)] = p
+    return out
+
+
+def read_checked(ws: Workspace, path: Path | str) -> JudgmentsFile:
+    """A judgments file validated against the rubric, roster and the institution's records."""
+    jf = read_judgments(path)
+    file = display_path(path)
+    if jf.institution not in ws.roster:
+        raise InputError([Fault(file, f"机构序号 {jf.institution} 不在机构名单中")])
+    faults = check_sheet(jf.to_sheet(), ws.rubric, ws.dataset.for_institution(jf.institution), file)
+    if faults:
+        raise InputError(faults)
+    return jf
