@@ -12,7 +12,7 @@ from ..evidence import parse_date
 from ..scoring import score
 from ..textview import render_result, render_rubric
 from ..workspace import judgment_files, load_workspace, read_checked
-from .common import add_data_options, current_sheet, open_workspace
+from .common import add_data_options, open_workspace, sheet_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,9 +58,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     inst = ws.institution(args.number)
     as_of = _as_of(args.as_of, ws.dataset.as_of)
-    result = score(
-        ws.rubric, inst, ws.dataset.for_institution(inst.number), current_sheet(args, ws, inst.number), as_of
-    )
+    result = score(ws.rubric, inst, ws.dataset.for_institution(inst.number), sheet_for(args, ws, inst.number), as_of)
     if args.json:
         payload = result.as_json()
         payload["dataset"] = ws.dataset.name

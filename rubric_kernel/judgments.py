@@ -1,0 +1,76 @@
+"""Judgments between files, the store and the scoring core: import, bootstrap, current sheet."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .errors import Fault, InputError, display_path
+from .sheet import Sheet, check_sheet
+from .sheet_codec import sheet_to_entries
+from .store import GROUP_SHEET, Store, Version
+from .workspace import Workspace, judgment_files, read_checked
+
+IMPORT_STAGE = "现场评估"
+
+
+def import_judgments(store: Store, ws: Workspace, paths: list[Path]) -> dict[int, list[Version]]:
+    """Make each institution's current sheet equal its file. Every file is checked before any write."""
+    files = []
+    faults: list[Fault] = []
+    for path in paths:
+        try:
+            files.append((path, read_checked(ws, path)))
+        except InputError as exc:
+            faults.extend(exc.faults)
+    if faults:
+        raise InputError(faults)
+    written: dict[int, list[Version]] = {}
+    for path, jf in files:
+        written[jf.institution] = store.replace_sheet(
+            ws.dataset.name,
+            jf.institution,
+            sheet_to_entries(jf.to_sheet()),
+            expert=jf.expert,
+            stage=IMPORT_STAGE,
+            reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）",
+        )
+    return written
+
+
+def expand(paths: list[Path | str]) -> list[Path]:
+    """Files, and the judgments files inside folders."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in (".yaml", ".yml", ".json")))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError([Fault(display_path(p), "文件不存在")])
+    return out
+
+
+def bootstrap(store: Store, ws: Workspace) -> int:
+    """First use of a store for a dataset: load the dataset's judgments files, and say so."""
+    if store.institutions(ws.dataset.name):
+        return 0
+    files = list(judgment_files(ws).values())
+    if not files:
+        return 0
+    import_judgments(store, ws, files)
+    print(
+        f"首次使用：已将 {display_path(ws.dataset.folder / 'judgments')} 中 {len(files)} 份评分文件"
+        f"导入评分库 {store.display}",
+        file=sys.stderr,
+    )
+    return len(files)
+
+
+def current_sheet(store: Store, ws: Workspace, number: int, sheet: str = GROUP_SHEET) -> Sheet:
+    """The institution's current sheet from the store, checked against the rubric and its records."""
+    current = store.snapshot(ws.dataset.name, number, sheet).sheet()
+    faults = check_sheet(current, ws.rubric, ws.dataset.for_institution(number), f"评分库（机构 {number}）")
+    if faults:
+        raise InputError(faults)
+    return current

@@ -1,0 +1,299 @@
+"""The judgment store: every save is a new version; the current sheet is derived, never overwritten.
+
+A real database through SQLAlchemy Core: a SQLite file by default, any SQLAlchemy URL (PostgreSQL)
+for a shared server. Concurrency is optimistic and portable: each key's versions are numbered, a
+save names the number it was based on, and a unique constraint on (…, key, seq) makes the database
+itself refuse a save made against a stale version — no lock, no lost update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from .sheet import Sheet
+from .sheet_codec import canonical, entries_to_sheet
+
+SCHEMA_VERSION = 1
+GROUP_SHEET = "group"
+DEFAULT_DB_PATH = Path(__file__).resolve().parents[1] / "var" / "rubric-kernel.sqlite"
+
+metadata = MetaData()
+meta_table = Table("rk_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
+versions = Table(
+    "rk_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(128), nullable=False),
+    Column("institution", Integer, nullable=False),
+    Column("sheet", String(128), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("expert", String(128), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("content", Text, nullable=True),  # JSON; NULL = the judgment was withdrawn
+    Column("reason", Text, nullable=False),
+    Column("replaces", Integer, ForeignKey("rk_versions.id"), nullable=True),
+    UniqueConstraint("dataset", "institution", "sheet", "key", "seq", name="uq_version_seq"),
+)
+
+
+class StoreError(Exception):
+    """A save the store refused; the message is for the user (Chinese)."""
+
+
+class StaleSave(StoreError):
+    def __init__(self, conflicts: list[Version]):
+        self.conflicts = conflicts
+        parts = [
+            f"{v.key} 已由 {v.expert} 于 {v.created_at} 修改为版本 {v.seq}（{v.reason or '无说明'}）" for v in conflicts
+        ]
+        super().__init__("保存被拒绝：您编辑期间评分已被他人修改，请刷新后重试。" + "；".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    id: int
+    dataset: str
+    institution: int
+    sheet: str
+    key: str
+    seq: int
+    stage: str
+    expert: str
+    created_at: str
+    content: dict | None
+    reason: str
+    replaces: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The current version of every key of one sheet; ``base`` is what a later save is checked against."""
+
+    entries: Mapping[str, Version]
+
+    @property
+    def base(self) -> dict[str, int]:
+        return {k: v.seq for k, v in self.entries.items()}
+
+    @property
+    def live(self) -> dict[str, dict]:
+        return {k: v.content for k, v in self.entries.items() if v.content is not None}
+
+    def sheet(self) -> Sheet:
+        return entries_to_sheet(self.live)
+
+
+def resolve_url(db: str | None = None) -> str:
+    """--db, else RUBRIC_KERNEL_DB, else the default file; a plain path means a SQLite file."""
+    db = db or os.environ.get("RUBRIC_KERNEL_DB")
+    if not db:
+        return f"sqlite:///{DEFAULT_DB_PATH}"
+    return db if "://" in db else f"sqlite:///{Path(db).resolve()}"
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """pysqlite's own transaction handling defers BEGIN; take it over so reads in a save are consistent."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):  # pragma: no cover - driver callback
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # pragma: no cover - driver callback
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """Every access to judgments goes through here."""
+
+    def __init__(self, url: str | None = None):
+        self.url = resolve_url(url)
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(self.url, connect_args={"timeout": 30} if self.url.startswith("sqlite") else {})
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+            if row is None:
+                conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"评分库的结构版本 {row[0]} 高于本程序支持的 {SCHEMA_VERSION}，请升级 rubric-kernel")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def display(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # reading ----------------------------------------------------------------------------------
+    def snapshot(self, dataset: str, institution: int, sheet: str = GROUP_SHEET) -> Snapshot:
+        latest = (
+            select(versions.c.key, func.max(versions.c.seq).label("seq"))
+            .where(versions.c.dataset == dataset, versions.c.institution == institution, versions.c.sheet == sheet)
+            .group_by(versions.c.key)
+            .subquery()
+        )
+        q = (
+            select(versions)
+            .join(latest, (versions.c.key == latest.c.key) & (versions.c.seq == latest.c.seq))
+            .where(versions.c.dataset == dataset, versions.c.institution == institution, versions.c.sheet == sheet)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return Snapshot({r["key"]: _version(r) for r in sorted(rows, key=lambda r: r["key"])})
+
+    def history(
+        self, dataset: str, institution: int, key: str | None = None, sheet: str = GROUP_SHEET
+    ) -> list[Version]:
+        q = select(versions).where(
+            versions.c.dataset == dataset, versions.c.institution == institution, versions.c.sheet == sheet
+        )
+        if key is not None:
+            q = q.where(versions.c.key == key)
+        with self.engine.connect() as conn:
+            return [_version(r) for r in conn.execute(q.order_by(versions.c.id)).mappings()]
+
+    def institutions(self, dataset: str) -> set[int]:
+        with self.engine.connect() as conn:
+            q = select(versions.c.institution).where(versions.c.dataset == dataset).distinct()
+            return {r[0] for r in conn.execute(q)}
+
+    def sheets(self, dataset: str, institution: int) -> list[str]:
+        with self.engine.connect() as conn:
+            q = (
+                select(versions.c.sheet)
+                .where(versions.c.dataset == dataset, versions.c.institution == institution)
+                .distinct()
+            )
+            return sorted(r[0] for r in conn.execute(q))
+
+    # writing ----------------------------------------------------------------------------------
+    def save(
+        self,
+        dataset: str,
+        institution: int,
+        changes: Mapping[str, dict | None],
+        base: Mapping[str, int],
+        *,
+        expert: str,
+        stage: str,
+        reason: str = "",
+        sheet: str = GROUP_SHEET,
+        now: dt.datetime | None = None,
+    ) -> list[Version]:
+        """Write a new version of every changed key, all or nothing.
+
+        ``base`` maps each key to the version number the editor saw (absent: the key did not exist).
+        Keys whose content equals the current one are skipped, so saving twice writes nothing new.
+        """
+        if not expert.strip():
+            raise StoreError("保存被拒绝：必须填写评估专家姓名")
+        stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+        current = self.snapshot(dataset, institution, sheet).entries
+        stale = [current[k] for k in changes if k in current and current[k].seq != base.get(k, 0)]
+        if stale:
+            raise StaleSave(stale)
+        written: list[Version] = []
+        try:
+            with self.engine.begin() as conn:
+                for key, content in changes.items():
+                    prev = current.get(key)
+                    prev_content = prev.content if prev else None
+                    if canonical(prev_content) == canonical(content):
+                        continue
+                    seq = base.get(key, 0) + 1
+                    values = dict(
+                        dataset=dataset,
+                        institution=institution,
+                        sheet=sheet,
+                        key=key,
+                        seq=seq,
+                        stage=stage,
+                        expert=expert,
+                        created_at=stamp,
+                        content=None if content is None else canonical(content),
+                        reason=reason,
+                        replaces=prev.id if prev else None,
+                    )
+                    new_id = conn.execute(insert(versions).values(**values)).inserted_primary_key[0]
+                    written.append(_version({**values, "id": new_id}))
+        except IntegrityError:
+            fresh = self.snapshot(dataset, institution, sheet).entries
+            raise StaleSave([fresh[k] for k in changes if k in fresh and fresh[k].seq != base.get(k, 0)]) from None
+        return written
+
+    def replace_sheet(
+        self,
+        dataset: str,
+        institution: int,
+        entries: Mapping[str, dict],
+        *,
+        expert: str,
+        stage: str,
+        reason: str,
+        sheet: str = GROUP_SHEET,
+    ) -> list[Version]:
+        """Make the current sheet equal ``entries``: changed keys get versions, missing keys are withdrawn."""
+        snap = self.snapshot(dataset, institution, sheet)
+        changes: dict[str, dict | None] = {k: None for k in snap.live if k not in entries}
+        changes.update(entries)
+        return self.save(
+            dataset, institution, changes, snap.base, expert=expert, stage=stage, reason=reason, sheet=sheet
+        )
+
+
+def _version(r: Mapping) -> Version:
+    content = r["content"]
+    return Version(
+        r["id"],
+        r["dataset"],
+        r["institution"],
+        r["sheet"],
+        r["key"],
+        r["seq"],
+        r["stage"],
+        r["expert"],
+        r["created_at"],
+        json.loads(content) if content is not None else None,
+        r["reason"],
+        r["replaces"],
+    )
+
+
+def keys_changed(a: Mapping[str, dict], b: Mapping[str, dict]) -> Iterable[str]:
+    return sorted(k for k in set(a) | set(b) if canonical(a.get(k)) != canonical(b.get(k)))
