@@ -162,20 +162,30 @@ class Store:
 
     # reading ----------------------------------------------------------------------------------
     def snapshot(self, dataset: str, institution: int, sheet: str = GROUP_SHEET) -> Snapshot:
+        return self.snapshots(dataset, sheet, institution).get(institution, Snapshot({}))
+
+    def snapshots(self, dataset: str, sheet: str = GROUP_SHEET, institution: int | None = None) -> dict[int, Snapshot]:
+        """Current versions of every institution's sheet in one query (the cohort needs all 75)."""
+        scope = [versions.c.dataset == dataset, versions.c.sheet == sheet]
+        if institution is not None:
+            scope.append(versions.c.institution == institution)
         latest = (
-            select(versions.c.key, func.max(versions.c.seq).label("seq"))
-            .where(versions.c.dataset == dataset, versions.c.institution == institution, versions.c.sheet == sheet)
-            .group_by(versions.c.key)
+            select(versions.c.institution, versions.c.key, func.max(versions.c.seq).label("seq"))
+            .where(*scope)
+            .group_by(versions.c.institution, versions.c.key)
             .subquery()
         )
-        q = (
-            select(versions)
-            .join(latest, (versions.c.key == latest.c.key) & (versions.c.seq == latest.c.seq))
-            .where(versions.c.dataset == dataset, versions.c.institution == institution, versions.c.sheet == sheet)
+        on = (
+            (versions.c.institution == latest.c.institution)
+            & (versions.c.key == latest.c.key)
+            & (versions.c.seq == latest.c.seq)
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
-        return Snapshot({r["key"]: _version(r) for r in sorted(rows, key=lambda r: r["key"])})
+            rows = conn.execute(select(versions).join(latest, on).where(*scope)).mappings().all()
+        grouped: dict[int, dict[str, Version]] = {}
+        for r in sorted(rows, key=lambda r: (r["institution"], r["key"])):
+            grouped.setdefault(r["institution"], {})[r["key"]] = _version(r)
+        return {n: Snapshot(entries) for n, entries in grouped.items()}
 
     def history(
         self, dataset: str, institution: int, key: str | None = None, sheet: str = GROUP_SHEET

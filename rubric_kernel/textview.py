@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .rubric import Rubric
 from .scoring import Result
 
@@ -74,3 +76,13 @@ def render_rubric(rubric: Rubric) -> str:
     out.extend(f"  {cid}. {text}" for cid, text in rubric.veto_clauses.items())
     out.append("等级：" + "，".join(f"{c.grade} ≥ {fmt(c.min)}" for c in rubric.cutoffs))
     return "\n".join(out)
+
+
+def render_summary(results: Iterable[Result]) -> str:
+    rows = [f"{'序号':>4}  {'等级':<6}{'总分':>7}  {'状态':<4}  {'类别':<5}机构"]
+    for r in results:
+        grade = r.grade or "—"
+        status = "完成" if r.status == "complete" else f"暂定（待评 {len(r.pending)} 项）"
+        veto = "  否定项：" + "、".join(v.clause for v in r.effective_veto) if r.effective_veto else ""
+        rows.append(f"{r.institution:>4}  {grade:<6}{fmt(r.total):>7}  {status:<4}  {r.klass:<5}{r.name}{veto}")
+    return "\n".join(rows)

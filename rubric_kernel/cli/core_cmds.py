@@ -7,12 +7,13 @@ import datetime as dt
 import json
 import sys
 
+from ..cohort import score_cohort
 from ..errors import InputError
 from ..evidence import parse_date
 from ..scoring import score
-from ..textview import render_result, render_rubric
+from ..textview import render_result, render_rubric, render_summary
 from ..workspace import judgment_files, load_workspace, read_checked
-from .common import add_data_options, open_workspace, sheet_for
+from .common import add_data_options, open_store, open_workspace, sheet_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(handler=cmd_score)
+
+    p = sub.add_parser("summary", help="全部机构的评分一览表")
+    add_data_options(p)
+    p.add_argument("--as-of", help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
+    p.set_defaults(handler=cmd_summary)
 
     p = sub.add_parser("rubric", help="显示已加载的指标体系")
     p.add_argument("--rubric", help="指标体系文件（默认 parameters/rubric.yaml）")
@@ -67,6 +73,19 @@ def cmd_score(args: argparse.Namespace) -> int:
         print()
     else:
         print(render_result(result, ws.rubric, ws.dataset.mark))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    store = open_store(args, ws)
+    try:
+        results = score_cohort(ws, store.snapshots(ws.dataset.name), _as_of(args.as_of, ws.dataset.as_of))
+    finally:
+        store.close()
+    if ws.dataset.mark:
+        print(f"【{ws.dataset.mark}】以下结果由合成数据生成，不代表任何机构的真实信用状况。")
+    print(render_summary(results.values()))
     return 0
 
 

@@ -1,0 +1,38 @@
+# Fresh machine to results: `make run` (the batch over all 75 institutions), `make test` (the test suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RK := $(VENV)/bin/rubric-kernel
+
+.PHONY: setup system-deps browser-deps run test lint bench demo-data clean-outputs
+
+setup: $(VENV)/.installed system-deps
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+system-deps:
+	@bash tools/system_deps.sh fonts
+
+browser-deps:
+	@bash tools/system_deps.sh browser
+
+run: setup
+	$(RK) validate
+	$(RK) summary
+
+test: setup browser-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	$(PY) benchmarks/score.py
+
+demo-data: setup
+	$(PY) tools/make_demo_data.py

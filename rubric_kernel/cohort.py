@@ -1,0 +1,42 @@
+"""Scoring every institution of a dataset at once: the cohort the reports compare against."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from .errors import Fault, InputError
+from .scoring import Result, score
+from .sheet import check_sheet
+from .store import Snapshot
+from .workspace import Workspace
+
+
+def score_cohort(ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.date | None = None) -> dict[int, Result]:
+    """Results for every roster institution from the store's current sheets (missing sheet: all pending)."""
+    as_of = as_of or ws.dataset.as_of
+    faults: list[Fault] = []
+    results: dict[int, Result] = {}
+    for n, inst in ws.roster.items():
+        sheet = snapshots.get(n, Snapshot({})).sheet()
+        evidence = ws.dataset.for_institution(n)
+        found = check_sheet(sheet, ws.rubric, evidence, f"评分库（机构 {n}）")
+        if found:
+            faults.extend(found)
+            continue
+        results[n] = score(ws.rubric, inst, evidence, sheet, as_of)
+    if faults:
+        raise InputError(faults)
+    return results
+
+
+def class_means(results: Mapping[int, Result], level: str = "level1") -> dict[str, dict[str, float]]:
+    """Mean first-level scores per class and for the whole cohort ("全部")."""
+    groups: dict[str, list[Result]] = {"全部": list(results.values())}
+    for r in results.values():
+        groups.setdefault(r.klass, []).append(r)
+    return {
+        name: {k: sum(getattr(r, level)[k] for r in rs) / len(rs) for k in getattr(rs[0], level)}
+        for name, rs in groups.items()
+        if rs
+    }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system packages the product needs, only when missing:
+#   fonts   — a CJK font so charts render real Chinese glyphs (Debian fonts-wqy-microhei, 5 MB)
+#   browser — Debian chromium for the end-to-end browser tests (never a browser download)
+set -euo pipefail
+want=${1:-fonts}
+need=()
+case "$want" in
+  fonts) fc-list 2>/dev/null | grep -qiE 'wqy|noto sans cjk|noto serif cjk' || need+=(fonts-wqy-microhei fontconfig) ;;
+  browser) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+  *) echo "用法：$0 fonts|browser" >&2; exit 2 ;;
+esac
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "缺少系统软件包：${need[*]}。请以 root 身份安装（Debian/Ubuntu：apt-get install ${need[*]}）。" >&2
+  exit 1
+fi
+echo "正在安装系统软件包：${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
