@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import InputError
-from . import core_cmds
+from . import core_cmds, report_cmds
 
-COMMAND_MODULES = (core_cmds,)
+COMMAND_MODULES = (core_cmds, report_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,106 @@
+"""One institution's assessment session: what the notebook, the form and the report work on.
+
+It loads the inputs once (rubric, roster, dataset, store) and hands out pure results; it holds no
+business rule itself. The notebook's parameters arrive as strings (papermill, nbval, a user's
+edit), so parsing them is done here, once, with Chinese errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .cohort import score_cohort
+from .errors import Fault, InputError
+from .evidence import Evidence, parse_date
+from .judgments import bootstrap
+from .roster import Institution
+from .scoring import Result, score
+from .sheet import Sheet, check_sheet
+from .store import GROUP_SHEET, Snapshot, Store
+from .workspace import Workspace, load_workspace
+
+MODES = ("interactive", "report")
+STAGES = ("待评估", "现场评估", "初评", "复核", "公示", "异议处理", "公告")
+
+
+@dataclass
+class Assessment:
+    ws: Workspace
+    store: Store
+    institution: Institution
+    as_of: dt.date
+    stage: str = "现场评估"
+    expert: str = ""
+    mode: str = "report"
+    sheet_name: str = GROUP_SHEET
+    _snapshot: Snapshot | None = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> str:
+        return self.ws.dataset.name
+
+    @property
+    def evidence(self) -> Evidence:
+        return self.ws.dataset.for_institution(self.institution.number)
+
+    @property
+    def mark(self) -> str:
+        return self.ws.dataset.mark
+
+    def snapshot(self, refresh: bool = False) -> Snapshot:
+        """The store's current sheet; cached so one notebook run reads the store once."""
+        if self._snapshot is None or refresh:
+            self._snapshot = self.store.snapshot(self.dataset, self.institution.number, self.sheet_name)
+        return self._snapshot
+
+    def check(self, sheet: Sheet) -> list[Fault]:
+        return check_sheet(sheet, self.ws.rubric, self.evidence, f"机构 {self.institution.number} 评分")
+
+    def score(self, sheet: Sheet | None = None) -> Result:
+        """Score the stored sheet, or a sheet being edited (the form's live header)."""
+        sheet = self.snapshot().sheet() if sheet is None else sheet
+        return score(self.ws.rubric, self.institution, self.evidence, sheet, self.as_of)
+
+    @cached_property
+    def cohort(self) -> dict[int, Result]:
+        return score_cohort(self.ws, self.store.snapshots(self.dataset), self.as_of)
+
+    def history(self, key: str | None = None):
+        return self.store.history(self.dataset, self.institution.number, key, self.sheet_name)
+
+
+def _parse_institution(raw: object, ws: Workspace) -> Institution:
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise InputError([Fault("参数 institution", f"机构序号“{raw}”应为数字，例如 13 或 013")])
+    return ws.institution(int(text))
+
+
+def open_assessment(
+    institution: object,
+    *,
+    data: str = "",
+    db: str = "",
+    stage: str = "现场评估",
+    expert: str = "",
+    as_of: str = "",
+    mode: str = "report",
+    rubric: str = "",
+    roster: str = "",
+) -> Assessment:
+    """Build an assessment from notebook parameters (empty string = default)."""
+    if mode not in MODES:
+        raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
+    if stage not in STAGES:
+        raise InputError([Fault("参数 stage", f"阶段“{stage}”无效，应为 {'、'.join(STAGES)} 之一")])
+    ws = load_workspace(data or None, rubric or None, roster or None)
+    inst = _parse_institution(institution, ws)
+    try:
+        when = parse_date(as_of) if as_of else ws.dataset.as_of
+    except ValueError:
+        raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
+    store = Store(db or None)
+    bootstrap(store, ws)
+    return Assessment(ws, store, inst, when, stage, expert.strip(), mode)

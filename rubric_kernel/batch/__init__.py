@@ -1,0 +1,1 @@
+"""Running the assessment notebook: one institution (``execute``) or many in parallel (``runner``)."""

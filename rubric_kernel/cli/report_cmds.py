@@ -1,0 +1,91 @@
+"""report and verify: one institution's HTML credit report, and checking a report against the store."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from html import unescape
+from pathlib import Path
+
+from ..assessment import open_assessment
+from ..errors import Fault, InputError, display_path
+from ..report.digest import input_digests
+from ..store import resolve_url
+from ..workspace import DEMO_DATA, ROOT
+from .common import add_data_options, open_store, open_workspace
+
+DIGEST_LABELS = {"rubric": "指标体系", "roster": "机构名单", "evidence": "证据", "judgments": "专家评分"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="生成一家机构的 HTML 信用评估报告")
+    p.add_argument("number", type=int, help="机构序号")
+    add_data_options(p)
+    p.add_argument("--as-of", default="", help="评估基准日 YYYY-MM-DD")
+    p.add_argument("--out", help="输出目录（默认 outputs/reports）")
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("verify", help="核对报告与评分库、数据集是否一致")
+    p.add_argument("report", help="报告 HTML 文件")
+    add_data_options(p)
+    p.set_defaults(handler=cmd_verify)
+
+
+def report_title(name: str, mark: str) -> str:
+    return f"{'【' + mark + '】' if mark else ''}信用评估报告 - {name}"
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..batch.execute import run_institution
+
+    ws = open_workspace(args)
+    inst = ws.institution(args.number)
+    open_store(args, ws).close()  # first use: load the dataset's judgments before the kernel reads them
+    out = Path(args.out) if args.out else ROOT / "outputs" / "reports"
+    outcome = run_institution(
+        inst.number,
+        out,
+        report_title(inst.name, ws.dataset.mark),
+        data=str(Path(args.data or DEMO_DATA).resolve()),
+        db=resolve_url(args.db),
+        as_of=args.as_of,
+    )
+    print(display_path(outcome.html))
+    return 0
+
+
+def read_digest(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError([Fault(display_path(path), f"无法读取：{exc.strerror}")]) from None
+    m = re.search(r'<div id="rk-digest"([^>]*)>', text)
+    if not m:
+        raise InputError([Fault(display_path(path), "不是本工具生成的信用评估报告（缺少输入摘要）")])
+    return {k: unescape(v) for k, v in re.findall(r'data-([\w-]+)="([^"]*)"', m.group(1))}
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = Path(args.report)
+    recorded = read_digest(path)
+    a = open_assessment(
+        recorded["institution"],
+        data=args.data or "",
+        db=args.db or "",
+        as_of=recorded["as-of"],
+        rubric=args.rubric or "",
+        roster=args.roster or "",
+    )
+    if a.dataset != recorded["dataset"]:
+        raise InputError([Fault(display_path(path), f"报告来自数据集 {recorded['dataset']}，当前数据集为 {a.dataset}")])
+    current = input_digests(a)
+    a.store.close()
+    changed = [label for key, label in DIGEST_LABELS.items() if current[key] != recorded.get(key)]
+    name = a.institution.name
+    if not changed:
+        print(f"一致：报告（机构 {a.institution.number} {name}）与当前评分库和数据集相符。")
+        return 0
+    print(
+        f"不一致：报告生成后以下输入已变化：{'、'.join(changed)}。请重新生成机构 {a.institution.number} {name} 的报告。"
+    )
+    return 1

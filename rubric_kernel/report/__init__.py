@@ -1,0 +1,1 @@
+"""The credit report: HTML sections (``sections``), chart, input digests and the nbconvert export."""

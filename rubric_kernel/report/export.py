@@ -1,0 +1,34 @@
+"""nbconvert export of an executed assessment notebook to one self-contained HTML report.
+
+A project template (``template/rk_report``) keeps outputs only: no code, no prompts, no markdown
+instructions, no widget state, no require.js or MathJax from a CDN. The exporter is built once per
+process because template loading is its main cost.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).parent
+CSS = (HERE / "report.css").read_text(encoding="utf-8")
+
+
+@cache
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        extra_template_basedirs=[str(HERE / "template")],
+        template_name="rk_report",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+
+
+def export_html(nb: nbformat.NotebookNode, title: str) -> str:
+    body, _ = _exporter().from_notebook_node(nb, resources={"rk_title": title, "rk_css": CSS})
+    return body

@@ -1,0 +1,332 @@
+"""The sections of the per-institution credit report (信用评估报告) as HTML fragments.
+
+Every value that came from a user or a file passes through ``esc``; the fragments use only the
+classes styled in ``report.css`` so the page needs no script and prints on A4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from ..assessment import Assessment
+from ..scoring import IndicatorResult, Line, Result
+from ..sheet import VETO_STATUS_ZH
+from ..store import Version
+from .chart import level1_chart_svg
+from .digest import input_digests
+
+STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
+KIND_ZH = {
+    "item": "扣分/加分细则",
+    "free": "专家扣分",
+    "record": "信用记录",
+    "dismissed": "已排除记录",
+    "outside": "回溯期外记录",
+    "clamp": "封顶",
+    "adjusted": "复核调整",
+}
+
+
+def esc(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    """Cells are already-escaped HTML."""
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="rk-table {cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _section(title: str, body: str, cls: str = "") -> str:
+    return f'<section class="rk-section {cls}"><h2>{esc(title)}</h2>{body}</section>'
+
+
+def demo_banner(a: Assessment) -> str:
+    if not a.mark:
+        return ""
+    return (
+        f'<div class="rk-demo" role="note"><strong>{esc(a.mark)}</strong>：本报告由合成的演示数据生成，'
+        "信用记录、材料与评分均为虚构，不代表该机构的真实信用状况，不得作为评估结论引用。</div>"
+        f'<div class="rk-watermark" aria-hidden="true">{esc(a.mark)}</div>'
+    )
+
+
+def identity(a: Assessment, r: Result) -> str:
+    inst = a.institution
+    rows = [
+        ("机构序号", inst.number),
+        ("评价机构", inst.name),
+        ("地址", inst.address),
+        ("机构类型", "、".join(inst.types)),
+        ("类别", inst.klass),
+        ("数据集", a.dataset),
+        ("评估基准日", r.as_of.isoformat()),
+        ("当前阶段", a.stage),
+    ]
+    dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    return (
+        f'<header class="rk-title"><p class="rk-kicker">四川省技能人才评价机构信用评估</p>'
+        f'<h1>信用评估报告</h1><p class="rk-inst">{esc(inst.name)}</p></header>'
+        f'<section class="rk-section"><h2>一、机构基本情况</h2><dl class="rk-dl">{dl}</dl></section>'
+    )
+
+
+def conclusion(a: Assessment, r: Result) -> str:
+    grade = r.grade or "暂不评定"
+    status = STATUS_ZH[r.status] + (f"（{len(r.pending)} 项指标待评）" if r.pending else "")
+    if r.effective_veto:
+        nxt = "存在经核实的否定项，直接列入 A 级"
+    elif r.next_grade:
+        nxt = f"距 {r.next_grade} 级还差 {fmt(r.to_next_grade)} 分"
+    else:
+        nxt = "已达最高等级"
+    cards = [
+        ("总分", f'<span class="rk-total">{fmt(r.total)}</span>'),
+        ("信用等级", f'<span class="rk-grade">{esc(grade)}</span>'),
+        ("状态", esc(status)),
+        ("加分项", fmt(r.bonus)),
+        ("距上一等级", esc(nxt)),
+    ]
+    body = (
+        '<div class="rk-cards">'
+        + "".join(
+            f'<div class="rk-card"><div class="rk-card-k">{k}</div><div class="rk-card-v">{v}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
+    body += (
+        f'<p class="rk-note">总分 = 68 项三级指标得分 {fmt(r.subtotal)} + 加分项 {fmt(r.bonus)}。'
+        f"等级分数线：{esc('，'.join(f'{c.grade} ≥ {fmt(c.min)}' for c in a.ws.rubric.cutoffs))}。</p>"
+    )
+    if r.status == "provisional":
+        body += '<p class="rk-warn">尚有指标未评，本结果为暂定结果，不评定等级。</p>'
+    return _section("二、评估结论", body, "rk-conclusion")
+
+
+def level1(a: Assessment, r: Result) -> str:
+    cohort = a.cohort
+    same = [x for x in cohort.values() if x.klass == r.klass]
+    rows = []
+    for lv in a.ws.rubric.levels:
+        mean_all = sum(x.level1[lv.name] for x in cohort.values()) / max(len(cohort), 1)
+        mean_cls = sum(x.level1[lv.name] for x in same) / max(len(same), 1)
+        rows.append(
+            (
+                esc(lv.name),
+                fmt(lv.points),
+                f"<strong>{fmt(r.level1[lv.name])}</strong>",
+                f"{mean_cls:.1f}",
+                f"{mean_all:.1f}",
+            )
+        )
+    table = _table(
+        ("一级指标", "满分", "本机构", f"{esc(r.klass)}均值（{len(same)} 家）", f"全部机构均值（{len(cohort)} 家）"),
+        rows,
+    )
+    chart = level1_chart_svg(a.ws.rubric, r, same, list(cohort.values()))
+    return _section(
+        "三、一级指标得分与对比",
+        f'{table}<figure class="rk-chart">{chart}'
+        f"<figcaption>各一级指标得分率（得分 ÷ 满分），与同类机构及全部机构均值对比</figcaption></figure>",
+    )
+
+
+def _lines_html(lines: Sequence[Line]) -> str:
+    if not lines:
+        return '<span class="rk-muted">无扣分</span>'
+    items = "".join(
+        f'<li class="rk-line rk-{ln.kind}"><span class="rk-kind">{esc(KIND_ZH[ln.kind])}</span> '
+        f'<span class="rk-pts">{fmt(ln.points)}</span> {esc(ln.text)}'
+        f"{f' <span class=rk-ref>[{esc(ln.ref)}]</span>' if ln.ref else ''}</li>"
+        for ln in lines
+    )
+    return f'<ul class="rk-lines">{items}</ul>'
+
+
+def _indicator_row(a: Assessment, i: IndicatorResult) -> tuple[str, ...]:
+    ind = a.ws.rubric.indicators[i.number]
+    state = "待评" if i.pending else ("已评" if i.judged else "按记录")
+    style = "扣分制" if i.base == "full" else "加分制"
+    score = (
+        f"<strong>{fmt(i.score)}</strong>"
+        if not i.pending
+        else f'<span class="rk-pending">{fmt(i.score)}（待评）</span>'
+    )
+    return (
+        str(i.number),
+        f"{esc(i.name)}<br><small>{esc('、'.join(ind.sources))}；{style}</small>",
+        fmt(i.max_points),
+        score,
+        esc(state),
+        _lines_html(i.lines),
+        esc(i.evidence) or "—",
+    )
+
+
+def indicators(a: Assessment, r: Result) -> str:
+    parts = []
+    for lv in a.ws.rubric.levels:
+        for g in lv.groups:
+            rows = [_indicator_row(a, i) for i in r.indicators if i.level2 == g.name]
+            mark = "（名称系推断）" if g.inferred else ""
+            parts.append(
+                f"<h3>{esc(lv.name)} · （{g.number}）{esc(g.name)}{mark}  "
+                f"<small>{fmt(r.level2[g.name])} / {fmt(sum(i.max_points for i in g.indicators))}</small></h3>"
+            )
+            parts.append(
+                _table(("编号", "三级指标", "满分", "得分", "状态", "扣分、加分与依据", "佐证"), rows, "rk-indicators")
+            )
+    return _section("四、指标评分明细", "".join(parts))
+
+
+def records(a: Assessment, r: Result) -> str:
+    dismissed = a.snapshot().sheet().dismissed
+    lines_by_ref: dict[str, list[str]] = {}
+    for i in r.indicators:
+        for ln in i.lines:
+            if ln.ref and ln.kind in ("record", "dismissed", "outside"):
+                lines_by_ref.setdefault(ln.ref, []).append(f"指标{i.number}（{fmt(ln.points)}）")
+    rows = []
+    for rec in a.evidence.records:
+        hit = lines_by_ref.get(rec.id, [])
+        if rec.id in dismissed:
+            state = f"已排除：{esc(dismissed[rec.id])}"
+        elif hit and any(not h.endswith("（0）") for h in hit):
+            state = "计分"
+        else:
+            state = "不计分（回溯期外或基准日后）"
+        rows.append(
+            (
+                esc(rec.id),
+                esc(rec.type),
+                esc(rec.severity),
+                esc(rec.authority),
+                rec.date.isoformat(),
+                esc(rec.ref),
+                esc(rec.summary),
+                esc("、".join(hit) or "—"),
+                state,
+            )
+        )
+    if not rows:
+        return _section("五、信用记录", "<p>预采集未发现该机构的信用记录。</p>")
+    return _section(
+        "五、信用记录",
+        _table(("编号", "类型", "程度", "发布机关", "日期", "文号", "摘要", "影响指标", "处理"), rows, "rk-records"),
+    )
+
+
+def bonus_and_veto(a: Assessment, r: Result) -> str:
+    bonus = _lines_html(r.bonus_lines) if r.bonus_lines else "<p>无加分项。</p>"
+    body = f"<h3>加分项（上限 {fmt(a.ws.rubric.bonus.cap)} 分）：{fmt(r.bonus)} 分</h3>{bonus}"
+    if r.veto:
+        rows = [
+            (esc(v.clause), esc(v.text), esc(VETO_STATUS_ZH[v.status]), esc(v.reason), esc("、".join(v.raised_by)))
+            for v in r.veto
+        ]
+        body += "<h3>否定项</h3>" + _table(("条款", "内容", "状态", "事实与理由", "提出依据"), rows, "rk-veto")
+        if r.effective_veto:
+            body += (
+                '<p class="rk-warn">经省职鉴中心核实的否定项：第 '
+                + "、".join(esc(v.clause) for v in r.effective_veto)
+                + " 条，信用等级直接列为 A 级。</p>"
+            )
+    else:
+        body += "<h3>否定项</h3><p>未发现否定项情形。</p>"
+    return _section("六、加分项与否定项", body)
+
+
+def pending(a: Assessment, r: Result) -> str:
+    if not r.pending:
+        return _section("七、待评事项", "<p>全部需专家评判的指标均已评分。</p>")
+    names = "".join(f"<li>{n}. {esc(a.ws.rubric.indicators[n].name)}</li>" for n in r.pending)
+    return _section(
+        "七、待评事项",
+        f'<p class="rk-warn">以下 {len(r.pending)} 项指标尚未评分：</p><ul class="rk-pending-list">{names}</ul>',
+    )
+
+
+def _version_row(v: Version) -> tuple[str, ...]:
+    what = "撤回" if v.content is None else _describe(v.content)
+    return (
+        esc(v.created_at.replace("T", " ")),
+        esc(v.expert),
+        esc(v.stage),
+        esc(v.key),
+        str(v.seq),
+        esc(what),
+        esc(v.reason or "—"),
+    )
+
+
+def _describe(content: dict) -> str:
+    """A version's content in words, for the history table."""
+    parts = []
+    if content.get("ticks"):
+        parts.append("细则 " + "、".join(f"{k}×{c}" for k, c in content["ticks"].items()))
+    parts += [f"扣 {fmt(f['points'])}：{f['reason']}" for f in content.get("free", [])]
+    if "status" in content:
+        parts.append(f"状态：{VETO_STATUS_ZH.get(content['status'], content['status'])}")
+    if "score" in content:
+        parts.append(f"调整为 {fmt(content['score'])} 分")
+    if content.get("reason"):
+        parts.append(content["reason"])
+    if content.get("evidence"):
+        parts.append(f"佐证：{content['evidence']}")
+    return "；".join(parts) or "已评，无扣分"
+
+
+def history(a: Assessment, signoffs: str = "") -> str:
+    versions = a.history()
+    body = signoffs
+    if versions:
+        body += f"<p>评分库共记录 {len(versions)} 个版本（每次修改均保留修改人、时间、原因与原值）。</p>"
+        body += _table(
+            ("时间（UTC）", "修改人", "阶段", "项目", "版本", "内容", "说明"),
+            [_version_row(v) for v in reversed(versions)],
+            "rk-history",
+        )
+    else:
+        body += "<p>评分库中尚无该机构的评分记录。</p>"
+    return _section("八、签字与修改记录", body)
+
+
+def digest_section(a: Assessment) -> str:
+    d = input_digests(a)
+    attrs = " ".join(f'data-{k}="{esc(v)}"' for k, v in d.items())
+    rows = [
+        ("指标体系", d["rubric"]),
+        ("机构名单", d["roster"]),
+        ("证据（信用记录、材料、人员）", d["evidence"]),
+        ("专家评分（评分库当前版本）", d["judgments"]),
+        ("全部输入", d["inputs"]),
+    ]
+    table = _table(("输入", "SHA-256"), [(esc(k), f"<code>{esc(v)}</code>") for k, v in rows], "rk-digest")
+    note = (
+        "<p>用 <code>rubric-kernel verify 报告.html</code> 可根据评分库与数据集重新计算摘要，"
+        "核对本报告是否仍与当前数据一致。</p>"
+    )
+    return _section("九、输入摘要", f'<div id="rk-digest" {attrs}></div>{table}{note}')
+
+
+def full_report(a: Assessment, signoffs: str = "") -> list[str]:
+    """All sections in reading order; each becomes one output of the notebook."""
+    r = a.score()
+    return [
+        demo_banner(a) + identity(a, r),
+        conclusion(a, r),
+        level1(a, r),
+        indicators(a, r),
+        records(a, r),
+        bonus_and_veto(a, r),
+        pending(a, r),
+        history(a, signoffs),
+        digest_section(a),
+    ]
