@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .assessment import Assessment
-from .report.export import CSS
+from .batch.contract import RESULT_MIMETYPE
 from .report.sections import full_report
+from .report.style import CSS
 
 
 def show_report(a: Assessment) -> None:
@@ -15,6 +16,9 @@ def show_report(a: Assessment) -> None:
         display(HTML(f"<style>{CSS}</style>"))
     for part in full_report(a):
         display(HTML(part))
+    if a.mode == "report":
+        # Machine-readable result for the batch's cohort tables; invisible in the HTML export.
+        display({RESULT_MIMETYPE: a.score().as_json()}, raw=True)
 
 
 def show_form(a: Assessment) -> None:

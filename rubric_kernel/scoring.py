@@ -4,17 +4,23 @@ Semantics (DESIGN §3): each indicator starts at its max (``full``) or at 0 (``z
 items, free entries and counted credit records move it, clamped to [0, max]. Records count only
 inside their severity's look-back window and unless dismissed. A veto clause becomes effective
 only once confirmed. A result is complete only when every judgment indicator is judged.
+
+Speed: everything that depends on the rubric alone (placements, record effects, item lines, the
+result of an indicator nothing touches) is resolved once per rubric in a ``_Plan``, so scoring one
+institution only does the work its own sheet and records call for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
+from functools import partial
 
 from .evidence import CreditRecord, Evidence
 from .roster import Institution
-from .rubric import Indicator, Level1, Level2, Rubric
-from .sheet import Sheet
+from .rubric import Cutoff, RecordType, Rubric, RuleItem
+from .sheet import Adjustment, IndicatorJudgment, Sheet
 
 LineKind = str  # "item" | "free" | "record" | "dismissed" | "outside" | "clamp" | "adjusted"
 
@@ -107,14 +113,119 @@ def in_window(record: CreditRecord, rubric: Rubric, as_of: dt.date) -> bool:
     return as_of - dt.timedelta(days=days) < record.date <= as_of
 
 
-def _effects(record: CreditRecord, rubric: Rubric):
-    rtype = rubric.record_types_by_code[record.type]
-    for e in rtype.effects:
-        if e.authority not in ("任意", record.system):
-            continue
-        if e.severity is not None and e.severity != record.severity:
-            continue
-        yield e
+Effect = tuple[int, float, str | None]  # indicator, signed points, veto clause raised (if any)
+
+
+@dataclass(frozen=True, slots=True)
+class _IndicatorPlan:
+    """One indicator's rubric-derived constants, resolved once instead of for every institution."""
+
+    number: int
+    name: str
+    base: str
+    max_points: float
+    needs_judgment: bool
+    level1: str
+    level2: str
+    slot1: int  # index into _Plan.level1_names
+    slot2: int  # index into _Plan.level2_names
+    sign: float  # direction of ticks and free entries: deductions on ``full``, awards on ``zero``
+    start: float
+    items: dict[str, RuleItem]
+    # (item id, count) -> its line, filled on first use. Line is immutable, so results share them;
+    # counts are validated ints (``check_sheet``), so equal keys always format the same text.
+    item_lines: dict[tuple[str, int], Line]
+
+    def new_item_line(self, item_id: str, count: int) -> Line:
+        it = self.items[item_id]
+        times = f"（{count}{it.unit}）" if it.unit else ""
+        line = self.item_lines[item_id, count] = Line(
+            "item", f"{it.text}{times}", self.sign * it.points * count, item_id
+        )
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A rubric resolved for scoring; see ``_plan_for`` for its lifetime."""
+
+    # each indicator with its result when no judgment, record or adjustment touches it
+    indicators: tuple[tuple[_IndicatorPlan, IndicatorResult], ...]
+    level1_names: tuple[str, ...]
+    level2_names: tuple[str, ...]
+    record_types: dict[str, RecordType]
+    effects: dict[tuple[str, str, str], tuple[Effect, ...]]  # (type, system, severity), filled on first use
+    ascending: tuple[Cutoff, ...]  # the active cut-offs by rising minimum, for the next-grade distance
+
+    def record_effects(self, r: CreditRecord) -> tuple[Effect, ...]:
+        """What a record of this type, authority system and severity does to which indicators."""
+        key = (r.type, r.system, r.severity)
+        found = self.effects.get(key)
+        if found is None:
+            rtype = self.record_types[r.type]
+            sign = 1.0 if rtype.polarity == "positive" else -1.0
+            found = self.effects[key] = tuple(
+                (e.indicator, sign * e.points, e.veto)
+                for e in rtype.effects
+                if e.authority in ("任意", r.system) and (e.severity is None or e.severity == r.severity)
+            )
+        return found
+
+
+def _build_plan(rubric: Rubric) -> _Plan:
+    level1_names = tuple(dict.fromkeys(lv.name for lv in rubric.levels))
+    level2_names = tuple(dict.fromkeys(g.name for lv in rubric.levels for g in lv.groups))
+    indicators = []
+    for n, ind in rubric.indicators.items():
+        lv, g = rubric.placement[n]
+        p = _IndicatorPlan(
+            ind.number,
+            ind.name,
+            ind.base,
+            ind.max_points,
+            ind.needs_judgment,
+            lv.name,
+            g.name,
+            level1_names.index(lv.name),
+            level2_names.index(g.name),
+            -1.0 if ind.base == "full" else 1.0,
+            ind.max_points if ind.base == "full" else 0.0,
+            {it.id: it for it in ind.items},
+            {},
+        )
+        indicators.append((p, _score_indicator(p, None, (), None)))
+    return _Plan(
+        tuple(indicators),
+        level1_names,
+        level2_names,
+        dict(rubric.record_types_by_code),
+        {},
+        tuple(sorted(rubric.cutoffs, key=lambda c: c.min)),
+    )
+
+
+_plans: dict[int, tuple[weakref.ref[Rubric], _Plan]] = {}
+
+
+def _plan_for(rubric: Rubric) -> _Plan:
+    """The rubric's plan, built on first use and dropped when the rubric is garbage-collected.
+
+    Keyed by ``id`` because the model is unhashable (it has dict fields), and not stored on the
+    model because ``with_preset`` (``model_copy``) would carry it over to a rubric with other
+    cut-offs. The weak reference both evicts the entry and guards against a reused ``id``.
+    """
+    entry = _plans.get(id(rubric))
+    if entry is not None and entry[0]() is rubric:
+        return entry[1]
+    plan = _build_plan(rubric)
+    _plans[id(rubric)] = (weakref.ref(rubric, partial(_forget, id(rubric))), plan)
+    return plan
+
+
+def _forget(key: int, ref: weakref.ref[Rubric]) -> None:
+    entry = _plans.get(key)
+    if entry is not None and entry[0] is ref:
+        del _plans[key]
 
 
 def _record_text(r: CreditRecord) -> str:
@@ -122,39 +233,36 @@ def _record_text(r: CreditRecord) -> str:
 
 
 def _score_indicator(
-    ind: Indicator, sheet: Sheet, record_lines: list[Line], place: tuple[Level1, Level2]
+    p: _IndicatorPlan, j: IndicatorJudgment | None, record_lines: list[Line] | tuple[()], adj: Adjustment | None
 ) -> IndicatorResult:
-    sign = -1.0 if ind.base == "full" else 1.0
     lines: list[Line] = []
-    j = sheet.indicators.get(ind.number)
     if j is not None:
-        items = {it.id: it for it in ind.items}
-        for item_id, count in j.ticks.items():
-            it = items[item_id]
-            times = f"（{count}{it.unit}）" if it.unit else ""
-            lines.append(Line("item", f"{it.text}{times}", sign * it.points * count, item_id))
-        lines.extend(Line("free", e.reason, sign * e.points) for e in j.free)
-    lines.extend(record_lines)
-    raw = (ind.max_points if ind.base == "full" else 0.0) + sum(ln.points for ln in lines)
-    score = min(max(raw, 0.0), ind.max_points)
+        item_lines = p.item_lines
+        lines = [item_lines.get(key) or p.new_item_line(*key) for key in j.ticks.items()]
+        if j.free:
+            lines += [Line("free", e.reason, p.sign * e.points) for e in j.free]
+    if record_lines:
+        lines += record_lines
+    raw = p.start + sum([ln.points for ln in lines])
+    # min(max(raw, 0.0), max_points), without two builtin calls per indicator
+    score = 0.0 if raw < 0.0 else p.max_points if raw > p.max_points else raw
     if score != raw:
         lines.append(Line("clamp", "扣完为止" if raw < 0 else "加满为止", score - raw))
-    adj = sheet.adjustments.get(ind.number)
     if adj is not None:
         lines.append(Line("adjusted", f"复核调整：{adj.reason}", adj.score - score, adj.by))
         score = adj.score
     return IndicatorResult(
-        ind.number,
-        ind.name,
-        place[0].name,
-        place[1].name,
-        ind.max_points,
-        ind.base,
+        p.number,
+        p.name,
+        p.level1,
+        p.level2,
+        p.max_points,
+        p.base,
         score,
         j is not None,
-        ind.needs_judgment,
+        p.needs_judgment,
         tuple(lines),
-        j.evidence if j else "",
+        j.evidence if j is not None else "",
     )
 
 
@@ -165,20 +273,20 @@ def grade_for(total: float, rubric: Rubric) -> str:
     return rubric.grades.lowest
 
 
-def _next_grade(total: float, rubric: Rubric) -> tuple[str | None, float | None]:
-    above = [c for c in rubric.cutoffs if c.min > total]
-    if not above:
-        return None, None
-    nxt = min(above, key=lambda c: c.min)
-    return nxt.grade, round(nxt.min - total, 4)
+def _next_grade(total: float, ascending: tuple[Cutoff, ...]) -> tuple[str | None, float | None]:
+    for c in ascending:
+        if c.min > total:
+            return c.grade, round(c.min - total, 4)
+    return None, None
 
 
 def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: Sheet, as_of: dt.date) -> Result:
     """Score one institution. Inputs must already be validated (``check_sheet``, loaders)."""
+    plan = _plan_for(rubric)
     record_lines: dict[int, list[Line]] = {}
     raised: dict[str, list[str]] = {}
     for r in evidence.records:
-        effects = list(_effects(r, rubric))
+        effects = plan.record_effects(r)
         text = _record_text(r)
         if r.id in sheet.dismissed:
             kind, why = "dismissed", f"已排除：{sheet.dismissed[r.id]}"
@@ -186,25 +294,32 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
             kind, why = "outside", "不在回溯期内，不计分"
         else:
             kind, why = "record", ""
-        for e in effects:
-            sign = 1.0 if rubric.record_types_by_code[r.type].polarity == "positive" else -1.0
-            pts = sign * e.points if kind == "record" else 0.0
-            record_lines.setdefault(e.indicator, []).append(Line(kind, f"{text}{'；' + why if why else ''}", pts, r.id))
-            if e.veto and kind == "record":
-                raised.setdefault(e.veto, []).append(r.id)
+        for indicator, points, veto in effects:
+            pts = points if kind == "record" else 0.0
+            record_lines.setdefault(indicator, []).append(Line(kind, f"{text}{'；' + why if why else ''}", pts, r.id))
+            if veto and kind == "record":
+                raised.setdefault(veto, []).append(r.id)
 
-    results = tuple(
-        _score_indicator(ind, sheet, record_lines.get(n, []), rubric.placement[n])
-        for n, ind in rubric.indicators.items()
-    )
-    level1 = {lv.name: 0.0 for lv in rubric.levels}
-    level2 = {g.name: 0.0 for lv in rubric.levels for g in lv.groups}
-    for ir in results:
-        level1[ir.level1] += ir.score
-        level2[ir.level2] += ir.score
+    judgments, adjustments = sheet.indicators, sheet.adjustments
+    results: list[IndicatorResult] = []
+    pending: list[int] = []
+    level1 = [0.0] * len(plan.level1_names)
+    level2 = [0.0] * len(plan.level2_names)
+    for p, untouched in plan.indicators:
+        n = p.number
+        j = judgments.get(n)
+        recs = record_lines.get(n) if record_lines else None
+        adj = adjustments.get(n) if adjustments else None
+        ir = untouched if j is None and recs is None and adj is None else _score_indicator(p, j, recs or (), adj)
+        results.append(ir)
+        level1[p.slot1] += ir.score
+        level2[p.slot2] += ir.score
+        if j is None and p.needs_judgment:
+            pending.append(n)
 
+    bonus_items = rubric.bonus_items
     bonus_lines = tuple(
-        Line("item", rubric.bonus_items[b].text + (f"（{ev}）" if ev else ""), rubric.bonus_items[b].points, b)
+        Line("item", bonus_items[b].text + (f"（{ev}）" if ev else ""), bonus_items[b].points, b)
         for b, ev in sheet.bonus.items()
     )
     bonus_raw = sum(ln.points for ln in bonus_lines)
@@ -227,26 +342,25 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         )
     effective = any(v.status == "confirmed" for v in veto)
 
-    subtotal = sum(level1.values())
+    subtotal = sum(level1)
     total = subtotal + bonus
     if not rubric.bonus.may_exceed_total:
         total = min(total, rubric.meta.total_points)
     total = round(total, 4)
-    pending = tuple(ir.number for ir in results if ir.pending)
     status = "provisional" if pending else "complete"
     if effective:
         grade, nxt, gap = rubric.grades.lowest, None, None
     else:
         grade = None if pending else grade_for(total, rubric)
-        nxt, gap = _next_grade(total, rubric)
+        nxt, gap = _next_grade(total, plan.ascending)
     return Result(
         institution.number,
         institution.name,
         institution.klass,
         as_of,
-        results,
-        {k: round(v, 4) for k, v in level1.items()},
-        {k: round(v, 4) for k, v in level2.items()},
+        tuple(results),
+        {k: round(v, 4) for k, v in zip(plan.level1_names, level1, strict=True)},
+        {k: round(v, 4) for k, v in zip(plan.level2_names, level2, strict=True)},
         bonus,
         bonus_lines,
         tuple(veto),
@@ -254,7 +368,7 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         total,
         grade,
         status,
-        pending,
+        tuple(pending),
         nxt,
         gap,
     )

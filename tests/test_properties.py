@@ -169,7 +169,10 @@ def test_adding_a_tick_never_raises_the_total(case, number, data):
         sheet = dataclasses.replace(sheet, indicators={**sheet.indicators, number: j})
         before = run(evidence, sheet)
     ticks[item.id] = ticks.get(item.id, 0) + 1 if item.unit else 1
-    after = run(evidence, dataclasses.replace(sheet, indicators={**sheet.indicators, number: dataclasses.replace(j, ticks=ticks)}))
+    after = run(
+        evidence,
+        dataclasses.replace(sheet, indicators={**sheet.indicators, number: dataclasses.replace(j, ticks=ticks)}),
+    )
     assert after.total <= before.total
     assert after.subtotal <= before.subtotal
 
@@ -226,9 +229,12 @@ def test_grade_never_drops_as_total_rises(totals, preset):
 
 
 @SETTINGS
-@given(cases(), st.lists(st.integers(0, 10**6), min_size=1, max_size=4, unique=True).flatmap(
-    lambda ks: st.tuples(*[outside_record(f"OUT{k}") for k in ks])
-))
+@given(
+    cases(),
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=4, unique=True).flatmap(
+        lambda ks: st.tuples(*[outside_record(f"OUT{k}") for k in ks])
+    ),
+)
 def test_records_outside_their_window_change_nothing(case, outside):
     evidence, sheet = case
     assert not any(in_window(r, RUBRIC, AS_OF) for r in outside)

@@ -6,30 +6,42 @@ import dataclasses
 
 from ..assessment import Assessment
 from ..sheet_codec import digest
+from ..store import Snapshot
+from ..workspace import Workspace
 
 
-def _plain(obj: object) -> object:
+def plain(obj: object) -> object:
+    """Dataclass dumps with dates as ISO strings, ready for canonical JSON."""
     if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
+        return {k: plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if hasattr(obj, "isoformat"):
         return obj.isoformat()  # type: ignore[union-attr]
     return obj
 
 
+def rubric_digest(ws: Workspace) -> str:
+    return digest(ws.rubric.model_dump(mode="json"))
+
+
+def institution_digests(ws: Workspace, number: int, snapshot: Snapshot) -> dict[str, str]:
+    """The inputs that belong to one institution: its roster row, its evidence, its current judgments."""
+    return {
+        "roster": digest(plain(dataclasses.asdict(ws.roster[number]))),
+        "evidence": digest(plain(dataclasses.asdict(ws.dataset.for_institution(number)))),
+        "judgments": digest(snapshot.live),
+    }
+
+
 def input_digests(a: Assessment) -> dict[str, str]:
     """Per-input SHA-256 plus one over all of them and the identifying fields."""
-    ws = a.ws
-    inst = a.institution
     parts = {
-        "institution": str(inst.number),
+        "institution": str(a.institution.number),
         "dataset": a.dataset,
         "as-of": a.as_of.isoformat(),
-        "rubric": digest(ws.rubric.model_dump(mode="json")),
-        "roster": digest(_plain(dataclasses.asdict(inst))),
-        "evidence": digest(_plain(dataclasses.asdict(a.evidence))),
-        "judgments": digest(a.snapshot().live),
+        "rubric": rubric_digest(a.ws),
+        **institution_digests(a.ws, a.institution.number, a.snapshot()),
     }
     parts["inputs"] = digest(parts)
     return parts

@@ -8,12 +8,12 @@ process because template loading is its main cost.
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+from .style import CSS, HERE
 
-HERE = Path(__file__).parent
-CSS = (HERE / "report.css").read_text(encoding="utf-8")
+if TYPE_CHECKING:
+    import nbformat
 
 
 @cache

@@ -1,0 +1,227 @@
+"""The cohort outputs of a run: summary (CSV, XLSX), publicity list (HTML, XLSX), index page, manifest.
+
+They are built from the results the notebooks emitted; nothing here scores.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+
+from ..report.chart import cjk_font
+from ..roster import CLASSES, Institution
+from ..rubric import Rubric
+from .execute import atomic_write
+
+GRADE_ORDER = ("AAAAA", "AAAA", "AAA", "AA", "A")
+STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
+
+
+def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
+    rows = []
+    for n, r in sorted(results.items()):
+        row = {
+            "序号": n,
+            "评价机构": r["name"],
+            "类别": r["class"],
+            "总分": r["total"],
+            "等级": r["grade"] or "",
+            "状态": STATUS_ZH[r["status"]],
+            "加分": r["bonus"],
+            "否定项": "、".join(r["veto"]),
+            "待评指标数": len(r["pending"]),
+            "距上一等级": r["to_next_grade"],
+        }
+        row.update({f"一级·{k}": v for k, v in r["level1"].items()})
+        row.update({f"{i}.{ind.name}": r["indicators"][str(i)] for i, ind in rubric.indicators.items()})
+        rows.append(row)
+    return rows
+
+
+def _xlsx_bytes(sheets: Sequence[tuple[str, list[dict]]], mark: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets:
+        ws = wb.create_sheet(title)
+        offset = 0
+        if mark:
+            ws.append([f"【{mark}】合成数据，不代表任何机构的真实信用状况"])
+            ws["A1"].font = Font(bold=True, color="C0392B")
+            offset = 1
+        if rows:
+            ws.append(list(rows[0]))
+            for cell in ws[offset + 1]:
+                cell.font = Font(bold=True)
+            for row in rows:
+                ws.append(list(row.values()))
+            ws.freeze_panes = ws.cell(row=offset + 2, column=3)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: str) -> None:
+    import csv
+
+    rows = summary_rows(rubric, results)
+    buf = io.StringIO()
+    if mark:
+        buf.write(f"# 【{mark}】合成数据，不代表任何机构的真实信用状况\n")
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    atomic_write(out / "summary.csv", "\ufeff" + buf.getvalue())  # BOM: Excel opens UTF-8 Chinese correctly
+    atomic_write(out / "summary.xlsx", _xlsx_bytes([("评分汇总", rows)], mark))
+
+
+def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> list[dict]:
+    """Only what may be published: no personal data, only complete results."""
+    return [
+        {"序号": n, "评价机构": roster[n].name, "类别": roster[n].klass, "信用得分": r["total"], "信用等级": r["grade"]}
+        for n, r in sorted(results.items())
+        if r["status"] == "complete" and r["grade"]
+    ]
+
+
+PAGE_CSS = """
+body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:#1f2933;
+margin:0;font-size:14px}main{max-width:1100px;margin:0 auto;padding:16px 20px}h1{font-size:22px}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #d7dbe0;padding:4px 6px;text-align:left}
+th{background:#f5f6f8;cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" ▲"}
+th[aria-sort=descending]::after{content:" ▼"}.demo{background:#fde68a;border:2px solid #d97706;color:#7c2d12;
+padding:6px 12px;margin-bottom:10px}.muted{color:#6b7280}.fail{color:#b91c1c}svg{max-width:100%;height:auto}
+@page{size:A4;margin:14mm 12mm}@media print{th{cursor:auto}}
+"""
+# Inline, dependency-free column sorting for the index; the page still reads fully without it.
+SORT_JS = """
+document.querySelectorAll("table.sortable th").forEach((th,i)=>th.addEventListener("click",()=>{
+const tb=th.closest("table").tBodies[0],asc=th.getAttribute("aria-sort")!=="ascending";
+th.closest("tr").querySelectorAll("th").forEach(h=>h.removeAttribute("aria-sort"));
+th.setAttribute("aria-sort",asc?"ascending":"descending");
+const key=r=>{const t=r.cells[i].dataset.v??r.cells[i].textContent;const n=parseFloat(t);return isNaN(n)?t:n};
+[...tb.rows].sort((a,b)=>{const x=key(a),y=key(b);return (x>y?1:x<y?-1:0)*(asc?1:-1)}).forEach(r=>tb.appendChild(r));}));
+"""
+
+
+def _page(title: str, body: str, mark: str, script: str = "") -> str:
+    banner = (
+        f'<div class="demo"><strong>{escape(mark)}</strong>：以下结果由合成数据生成，不代表任何机构的真实信用状况。</div>'
+        if mark
+        else ""
+    )
+    js = f"<script>{script}</script>" if script else ""
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{PAGE_CSS}</style></head><body><main>{banner}<h1>{escape(title)}</h1>{body}</main>{js}</body></html>"
+    )
+
+
+def _table(rows: list[dict], cls: str = "") -> str:
+    if not rows:
+        return "<p>（无）</p>"
+    head = "".join(f"<th>{escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def write_publicity(
+    out: Path,
+    roster: Mapping[int, Institution],
+    results: Mapping[int, dict],
+    mark: str,
+    title: str = "信用评估结果公示名单",
+) -> None:
+    rows = publicity_rows(roster, results)
+    shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
+    held = len(roster) - len(rows)
+    note = f'<p class="muted">共 {len(rows)} 家；另有 {held} 家评估尚未完成或未纳入本次运行，暂不公示。</p>'
+    atomic_write(out / "publicity.html", _page(title, _table(shown) + note, mark))
+    atomic_write(out / "publicity.xlsx", _xlsx_bytes([("公示名单", rows)], mark))
+
+
+def grade_chart_svg(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    family = cjk_font()
+    counts = Counter((roster[n].klass, r["grade"] or "暂定") for n, r in results.items())
+    grades = [*GRADE_ORDER, "暂定"]
+    fig = Figure(figsize=(7.2, 3.0), dpi=100)
+    ax = fig.subplots()
+    colors = {"院校": "#2e86c1", "社评机构": "#c0392b", "专项机构": "#7f8c8d"}
+    bottom = [0] * len(grades)
+    for klass in CLASSES:
+        values = [counts.get((klass, g), 0) for g in grades]
+        ax.bar(range(len(grades)), values, bottom=bottom, label=klass, color=colors[klass])
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_xticks(range(len(grades)), grades, fontfamily=family)
+    ax.set_ylabel("机构数", fontfamily=family)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(prop={"family": family, "size": 9}, frameon=False)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def write_index(
+    out: Path,
+    roster: Mapping[int, Institution],
+    results: Mapping[int, dict],
+    failures: Mapping[int, str],
+    mark: str,
+    run_id: str,
+) -> None:
+    rows = []
+    for n, inst in roster.items():
+        r = results.get(n)
+        if r is None:
+            status = f'<span class="fail">失败：{escape(failures[n])}</span>' if n in failures else "未运行"
+            rows.append(
+                {
+                    "序号": f'<span data-v="{n}">{n}</span>',
+                    "评价机构": escape(inst.name),
+                    "类别": inst.klass,
+                    "总分": "",
+                    "等级": "",
+                    "状态": status,
+                    "报告": "",
+                }
+            )
+            continue
+        grade = r["grade"] or "—"
+        status = STATUS_ZH[r["status"]] + (f"（待评 {len(r['pending'])} 项）" if r["pending"] else "")
+        rows.append(
+            {
+                "序号": f'<span data-v="{n}">{n}</span>',
+                "评价机构": escape(inst.name),
+                "类别": inst.klass,
+                "总分": f"{r['total']:g}",
+                "等级": f'<span data-v="{GRADE_ORDER.index(grade) if grade in GRADE_ORDER else 9}">{grade}</span>',
+                "状态": status,
+                "报告": f'<a href="{n:02d}.html">查看报告</a>',
+            }
+        )
+    links = (
+        '<p><a href="summary.xlsx">评分汇总 summary.xlsx</a> · <a href="summary.csv">summary.csv</a> · '
+        '<a href="publicity.html">公示名单</a>（<a href="publicity.xlsx">xlsx</a>） · '
+        f'<a href="manifest.json">运行清单</a> · 运行编号 {escape(run_id)}</p>'
+    )
+    chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(roster, results)}</figure>"
+    body = links + chart + "<h2>全部机构（点击表头排序）</h2>" + _table(rows, "sortable")
+    atomic_write(out / "index.html", _page("技能人才评价机构信用评估结果", body, mark, SORT_JS))
+
+
+def write_manifest(out: Path, manifest: dict) -> None:
+    atomic_write(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))

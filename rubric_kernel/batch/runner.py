@@ -1,0 +1,220 @@
+"""The batch: every selected institution through the notebook, in parallel, incrementally, atomically.
+
+A run writes into ``<out>/<run-id>/``; institutions whose inputs are unchanged since their last
+success are hard-linked from that run instead of executed; ``<out>/latest`` is switched to the new
+run only once it has finished, so readers never see a half-made run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+
+from ..report.digest import institution_digests
+from ..store import Snapshot, Store
+from ..workspace import NOTEBOOK, Workspace
+from . import cohort_pages
+from .fingerprint import fingerprint, shared_inputs
+from .params import notebook_parameters
+from .progress import Progress
+from .state import Entry, State
+from .worker import Job, JobResult, init_worker, run_job
+
+PACKAGES = (
+    "rubric-kernel",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "ipywidgets",
+    "matplotlib",
+    "sqlalchemy",
+    "pydantic",
+)
+
+
+@dataclass
+class BatchConfig:
+    out: Path
+    numbers: list[int]
+    workers: int
+    data: str
+    db_url: str
+    as_of: str = ""
+    notebook: Path = NOTEBOOK
+
+
+@dataclass
+class BatchReport:
+    run_id: str
+    run_dir: Path
+    executed: list[int] = field(default_factory=list)
+    reused: list[int] = field(default_factory=list)
+    failures: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def new_run_id(out: Path) -> str:
+    base = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_id, k = base, 1
+    while (out / run_id).exists():
+        k += 1
+        run_id = f"{base}-{k}"
+    return run_id
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
+    """Bring an institution's last good outputs into this run; False when they are gone."""
+    src = out / entry.run
+    files = [src / f"{n:02d}.ipynb", src / f"{n:02d}.html"]
+    if not entry.run or not all(f.exists() for f in files):
+        return False
+    if src.resolve() != run_dir.resolve():
+        for f in files:
+            _link(f, run_dir / f.name)
+    return True
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "未安装"
+    return out
+
+
+def _switch_latest(out: Path, run_id: str) -> None:
+    tmp = out / f".latest.{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_id, target_is_directory=True)
+    os.replace(tmp, out / "latest")
+
+
+def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
+    out = cfg.out
+    out.mkdir(parents=True, exist_ok=True)
+    state = State.load(out)
+    run_id = new_run_id(out)
+    run_dir = out / run_id
+    run_dir.mkdir()
+    report = BatchReport(run_id, run_dir)
+    started = time.perf_counter()
+
+    snapshots = store.snapshots(ws.dataset.name)
+    shared = shared_inputs(ws, cfg.as_of, cfg.notebook)
+    own = {n: institution_digests(ws, n, snapshots.get(n, Snapshot({}))) for n in ws.roster}
+    prints = {n: fingerprint(shared, own[n]) for n in ws.roster}
+    selected = set(cfg.numbers)
+
+    jobs: list[Job] = []
+    for n in ws.roster:
+        entry = state.entries.get(n)
+        up_to_date = entry is not None and entry.fingerprint == prints[n]
+        if n not in selected:
+            if entry is not None and entry.result is not None:
+                _reuse(out, run_dir, n, entry)  # keep the run a complete view of the cohort
+            continue
+        if up_to_date and _reuse(out, run_dir, n, entry):
+            report.reused.append(n)
+            continue
+        params = notebook_parameters(n, data=cfg.data, db=cfg.db_url, as_of=cfg.as_of)
+        jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook))
+
+    timings: dict[int, float] = {}
+    if jobs:
+        progress = Progress(len(jobs))
+        ctx = get_context("spawn")  # workers must not inherit this process's database connections
+        with ProcessPoolExecutor(
+            max_workers=min(cfg.workers, len(jobs)), mp_context=ctx, initializer=init_worker
+        ) as pool:
+            futures = [pool.submit(run_job, job) for job in jobs]
+            try:
+                for fut in as_completed(futures):
+                    res: JobResult = fut.result()
+                    timings[res.number] = round(res.seconds, 3)
+                    _record(state, res, prints, run_id, report)
+                    progress.step(res.ok, f"机构 {res.number}")
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()
+                raise
+
+    results = {
+        n: e.result for n, e in state.entries.items() if e.result is not None and (run_dir / f"{n:02d}.html").exists()
+    }
+    mark = ws.dataset.mark
+    cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
+    cohort_pages.write_publicity(run_dir, ws.roster, results, mark)
+    cohort_pages.write_index(run_dir, ws.roster, results, report.failures, mark, run_id)
+    report.seconds = time.perf_counter() - started
+    cohort_pages.write_manifest(
+        run_dir,
+        {
+            "run_id": run_id,
+            "dataset": ws.dataset.name,
+            "synthetic": ws.dataset.synthetic,
+            "versions": _versions(),
+            "inputs": {"shared": shared, "institutions": {str(n): own[n] for n in ws.roster}},
+            "institutions": {
+                str(n): {
+                    "outcome": "executed"
+                    if n in report.executed
+                    else "reused"
+                    if n in report.reused
+                    else "failed"
+                    if n in report.failures
+                    else "not selected",
+                    "seconds": timings.get(n),
+                    "error": report.failures.get(n, ""),
+                    "fingerprint": prints[n],
+                }
+                for n in ws.roster
+            },
+            "seconds": round(report.seconds, 2),
+        },
+    )
+    _switch_latest(out, run_id)
+    return report
+
+
+def _record(state: State, res: JobResult, prints: dict[int, str], run_id: str, report: BatchReport) -> None:
+    if res.ok:
+        state.entries[res.number] = Entry(prints[res.number], run_id, res.result, round(res.seconds, 3))
+        report.executed.append(res.number)
+    else:
+        previous = state.entries.get(res.number, Entry())
+        state.entries[res.number] = Entry("", previous.run, previous.result, round(res.seconds, 3), res.error)
+        report.failures[res.number] = res.error
+    state.save()
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def print_failures(report: BatchReport, stream=sys.stderr) -> None:
+    if not report.failures:
+        return
+    print(f"\n失败 {len(report.failures)} 家（下次运行会自动重试）：", file=stream)
+    print(f"{'序号':>4}  首条错误", file=stream)
+    for n, err in sorted(report.failures.items()):
+        print(f"{n:>4}  {err}", file=stream)

@@ -1,0 +1,83 @@
+"""Worker processes: import papermill and nbconvert once, then execute and export one institution at a time.
+
+Each institution still gets a fresh kernel (papermill starts one per notebook); what the worker keeps
+is the expensive client side: imports, the translator, and the HTML exporter with its templates.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contract import RESULT_MIMETYPE
+
+
+@dataclass(frozen=True)
+class Job:
+    number: int
+    title: str
+    out_dir: Path
+    params: dict[str, str]
+    notebook: Path
+
+
+@dataclass(frozen=True)
+class JobResult:
+    number: int
+    ok: bool
+    seconds: float
+    result: dict | None = None
+    error: str = ""
+
+
+def init_worker() -> None:
+    # nbformat's schema validation pulls rfc3987_syntax (≈1 s to import) only to check IRI formats,
+    # which notebooks never use; without it jsonschema just skips that format.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from ..report.export import _exporter
+    from . import params
+
+    params.install()
+    _exporter()
+
+
+def _result_of(nb) -> dict | None:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if RESULT_MIMETYPE in data:
+                return dict(data[RESULT_MIMETYPE])
+    return None
+
+
+def _first_error_line(exc: BaseException) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}".splitlines()[0]
+    text = "".join(traceback.format_exception_only(exc)).strip()
+    return text.splitlines()[-1] if text else type(exc).__name__
+
+
+def run_job(job: Job) -> JobResult:
+    """Never raises: a failure is a result, so one institution cannot stop the others."""
+    import nbformat
+
+    from ..report.export import export_html
+    from .execute import atomic_write, execute_notebook
+
+    start = time.perf_counter()
+    try:
+        nb = execute_notebook(job.params, job.notebook)
+        result = _result_of(nb)
+        if result is None:
+            raise RuntimeError("工作簿未输出评分结果")
+        html = export_html(nb, job.title)
+        stem = f"{job.number:02d}"
+        atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.writes(nb))
+        atomic_write(job.out_dir / f"{stem}.html", html)
+        return JobResult(job.number, True, time.perf_counter() - start, result)
+    except Exception as exc:  # isolate every failure to its institution
+        return JobResult(job.number, False, time.perf_counter() - start, error=_first_error_line(exc))

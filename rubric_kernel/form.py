@@ -1,0 +1,517 @@
+"""The interactive scoring form: ipywidgets generated from the rubric, working on one Assessment.
+
+Nothing here knows an indicator by number: tabs, sections, rule items, records, bonus items and veto
+clauses all come from the rubric and the dataset. Every change rebuilds a Sheet from the widget state
+and re-scores it (pure, about a millisecond) to refresh the header; only the save button touches the
+store. A save sends just the keys that differ from what the form was loaded with, based on the version
+numbers the form saw, so a save made against a stale sheet is refused instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from html import escape
+
+import ipywidgets as w
+
+from .assessment import Assessment
+from .evidence import CreditRecord
+from .rubric import Indicator, RuleItem
+from .scoring import Line, Result
+from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
+from .sheet_codec import Entries, entries_to_sheet, sheet_to_entries
+from .store import StoreError, Version, keys_changed
+
+MAX_COUNT = 99  # occurrences an expert may enter for a counted rule item ("每人次")
+RECORD_KINDS = ("record", "dismissed", "outside")
+VETO_OPTIONS = (("未提出", ""), ("已提出", "raised"), ("已确认（省职鉴中心认定）", "confirmed"), ("已驳回", "rejected"))
+VETO_LABEL = dict((v, k) for k, v in VETO_OPTIONS)
+STATUS_ZH = {"complete": "已完成", "provisional": "暂定（尚有指标待评）"}
+VETO_NOTE = (
+    "否定项：专家发现情形时选择“已提出”并写明事实与理由；“已确认”是省职鉴中心在复核阶段的认定，"
+    "一经确认等级即为 A。由信用记录触发的条款会注明记录编号。"
+)
+CSS = """<style>
+.rk-form .rk-item.widget-checkbox, .rk-form .rk-item.jupyter-widget-checkbox { width: auto; height: auto; }
+.rk-form .rk-item .widget-label-basic, .rk-form .rk-item .jupyter-widget-label-basic {
+  white-space: normal; line-height: 1.5; }
+.rk-form .rk-indicator { border-top: 1px solid var(--jp-border-color2, #ddd); padding: 4px 0 6px 0; }
+.rk-form .rk-pending-badge { color: #b45309; font-weight: bold; }
+.rk-form .rk-mark { background: #fde68a; color: #92400e; padding: 1px 6px; border-radius: 3px; font-weight: bold; }
+.rk-form .rk-error { color: #b91c1c; } .rk-form .rk-ok { color: #166534; }
+.rk-form table.rk-history td, .rk-form table.rk-history th { padding: 2px 8px; text-align: left; }
+.rk-form .rk-note { color: var(--jp-ui-font-color2, #555); }
+</style>"""
+
+
+def build_form(a: Assessment) -> w.Widget:
+    """The whole scoring form for one assessment, pre-filled from the store's current sheet."""
+    return AssessmentForm(a).widget
+
+
+def _fmt(x: float) -> str:
+    return f"{round(x, 4):g}"
+
+
+def _layout(**kw) -> w.Layout:
+    return w.Layout(**kw)
+
+
+@dataclass
+class _FreeRow:
+    points: w.BoundedFloatText
+    reason: w.Text
+
+
+@dataclass
+class _RecordControls:
+    """One credit record's dismissal; shown under every indicator the record touches (same widgets)."""
+
+    record: CreditRecord
+    dismiss: w.Checkbox
+    reason: w.Text
+
+
+@dataclass
+class _IndicatorControls:
+    ind: Indicator
+    judged: w.Checkbox
+    items: dict[str, w.Checkbox | w.IntText]
+    free: list[_FreeRow]
+    evidence: w.Text
+    note: str  # kept from the stored judgment; the form does not edit it
+    title: w.HTML
+    history_button: w.ToggleButton
+    history: w.HTML
+    box: w.VBox = field(init=False)
+
+    def ticks(self) -> dict[str, int]:
+        out = {}
+        for item_id, control in self.items.items():
+            count = int(control.value)
+            if count > 0:
+                out[item_id] = count
+        return out
+
+    def free_entries(self) -> tuple[FreeEntry, ...]:
+        return tuple(FreeEntry(float(r.points.value), r.reason.value) for r in self.free if r.points.value > 0)
+
+    def has_content(self) -> bool:
+        return bool(
+            self.ticks() or any(r.points.value > 0 or r.reason.value.strip() for r in self.free) or self.evidence.value
+        )
+
+    def judgment(self) -> IndicatorJudgment | None:
+        if not (self.judged.value or self.has_content()):
+            return None
+        return IndicatorJudgment(self.ticks(), self.free_entries(), self.evidence.value, self.note)
+
+    def sync_judged(self) -> None:
+        """Any deduction or evidence makes the indicator judged; 已评 can be unticked only when empty."""
+        content = self.has_content()
+        if content:
+            self.judged.value = True
+        self.judged.disabled = content
+
+    def problems(self) -> list[str]:
+        where = f"指标 {self.ind.number} {self.ind.name}"
+        verb = _verb(self.ind)
+        out = []
+        for item_id, control in self.items.items():
+            if isinstance(control, w.IntText) and not 0 <= control.value <= MAX_COUNT:
+                out.append(f"{where}：细则 {item_id} 的次数 {control.value} 超出范围 0–{MAX_COUNT}")
+        for r in self.free:
+            if r.points.value > 0 and not r.reason.value.strip():
+                out.append(f"{where}：自由{verb} {_fmt(r.points.value)} 分未填写理由")
+            elif r.points.value <= 0 and r.reason.value.strip():
+                out.append(f"{where}：填写了自由{verb}理由，但分值为 0")
+        return out
+
+
+def _verb(ind: Indicator) -> str:
+    return "扣分" if ind.base == "full" else "加分"
+
+
+def _item_control(it: RuleItem, count: int) -> tuple[w.Widget, w.Checkbox | w.IntText]:
+    """A checkbox for a yes/no rule item, a count box for one that counts occurrences."""
+    if not it.unit:
+        box = w.Checkbox(value=count > 0, description=f"{it.id}　{it.text}", indent=False, tooltip=it.text)
+        box.add_class("rk-item").add_class(f"rk-item-{it.id}")
+        return box, box
+    count_box = w.IntText(value=count, layout=_layout(width="5.5em"), tooltip=f"次数（{it.unit}）")
+    count_box.add_class("rk-item-count").add_class(f"rk-item-{it.id}")
+    label = w.HTML(f"{escape(it.id)}　{escape(it.text)} <span class='rk-note'>（填写{escape(it.unit)}数）</span>")
+    return w.HBox([count_box, label]), count_box
+
+
+def _free_row(ind: Indicator, entry: FreeEntry | None) -> _FreeRow:
+    points = w.BoundedFloatText(
+        value=entry.points if entry else 0.0,
+        min=0.0,
+        max=ind.max_points,
+        step=0.5,
+        description=f"自由{_verb(ind)}",
+        layout=_layout(width="13em"),
+    )
+    reason = w.Text(
+        value=entry.reason if entry else "",
+        placeholder=f"{_verb(ind)}理由（填写分值时必填）",
+        layout=_layout(width="32em"),
+    )
+    return _FreeRow(points, reason)
+
+
+def _describe(ind: Indicator, content: dict | None) -> str:
+    """A stored indicator judgment in words, for the history table."""
+    if content is None:
+        return "撤回评判"
+    verb = _verb(ind)
+    ticks = content.get("ticks", {})
+    parts = ["勾选 " + "、".join(f"{i}×{c}" if c > 1 else i for i, c in ticks.items())] if ticks else []
+    parts += [f"自由{verb} {_fmt(f['points'])} 分（{f['reason']}）" for f in content.get("free", [])]
+    if not parts:
+        parts.append(f"已评，无{verb}")
+    if content.get("evidence"):
+        parts.append(f"佐证：{content['evidence']}")
+    return "；".join(parts)
+
+
+def _local_time(stamp: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
+
+
+class AssessmentForm:
+    """The widgets of one assessment's form and the state they are compared against when saving."""
+
+    def __init__(self, a: Assessment):
+        self.a = a
+        self.rubric = a.ws.rubric
+        snap = a.snapshot()
+        self._shown: Entries = dict(snap.live)  # what the widgets were loaded from / last saved
+        self._base: dict[str, int] = dict(snap.base)
+        sheet = snap.sheet()
+        self._record_lines = self._lines_by_indicator(sheet)
+        self.records = {
+            r.id: _RecordControls(
+                r,
+                w.Checkbox(
+                    value=r.id in sheet.dismissed, description="排除", indent=False, layout=_layout(width="5em")
+                ),
+                w.Text(
+                    value=sheet.dismissed.get(r.id, ""), placeholder="排除理由（必填）", layout=_layout(width="24em")
+                ),
+            )
+            for r in a.evidence.records
+        }
+        self.indicators = {n: self._indicator(ind, sheet) for n, ind in self.rubric.indicators.items()}
+        self.bonus = self._bonus_controls(sheet)
+        self.veto = self._veto_controls(sheet)
+        self.result: Result | None = None
+        self.header = w.HTML().add_class("rk-header")
+        self.message = w.HTML().add_class("rk-message")
+        self.expert = w.Text(value=a.expert, description="评估专家", placeholder="姓名（必填）")
+        self.reason = w.Text(description="修改说明", placeholder="本次修改的原因", layout=_layout(width="40em"))
+        self.save_button = w.Button(description="保存评分", button_style="primary", icon="save").add_class("rk-save")
+        self.save_button.on_click(lambda _b: self.save())
+        self.tabs = self._tabs()
+        footer = w.HBox([self.expert, self.reason, self.save_button])
+        self.widget = w.VBox([w.HTML(CSS), self.header, self.tabs, footer, self.message]).add_class("rk-form")
+        self._watch()
+        self.refresh()
+
+    # building -----------------------------------------------------------------------------------
+    def _lines_by_indicator(self, sheet: Sheet) -> dict[int, list[Line]]:
+        """The record lines scoring produces per indicator, with nothing dismissed (so points show)."""
+        result = self.a.score(replace(sheet, dismissed={}))
+        return {ir.number: [ln for ln in ir.lines if ln.kind in RECORD_KINDS and ln.ref] for ir in result.indicators}
+
+    def _indicator(self, ind: Indicator, sheet: Sheet) -> _IndicatorControls:
+        j = sheet.indicators.get(ind.number)
+        ticks = j.ticks if j else {}
+        pairs = [_item_control(it, ticks.get(it.id, 0)) for it in ind.items]
+        free = [_free_row(ind, e) for e in (j.free if j else ())] + [_free_row(ind, None)]
+        c = _IndicatorControls(
+            ind,
+            w.Checkbox(value=j is not None, description="已评", indent=False, layout=_layout(width="5em")),
+            {it.id: control for it, (_, control) in zip(ind.items, pairs, strict=True)},
+            free,
+            w.Text(
+                value=j.evidence if j else "",
+                description="佐证",
+                placeholder="佐证材料、档案编号",
+                layout=_layout(width="45em"),
+            ),
+            j.note if j else "",
+            w.HTML(),
+            w.ToggleButton(description="历史", icon="history", layout=_layout(width="6em")),
+            w.HTML(),
+        )
+        c.judged.add_class(f"rk-judged-{ind.number}")
+        c.history_button.observe(lambda ch, c=c: self._toggle_history(c, ch["new"]), names="value")
+        rows = [w.HBox([c.judged, c.title, c.history_button]), c.history]
+        rows += [box for box, _ in pairs]
+        rows += [w.HBox([r.points, r.reason]) for r in free]
+        rows += [c.evidence, *self._record_rows(ind)]
+        c.box = w.VBox(rows).add_class("rk-indicator").add_class(f"rk-indicator-{ind.number}")
+        return c
+
+    def _record_rows(self, ind: Indicator) -> list[w.Widget]:
+        rows = []
+        for ln in self._record_lines.get(ind.number, []):
+            rc = self.records[ln.ref]
+            r = rc.record
+            effect = f"{'扣' if ln.points < 0 else '加'} {_fmt(abs(ln.points))} 分" if ln.kind == "record" else ""
+            effect = effect or "不在回溯期内，不计分"
+            label = w.HTML(
+                f"信用记录 {escape(r.id)}：{escape(r.type)}（{escape(r.severity)}，{escape(r.authority)}，"
+                f"{r.date.isoformat()}）{escape(r.summary)} → <b>{effect}</b>"
+            )
+            rows.append(w.HBox([label, rc.dismiss, rc.reason]))
+        return rows
+
+    def _bonus_controls(self, sheet: Sheet) -> dict[str, tuple[w.Checkbox, w.Text]]:
+        out = {}
+        for b in self.rubric.bonus.items:
+            box = w.Checkbox(value=b.id in sheet.bonus, description=b.text, indent=False, tooltip=b.text)
+            box.add_class("rk-item").add_class(f"rk-bonus-{b.id}")
+            ev = w.Text(value=sheet.bonus.get(b.id, ""), placeholder="佐证材料", layout=_layout(width="40em"))
+            out[b.id] = (box, ev)
+        return out
+
+    def _veto_controls(self, sheet: Sheet) -> dict[str, tuple[w.Dropdown, w.Text]]:
+        out = {}
+        for clause in self.rubric.veto_clauses:
+            d = sheet.veto.get(clause)
+            status = w.Dropdown(options=VETO_OPTIONS, value=d.status if d else "", layout=_layout(width="16em"))
+            status.add_class(f"rk-veto-{clause}")
+            reason = w.Text(
+                value=d.reason if d else "", placeholder="事实与理由（提出时必填）", layout=_layout(width="32em")
+            )
+            out[clause] = (status, reason)
+        return out
+
+    def _tabs(self) -> w.Tab:
+        pages, titles = [], []
+        for lv in self.rubric.levels:
+            groups = [w.VBox([self.indicators[i.number].box for i in g.indicators]) for g in lv.groups]
+            names = [f"（{g.number}）{g.name}{'（名称系推定）' if g.inferred else ''}" for g in lv.groups]
+            pages.append(w.Accordion(children=groups, titles=names, selected_index=0))
+            titles.append(f"{lv.name}（{_fmt(lv.points)}分）")
+        pages += [self._bonus_page(), self._veto_page()]
+        titles += [f"加分项（上限{_fmt(self.rubric.bonus.cap)}分）", "否定项"]
+        return w.Tab(children=pages, titles=titles, selected_index=0)
+
+    def _bonus_page(self) -> w.VBox:
+        note = w.HTML(f"<span class='rk-note'>{escape(self.rubric.bonus.description)}</span>")
+        return w.VBox([note] + [w.VBox([box, ev]) for box, ev in self.bonus.values()])
+
+    def _veto_page(self) -> w.VBox:
+        raised: dict[str, list[str]] = {}
+        for clause, rid in self._raised_by_records():
+            raised.setdefault(clause, []).append(rid)
+        rows = [w.HTML(f"<span class='rk-note'>{escape(VETO_NOTE)}</span>")]
+        for clause, text in self.rubric.veto_clauses.items():
+            rids = "、".join(raised.get(clause, []))
+            by = f"<span class='rk-pending-badge'>（已由信用记录 {rids} 提出，待核实）</span>" if rids else ""
+            label = w.HTML(f"<b>第 {escape(clause)} 条</b>　{escape(text)}{by}")
+            status, reason = self.veto[clause]
+            rows.append(w.VBox([label, w.HBox([status, reason])]))
+        return w.VBox(rows)
+
+    def _raised_by_records(self) -> list[tuple[str, str]]:
+        out = []
+        for r in self.a.evidence.records:
+            for e in self.rubric.record_types_by_code[r.type].effects:
+                if e.veto and e.authority in ("任意", r.system) and e.severity in (None, r.severity):
+                    out.append((e.veto, r.id))
+        return out
+
+    def _watch(self) -> None:
+        for c in self.indicators.values():
+            handler = self._indicator_handler(c)
+            controls = [*c.items.values(), c.judged, c.evidence]
+            controls += [x for r in c.free for x in (r.points, r.reason)]
+            for control in controls:
+                control.observe(handler, names="value")
+        others = [x for rc in self.records.values() for x in (rc.dismiss, rc.reason)]
+        others += [x for pair in (*self.bonus.values(), *self.veto.values()) for x in pair]
+        for control in others:
+            control.observe(self._on_change, names="value")
+
+    def _indicator_handler(self, c: _IndicatorControls) -> Callable[[dict], None]:
+        def handler(_change: dict) -> None:
+            c.sync_judged()
+            self.refresh()
+
+        return handler
+
+    def _on_change(self, _change: dict) -> None:
+        self.refresh()
+
+    # state --------------------------------------------------------------------------------------
+    def sheet(self, expert: str = "") -> Sheet:
+        """The sheet the widgets currently describe (scorable even while reasons are still missing)."""
+        indicators = {n: j for n, c in self.indicators.items() if (j := c.judgment()) is not None}
+        dismissed = {rid: rc.reason.value for rid, rc in self.records.items() if rc.dismiss.value}
+        bonus = {bid: ev.value for bid, (box, ev) in self.bonus.items() if box.value}
+        veto = {
+            clause: VetoDecision(status.value, reason.value, self._veto_by(clause, status.value, reason.value, expert))
+            for clause, (status, reason) in self.veto.items()
+            if status.value
+        }
+        return Sheet(indicators, dismissed, bonus, veto, entries_to_sheet(self._shown).adjustments)
+
+    def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
+        """Who made a veto decision: kept while unchanged, else the expert saving it."""
+        prev = self._shown.get(f"veto:{clause}")
+        if prev and prev.get("status") == status and prev.get("reason") == reason:
+            return prev.get("by", "")
+        return expert
+
+    def problems(self) -> list[str]:
+        """Every reason the current input cannot be saved, in Chinese."""
+        out = [p for c in self.indicators.values() for p in c.problems()]
+        for rid, rc in self.records.items():
+            if rc.dismiss.value and not rc.reason.value.strip():
+                out.append(f"排除信用记录 {rid} 未填写理由")
+        for clause, (status, reason) in self.veto.items():
+            if status.value and not reason.value.strip():
+                out.append(f"否定项第 {clause} 条（{VETO_LABEL[status.value]}）未填写事实与理由")
+        if not self.expert.value.strip():
+            out.append("未填写评估专家姓名")
+        return out
+
+    def changes(self, sheet: Sheet) -> dict[str, dict | None]:
+        """Keys whose content differs from what the form was loaded with; removed keys map to None."""
+        new = sheet_to_entries(sheet)
+        return {k: new.get(k) for k in keys_changed(self._shown, new)}
+
+    # header -------------------------------------------------------------------------------------
+    def refresh(self) -> Result:
+        """Re-score the widget state and update the header and the indicator titles (no store access)."""
+        self.result = self.a.score(self.sheet())
+        self.header.value = self._header_html(self.result)
+        for ir in self.result.indicators:
+            title = self._title_html(self.indicators[ir.number].ind, ir.score, ir.pending)
+            if self.indicators[ir.number].title.value != title:
+                self.indicators[ir.number].title.value = title
+        return self.result
+
+    def _header_html(self, r: Result) -> str:
+        a = self.a
+        mark = f" <span class='rk-mark'>{escape(a.mark)}</span>" if a.mark else ""
+        grade = r.grade or "暂定"  # scoring gives no grade while provisional (unless a veto is effective)
+        if r.next_grade:
+            gap = f"距 {escape(r.next_grade)} 还差 <span class='rk-to-next'>{_fmt(r.to_next_grade or 0)}</span> 分"
+        else:
+            gap = "已达最高等级" if not r.effective_veto else "否定项生效"
+        veto = "".join(
+            f"<div class='rk-error'>否定项第 {escape(v.clause)} 条已确认：{escape(v.reason)}，等级为 {escape(r.grade or '')}</div>"
+            for v in r.effective_veto
+        )
+        return (
+            f"<div class='rk-head'><div style='font-size:1.2em'><b>{a.institution.number} {escape(r.name)}</b>"
+            f"（{escape(r.klass)}）{mark}</div>"
+            f"<div>评估基准日 {r.as_of.isoformat()} · 阶段 {escape(a.stage)} · 数据集 {escape(a.dataset)}</div>"
+            f"<div style='font-size:1.15em'>总分 <b><span class='rk-total'>{_fmt(r.total)}</span></b>"
+            f" / {_fmt(self.rubric.meta.total_points)}（含加分 {_fmt(r.bonus)}）"
+            f" · 等级 <b><span class='rk-grade'>{escape(grade)}</span></b>"
+            f" · 状态 <span class='rk-status'>{STATUS_ZH.get(r.status, r.status)}</span>"
+            f" · 待评 <span class='rk-pending'>{len(r.pending)}</span> 项"
+            f"{'（' + '、'.join(map(str, r.pending)) + '）' if r.pending else ''} · {gap}</div>{veto}</div>"
+        )
+
+    def _title_html(self, ind: Indicator, score: float, pending: bool) -> str:
+        style = "扣分制" if ind.base == "full" else "加分制"
+        auto = "" if ind.needs_judgment else " · 按信用记录计分，无需专家评判"
+        badge = " <span class='rk-pending-badge'>待评</span>" if pending else ""
+        return (
+            f"<b>{ind.number}. {escape(ind.name)}</b>　满分 {_fmt(ind.max_points)} 分 · {style}"
+            f" · 信息来源：{escape('、'.join(ind.sources))}{auto}"
+            f" · 当前 <b><span class='rk-score'>{_fmt(score)}</span></b> 分{badge}"
+        )
+
+    # history ------------------------------------------------------------------------------------
+    def _toggle_history(self, c: _IndicatorControls, shown: bool) -> None:
+        c.history.value = self._history_html(c.ind) if shown else ""
+
+    def _history_html(self, ind: Indicator) -> str:
+        versions = self.a.history(f"indicator:{ind.number}")
+        if not versions:
+            return "<div class='rk-history rk-note'>评分库中尚无该指标的保存记录</div>"
+        rows = "".join(
+            f"<tr><td>{v.seq}</td><td>{escape(v.expert)}</td><td>{_local_time(v.created_at)}</td>"
+            f"<td>{escape(v.stage)}</td><td>{escape(_describe(ind, v.content))}</td><td>{escape(v.reason or '—')}</td></tr>"
+            for v in reversed(versions)
+        )
+        head = "<tr><th>版本</th><th>专家</th><th>时间</th><th>阶段</th><th>内容</th><th>修改说明</th></tr>"
+        return f"<table class='rk-history'>{head}{rows}</table>"
+
+    # saving -------------------------------------------------------------------------------------
+    def save(self) -> list[Version]:
+        """Validate, then store the changed keys; every outcome is reported in the message area."""
+        problems = self.problems()
+        expert = self.expert.value.strip()
+        sheet = self.sheet(expert)
+        problems = problems or [f.message for f in self.a.check(sheet)]
+        if problems:
+            items = "".join(f"<li>{escape(p)}</li>" for p in problems)
+            return self._say(f"未保存，请先修正以下 {len(problems)} 个问题：<ul>{items}</ul>", ok=False)
+        changes = self.changes(sheet)
+        if not changes:
+            return self._say("没有需要保存的修改。", ok=True)
+        try:
+            written = self.a.store.save(
+                self.a.dataset,
+                self.a.institution.number,
+                changes,
+                base=self._base,
+                expert=expert,
+                stage=self.a.stage,
+                reason=self.reason.value.strip(),
+                sheet=self.a.sheet_name,
+            )
+        except StoreError as exc:
+            return self._say(escape(str(exc)), ok=False)
+        return self._saved(written)
+
+    def _saved(self, written: list[Version]) -> list[Version]:
+        for v in written:
+            self._base[v.key] = v.seq
+            if v.content is None:
+                self._shown.pop(v.key, None)
+            else:
+                self._shown[v.key] = v.content
+        fresh = self.a.snapshot(refresh=True).base
+        others = sorted(k for k, seq in fresh.items() if self._base.get(k) != seq)
+        for c in self.indicators.values():
+            if c.history_button.value:
+                self._toggle_history(c, True)
+        text = f"已保存 {len(written)} 项：{escape('、'.join(self._label(v.key) for v in written))}"
+        if others:
+            text += (
+                f"<div class='rk-note'>注意：他人在此期间修改了 {escape('、'.join(map(self._label, others)))}，"
+                "重新运行本单元格可载入最新评分。</div>"
+            )
+        return self._say(text, ok=True, result=written)
+
+    def _label(self, key: str) -> str:
+        kind, _, ident = key.partition(":")
+        if kind == "indicator":
+            return f"指标 {ident} {self.rubric.indicators[int(ident)].name}"
+        labels = {
+            "dismiss": "排除记录 {}",
+            "bonus": "加分项 {}",
+            "veto": "否定项第 {} 条",
+            "adjust": "复核调整（指标 {}）",
+        }
+        return labels.get(kind, "{}").format(ident)
+
+    def _say(self, text: str, ok: bool, result: list[Version] | None = None) -> list[Version]:
+        self.message.value = f"<div class='{'rk-ok' if ok else 'rk-error'}'>{text}</div>"
+        return result or []

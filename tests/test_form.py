@@ -1,0 +1,239 @@
+"""The widget form without a browser: built from the rubric, live header, validation, saving, history."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+
+import ipywidgets as w
+import pytest
+
+from rubric_kernel.assessment import open_assessment
+from rubric_kernel.form import AssessmentForm, build_form
+from rubric_kernel.store import Store
+
+EXPERT = "测试专家"
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory) -> Path:
+    """A store with the demo judgments imported once (importing 74 files takes over a second)."""
+    path = tmp_path_factory.mktemp("seed") / "seed.sqlite"
+    open_assessment(13, db=str(path)).store.close()
+    return path
+
+
+@pytest.fixture
+def db(tmp_path, seeded_db) -> str:
+    """A private copy of the seeded store for each test."""
+    dest = tmp_path / "s.sqlite"
+    with sqlite3.connect(seeded_db) as src, sqlite3.connect(dest) as dst:
+        src.backup(dst)
+    return str(dest)
+
+
+@pytest.fixture
+def a(db):
+    return open_assessment(13, db=db, expert=EXPERT, mode="interactive")
+
+
+@pytest.fixture
+def form(a) -> AssessmentForm:
+    return AssessmentForm(a)
+
+
+def _total(form: AssessmentForm) -> float:
+    m = re.search(r"<span class='rk-total'>([-\d.]+)</span>", form.header.value)
+    assert m, form.header.value
+    return float(m.group(1))
+
+
+def _undeducted_item(form: AssessmentForm):
+    """A yes/no rule item on a full-score, deduction-style indicator no record touches."""
+    for ir in form.result.indicators:
+        ind = form.rubric.indicators[ir.number]
+        if ind.base == "full" and ir.score == ind.max_points and not ir.lines:
+            for it in ind.items:
+                if not it.unit:
+                    return ind, it
+    raise AssertionError("no undeducted item in the demo data")
+
+
+def _descendants(widget: w.Widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _descendants(child)
+
+
+def _history_count(a) -> int:
+    return len(a.history())
+
+
+def test_build_has_one_control_per_rule_item_and_is_quick(a):
+    start = time.perf_counter()
+    form = AssessmentForm(a)
+    assert time.perf_counter() - start < 2.0
+    shown = {id(x) for x in _descendants(form.widget)}
+    rubric = a.ws.rubric
+    for n, ind in rubric.indicators.items():
+        controls = form.indicators[n].items
+        assert list(controls) == [it.id for it in ind.items]
+        for it in ind.items:
+            control = controls[it.id]
+            assert isinstance(control, w.IntText if it.unit else w.Checkbox)
+            assert f"rk-item-{it.id}" in control._dom_classes
+            assert id(control) in shown, f"细则 {it.id} 未显示"
+    assert list(form.tabs.titles[: len(rubric.levels)]) == [f"{lv.name}（{lv.points:g}分）" for lv in rubric.levels]
+    assert "rk-save" in form.save_button._dom_classes
+    assert "演示数据" in form.header.value
+
+
+def test_build_form_returns_the_root_widget(a):
+    root = build_form(a)
+    assert isinstance(root, w.VBox)
+    assert "rk-form" in root._dom_classes
+
+
+def test_prefilled_form_equals_the_stored_sheet(form, a):
+    assert form.sheet() == a.snapshot().sheet()
+    assert form.changes(form.sheet()) == {}
+    assert form.result.total == a.score().total
+
+
+def test_ticking_an_item_lowers_the_total_by_its_points(form):
+    ind, it = _undeducted_item(form)
+    before = _total(form)
+    form.indicators[ind.number].items[it.id].value = True
+    assert _total(form) == pytest.approx(before - it.points)
+    form.indicators[ind.number].items[it.id].value = False
+    assert _total(form) == pytest.approx(before)
+
+
+def test_a_deduction_marks_the_indicator_judged(form):
+    unjudged = next(c for c in form.indicators.values() if c.ind.items and not c.judged.value)
+    item_id = unjudged.ind.items[0].id
+    unjudged.items[item_id].value = 1 if isinstance(unjudged.items[item_id], w.IntText) else True
+    assert unjudged.judged.value and unjudged.judged.disabled
+    assert unjudged.ind.number in form.sheet().indicators
+    unjudged.items[item_id].value = 0 if isinstance(unjudged.items[item_id], w.IntText) else False
+    assert unjudged.judged.value and not unjudged.judged.disabled  # still judged: a judgment of no deduction
+
+
+def test_save_writes_exactly_the_changed_keys(form, a):
+    ind, it = _undeducted_item(form)
+    form.indicators[ind.number].items[it.id].value = True
+    unticked = next(iter(a.snapshot().sheet().bonus))
+    ticked = next(b for b in form.bonus if b not in a.snapshot().sheet().bonus)
+    form.bonus[unticked][0].value = False
+    form.bonus[ticked][0].value = True
+    form.bonus[ticked][1].value = "证书编号 Q-1"
+    clause = next(iter(form.veto))
+    form.veto[clause][0].value = "raised"
+    form.veto[clause][1].value = "现场发现相关情形"
+    form.reason.value = "现场核查补充"
+    before = _history_count(a)
+
+    written = form.save()
+
+    expected = {f"indicator:{ind.number}", f"bonus:{unticked}", f"bonus:{ticked}", f"veto:{clause}"}
+    assert {v.key for v in written} == expected
+    assert _history_count(a) == before + len(expected)
+    for v in written:
+        assert (v.expert, v.stage, v.reason) == (EXPERT, "现场评估", "现场核查补充")
+    by_key = {v.key: v for v in written}
+    assert by_key[f"bonus:{unticked}"].content is None
+    assert by_key[f"indicator:{ind.number}"].content["ticks"] == {it.id: 1}
+    assert by_key[f"veto:{clause}"].content == {"status": "raised", "reason": "现场发现相关情形", "by": EXPERT}
+    assert form.message.value.count("已保存 4 项") == 1
+    assert a.snapshot().sheet() == form.sheet()  # the assessment's snapshot was refreshed
+
+    assert form.save() == []
+    assert "没有需要保存的修改" in form.message.value
+    assert _history_count(a) == before + len(expected)
+
+
+def test_invalid_input_is_refused_listing_every_problem(form, a):
+    ind, _ = _undeducted_item(form)
+    form.indicators[ind.number].free[0].points.value = 3
+    counted = next(c for c in form.indicators.values() if any(isinstance(x, w.IntText) for x in c.items.values()))
+    count_id = next(i for i, x in counted.items.items() if isinstance(x, w.IntText))
+    counted.items[count_id].value = 1000
+    record = next(iter(form.records.values()))
+    record.dismiss.value = True
+    clause = next(iter(form.veto))
+    form.veto[clause][0].value = "raised"
+    form.expert.value = "  "
+    before = _history_count(a)
+
+    assert form.save() == []
+
+    message = form.message.value
+    assert "未保存" in message and "5 个问题" in message
+    assert f"指标 {ind.number} {ind.name}：自由扣分 3 分未填写理由" in message
+    assert f"细则 {count_id} 的次数 1000 超出范围" in message
+    assert f"排除信用记录 {record.record.id} 未填写理由" in message
+    assert f"否定项第 {clause} 条" in message
+    assert "未填写评估专家姓名" in message
+    assert "rk-error" in message
+    assert _history_count(a) == before
+
+
+def test_free_deduction_without_reason_stores_nothing(form, a):
+    ind, _ = _undeducted_item(form)
+    before_total = _total(form)
+    form.indicators[ind.number].free[0].points.value = 2.5
+    assert _total(form) == pytest.approx(before_total - 2.5)  # the header shows it while it is being typed
+    before = _history_count(a)
+    assert form.save() == []
+    assert "自由扣分 2.5 分未填写理由" in form.message.value
+    assert _history_count(a) == before
+    form.indicators[ind.number].free[0].reason.value = "现场发现台账缺页"
+    assert [v.key for v in form.save()] == [f"indicator:{ind.number}"]
+
+
+def test_stale_save_is_refused_and_names_the_other_expert(form, a, db):
+    ind, it = _undeducted_item(form)
+    key = f"indicator:{ind.number}"
+    other = Store(db)
+    content = dict(a.snapshot().live[key], note="并行修改")
+    other.save(a.dataset, 13, {key: content}, a.snapshot().base, expert="另一位专家", stage="现场评估", reason="同时")
+    other.close()
+
+    form.indicators[ind.number].items[it.id].value = True
+    assert form.save() == []
+
+    assert "另一位专家" in form.message.value
+    assert "保存被拒绝" in form.message.value
+    latest = a.history(key)[-1]
+    assert latest.expert == "另一位专家"
+    assert all(v.expert != EXPERT for v in a.history())
+
+
+def test_history_shows_the_saved_version(form, a):
+    ind, it = _undeducted_item(form)
+    control = form.indicators[ind.number]
+    assert control.history.value == ""
+    control.history_button.value = True
+    assert "马红敏" in control.history.value  # the imported judgments file
+    control.items[it.id].value = True
+    form.reason.value = "核查补充"
+    form.save()
+    text = control.history.value  # an open history refreshes after saving
+    assert EXPERT in text and "核查补充" in text and f"勾选 {it.id}" in text
+    assert text.index(EXPERT) < text.index("马红敏")  # newest first
+    control.history_button.value = False
+    assert control.history.value == ""
+
+
+def test_header_update_is_fast(form):
+    ind, it = _undeducted_item(form)
+    box = form.indicators[ind.number].items[it.id]
+    times = []
+    for i in range(20):
+        start = time.perf_counter()
+        box.value = i % 2 == 0
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.05
