@@ -14,15 +14,24 @@ from .workspace import Workspace, judgment_files, read_checked
 IMPORT_STAGE = "现场评估"
 
 
-def import_judgments(store: Store, ws: Workspace, paths: list[Path]) -> dict[int, list[Version]]:
-    """Make each institution's current sheet equal its file. Every file is checked before any write."""
+def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bool = False) -> dict[int, list[Version]]:
+    """Make each institution's current sheet equal its file. Every file is checked before any write.
+
+    ``by_name``: files are a dataset's ``judgments/NN.yaml``, whose name must match their content.
+    """
     files = []
     faults: list[Fault] = []
+    seen: dict[int, Path] = {}
     for path in paths:
         try:
-            files.append((path, read_checked(ws, path)))
+            jf = read_checked(ws, path, expect=int(path.stem) if by_name else None)
         except InputError as exc:
             faults.extend(exc.faults)
+            continue
+        if jf.institution in seen:
+            faults.append(Fault(display_path(path), f"与 {seen[jf.institution].name} 重复：同一机构只能有一份评分文件"))
+        seen[jf.institution] = path
+        files.append((path, jf))
     if faults:
         raise InputError(faults)
     written: dict[int, list[Version]] = {}
@@ -58,7 +67,7 @@ def bootstrap(store: Store, ws: Workspace) -> int:
     files = list(judgment_files(ws).values())
     if not files:
         return 0
-    import_judgments(store, ws, files)
+    import_judgments(store, ws, files, by_name=True)
     print(
         f"首次使用：已将 {display_path(ws.dataset.folder / 'judgments')} 中 {len(files)} 份评分文件"
         f"导入评分库 {store.display}",

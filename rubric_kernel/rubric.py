@@ -229,6 +229,8 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
     for sev in SEVERITIES:
         if sev not in r.look_back_days:
             faults.append(Fault(file, f"look_back_days 缺少严重程度“{sev}”的回溯期"))
+        elif r.look_back_days[sev] <= 0:  # type: ignore[index]
+            faults.append(Fault(file, f"look_back_days 中“{sev}”的回溯期必须为正整数天"))
     if "人社" not in r.authority_systems:
         faults.append(Fault(file, "authority_systems 必须定义“人社”系统的关键词"))
     clauses = r.veto_clauses
@@ -237,6 +239,12 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
         if t.code in codes:
             faults.append(Fault(file, f"记录类型 {t.code} 重复"))
         codes.add(t.code)
+        for system in ("人社", "其他"):
+            for sev in SEVERITIES:
+                if not any(e.authority in ("任意", system) and e.severity in (None, sev) for e in t.effects):
+                    faults.append(
+                        Fault(file, f"记录类型 {t.code} 未规定{system}系统“{sev}”记录的计分，此类记录将无从计分")
+                    )
         for e in t.effects:
             ind = r.indicators.get(e.indicator)
             if ind is None:

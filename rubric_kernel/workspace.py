@@ -58,6 +58,36 @@ def load_workspace(
     return Workspace(r, ro, load_dataset(Path(data or DEMO_DATA), r, ro))
 
 
+_CACHE: dict[tuple, Workspace] = {}
+
+
+def _signature(paths: list[Path]) -> tuple:
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(p), None, None))
+    return tuple(out)
+
+
+def load_workspace_cached(
+    data: Path | str | None = None, rubric: Path | str | None = None, roster: Path | str | None = None
+) -> Workspace:
+    """``load_workspace``, reused while none of the input files has changed (size and mtime)."""
+    folder = Path(data or DEMO_DATA)
+    files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), folder / "dataset.yaml"]
+    files += [
+        folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
+    ]
+    key = _signature(files)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = load_workspace(data, rubric, roster)
+    return _CACHE[key]
+
+
 def judgment_files(ws: Workspace) -> dict[int, Path]:
     """The dataset's judgments files by institution number (``judgments/NN.yaml`` or ``.json``)."""
     folder = ws.dataset.folder / "judgments"
@@ -72,12 +102,18 @@ def judgment_files(ws: Workspace) -> dict[int, Path]:
     return out
 
 
-def read_checked(ws: Workspace, path: Path | str) -> JudgmentsFile:
-    """A judgments file validated against the rubric, roster and the institution's records."""
+def read_checked(ws: Workspace, path: Path | str, expect: int | None = None) -> JudgmentsFile:
+    """A judgments file validated against the rubric, roster and the institution's records.
+
+    ``expect`` is the institution its file name promises (``judgments/13.yaml``): a file named for
+    one institution but holding another's judgments is refused rather than silently misfiled.
+    """
     jf = read_judgments(path)
     file = display_path(path)
     if jf.institution not in ws.roster:
         raise InputError([Fault(file, f"机构序号 {jf.institution} 不在机构名单中")])
+    if expect is not None and jf.institution != expect:
+        raise InputError([Fault(file, f"文件名表示机构 {expect}，内容却是机构 {jf.institution} 的评分")])
     faults = check_sheet(jf.to_sheet(), ws.rubric, ws.dataset.for_institution(jf.institution), file)
     if faults:
         raise InputError(faults)

@@ -228,3 +228,12 @@ def test_personnel_tables_1_to_5_match_seed(annex):
     assert sorted(PERSONNEL_TABLES) == [1, 2, 3, 4, 5]
     seed_tables = {int(n): name for n, name in re.findall(r"^表(\d) (\S+)", annex[3], re.M)}
     assert seed_tables == PERSONNEL_TABLES
+
+
+def test_record_types_cover_the_seed_pre_collection_list(rubric, seed_text):
+    # 实施方案 四（一）: the credit information 大证信用 collects before the on-site assessment
+    m = re.search(r"采集汇总评价机构的(.+?)等信用信息", seed_text)
+    assert m is not None
+    kinds = m.group(1).split("、")
+    assert len(kinds) == 12
+    assert set(kinds) <= set(rubric.record_types_by_code)

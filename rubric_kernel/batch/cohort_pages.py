@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from ..report.chart import cjk_font
+from ..report.chart import bar_chart
 from ..roster import CLASSES, Institution
 from ..rubric import Rubric
 from .execute import atomic_write
@@ -148,31 +148,14 @@ def write_publicity(
 
 
 def grade_chart_svg(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    family = cjk_font()
     counts = Counter((roster[n].klass, r["grade"] or "暂定") for n, r in results.items())
     grades = [*GRADE_ORDER, "暂定"]
-    fig = Figure(figsize=(7.2, 3.0), dpi=100)
-    ax = fig.subplots()
-    colors = {"院校": "#2e86c1", "社评机构": "#c0392b", "专项机构": "#7f8c8d"}
-    bottom = [0] * len(grades)
-    for klass in CLASSES:
-        values = [counts.get((klass, g), 0) for g in grades]
-        ax.bar(range(len(grades)), values, bottom=bottom, label=klass, color=colors[klass])
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xticks(range(len(grades)), grades, fontfamily=family)
-    ax.set_ylabel("机构数", fontfamily=family)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(prop={"family": family, "size": 9}, frameon=False)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
+    colours = {"院校": "#2e86c1", "社评机构": "#c0392b", "专项机构": "#7f8c8d"}
+    series = [(k, [counts.get((k, g), 0) for g in grades], colours[k]) for k in CLASSES]
+    peak = max([sum(s[1][i] for s in series) for i in range(len(grades))] + [1])
+    return bar_chart(
+        grades, series, y_max=peak + (4 - peak % 4), y_label="机构数", stacked=True, title="各类别信用等级分布"
+    )
 
 
 def write_index(

@@ -33,6 +33,9 @@ def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd:
     """Run papermill in this process; returns the executed notebook node (raises on a cell error)."""
     import papermill
 
+    from .zygote import ForkKernelManager, Zygote
+
+    extra = {"kernel_manager_class": ForkKernelManager} if Zygote.current else {}
     return papermill.execute_notebook(
         str(notebook),
         None,
@@ -42,4 +45,5 @@ def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd:
         kernel_name="python3",
         cwd=str(cwd or notebook.parent),
         shutdown_kernel="immediate",
+        **extra,
     )

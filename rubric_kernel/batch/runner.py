@@ -36,7 +36,6 @@ PACKAGES = (
     "nbclient",
     "ipykernel",
     "ipywidgets",
-    "matplotlib",
     "sqlalchemy",
     "pydantic",
 )
@@ -144,7 +143,7 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
         progress = Progress(len(jobs))
         ctx = get_context("spawn")  # workers must not inherit this process's database connections
         with ProcessPoolExecutor(
-            max_workers=min(cfg.workers, len(jobs)), mp_context=ctx, initializer=init_worker
+            max_workers=min(cfg.workers, len(jobs)), mp_context=ctx, initializer=init_worker, initargs=(cfg.data,)
         ) as pool:
             futures = [pool.submit(run_job, job) for job in jobs]
             try:

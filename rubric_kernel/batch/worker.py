@@ -33,7 +33,8 @@ class JobResult:
     error: str = ""
 
 
-def init_worker() -> None:
+def init_worker(data: str, fork_kernels: bool = True) -> None:
+    """Once per worker process: imports, translator, exporter, and (by default) the kernel zygote."""
     # nbformat's schema validation pulls rfc3987_syntax (≈1 s to import) only to check IRI formats,
     # which notebooks never use; without it jsonschema just skips that format.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
@@ -42,6 +43,14 @@ def init_worker() -> None:
 
     params.install()
     _exporter()
+    if fork_kernels:
+        import atexit
+        import tempfile
+
+        from .zygote import Zygote
+
+        Zygote.current = Zygote(data, Path(tempfile.gettempdir()))
+        atexit.register(Zygote.current.close)
 
 
 def _result_of(nb) -> dict | None:

@@ -43,9 +43,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ws = load_workspace(args.data, args.rubric, args.roster)
     faults = []
     files = judgment_files(ws)
-    for path in files.values():
+    for number, path in files.items():
         try:
-            read_checked(ws, path)
+            read_checked(ws, path, expect=number)
         except InputError as exc:
             faults.extend(exc.faults)
     if faults:
