@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .cohort import score_cohort
+from .cohort import cohort_for
 from .errors import Fault, InputError
 from .evidence import Evidence, parse_date
 from .judgments import bootstrap
@@ -65,7 +65,7 @@ class Assessment:
 
     @cached_property
     def cohort(self) -> dict[int, Result]:
-        return score_cohort(self.ws, self.store.snapshots(self.dataset), self.as_of)
+        return cohort_for(self.ws, self.store, self.as_of)
 
     def history(self, key: str | None = None):
         return self.store.history(self.dataset, self.institution.number, key, self.sheet_name)

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from .errors import Fault, InputError
 from .scoring import Result, score
 from .sheet import check_sheet
-from .store import Snapshot
+from .store import Snapshot, Store
 from .workspace import Workspace
+
+_MEMO: dict[tuple, dict[int, Result]] = {}
 
 
 def score_cohort(ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.date | None = None) -> dict[int, Result]:
@@ -28,6 +30,19 @@ def score_cohort(ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.dat
     if faults:
         raise InputError(faults)
     return results
+
+
+def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]:
+    """``score_cohort`` over the store's current sheets, memoised while the store is unchanged.
+
+    Versions are append-only, so (count, newest id) identifies the store's state; a batch's 75
+    notebooks then score the cohort once per kernel template instead of once each.
+    """
+    key = (id(ws), store.url, ws.dataset.name, store.state_token(ws.dataset.name), as_of)
+    if key not in _MEMO:
+        _MEMO.clear()
+        _MEMO[key] = score_cohort(ws, store.snapshots(ws.dataset.name), as_of)
+    return _MEMO[key]
 
 
 def class_means(results: Mapping[int, Result], level: str = "level1") -> dict[str, dict[str, float]]:

@@ -187,6 +187,13 @@ class Store:
             grouped.setdefault(r["institution"], {})[r["key"]] = _version(r)
         return {n: Snapshot(entries) for n, entries in grouped.items()}
 
+    def state_token(self, dataset: str) -> tuple[int, int]:
+        """(number of versions, newest id): changes with every save, since nothing is ever updated."""
+        q = select(func.count(versions.c.id), func.max(versions.c.id)).where(versions.c.dataset == dataset)
+        with self.engine.connect() as conn:
+            count, newest = conn.execute(q).one()
+        return count, newest or 0
+
     def history(
         self, dataset: str, institution: int, key: str | None = None, sheet: str = GROUP_SHEET
     ) -> list[Version]:

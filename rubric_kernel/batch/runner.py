@@ -13,6 +13,7 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -139,23 +140,14 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
         jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook))
 
     timings: dict[int, float] = {}
-    if jobs:
-        progress = Progress(len(jobs))
-        ctx = get_context("spawn")  # workers must not inherit this process's database connections
-        with ProcessPoolExecutor(
-            max_workers=min(cfg.workers, len(jobs)), mp_context=ctx, initializer=init_worker, initargs=(cfg.data,)
-        ) as pool:
-            futures = [pool.submit(run_job, job) for job in jobs]
-            try:
-                for fut in as_completed(futures):
-                    res: JobResult = fut.result()
-                    timings[res.number] = round(res.seconds, 3)
-                    _record(state, res, prints, run_id, report)
-                    progress.step(res.ok, f"机构 {res.number}")
-            except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                raise
+    progress = Progress(len(jobs))
+
+    def finished(res: JobResult) -> None:
+        timings[res.number] = round(res.seconds, 3)
+        _record(state, res, prints, run_id, report)
+        progress.step(res.ok, f"机构 {res.number}")
+
+    execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
 
     results = {
         n: e.result for n, e in state.entries.items() if e.result is not None and (run_dir / f"{n:02d}.html").exists()
@@ -193,6 +185,29 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
     )
     _switch_latest(out, run_id)
     return report
+
+
+def execute_jobs(
+    jobs: list[Job], workers: int, finished: Callable[[JobResult], None], warm: tuple[str, str, str] = ("", "", "")
+) -> None:
+    """Run jobs on a pool of worker processes, reporting each result as it completes.
+
+    ``warm`` (data folder, store URL, as-of) is what each worker's kernel template preloads.
+    """
+    if not jobs:
+        return
+    ctx = get_context("spawn")  # workers must not inherit this process's database connections
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=init_worker, initargs=warm
+    ) as pool:
+        futures = [pool.submit(run_job, job) for job in jobs]
+        try:
+            for fut in as_completed(futures):
+                finished(fut.result())
+        except KeyboardInterrupt:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 def _record(state: State, res: JobResult, prints: dict[int, str], run_id: str, report: BatchReport) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .contract import RESULT_MIMETYPE
@@ -33,7 +35,7 @@ class JobResult:
     error: str = ""
 
 
-def init_worker(data: str, fork_kernels: bool = True) -> None:
+def init_worker(data: str, db: str = "", as_of: str = "", fork_kernels: bool = True) -> None:
     """Once per worker process: imports, translator, exporter, and (by default) the kernel zygote."""
     # nbformat's schema validation pulls rfc3987_syntax (≈1 s to import) only to check IRI formats,
     # which notebooks never use; without it jsonschema just skips that format.
@@ -49,17 +51,19 @@ def init_worker(data: str, fork_kernels: bool = True) -> None:
 
         from .zygote import Zygote
 
-        Zygote.current = Zygote(data, Path(tempfile.gettempdir()))
+        Zygote.current = Zygote(data, db, as_of, Path(tempfile.gettempdir()))
         atexit.register(Zygote.current.close)
 
 
-def _result_of(nb) -> dict | None:
+def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
+    """The notebook's result output, removed for the HTML export; the returned function puts it back."""
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if RESULT_MIMETYPE in data:
-                return dict(data[RESULT_MIMETYPE])
-    return None
+        outputs = cell.get("outputs", [])
+        for i, out in enumerate(outputs):
+            if RESULT_MIMETYPE in out.get("data", {}):
+                outputs.pop(i)
+                return dict(out["data"][RESULT_MIMETYPE]), partial(outputs.insert, i, out)
+    return None, lambda: None
 
 
 def _first_error_line(exc: BaseException) -> str:
@@ -80,10 +84,11 @@ def run_job(job: Job) -> JobResult:
     start = time.perf_counter()
     try:
         nb = execute_notebook(job.params, job.notebook)
-        result = _result_of(nb)
+        result, restore = _take_result(nb)
         if result is None:
             raise RuntimeError("工作簿未输出评分结果")
         html = export_html(nb, job.title)
+        restore()
         stem = f"{job.number:02d}"
         atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.writes(nb))
         atomic_write(job.out_dir / f"{stem}.html", html)

@@ -30,16 +30,23 @@ PRELOAD = ("rubric_kernel.notebook", "rubric_kernel.report.sections")
 
 
 # ---------------------------------------------------------------------------------------- server
-def _preload(data: str) -> None:
+def _preload(data: str, db: str, as_of: str) -> None:
     import importlib
 
     import ipykernel.kernelapp  # noqa: F401 - the expensive part of a kernel start
 
     for name in PRELOAD:
         importlib.import_module(name)
+    from ..cohort import cohort_for
+    from ..evidence import parse_date
+    from ..store import Store
     from ..workspace import load_workspace_cached
 
-    load_workspace_cached(data or None)
+    ws = load_workspace_cached(data or None)
+    if db:
+        store = Store(db)
+        cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
+        store.close()  # no connection may cross a fork
 
 
 def _become_kernel(request: dict) -> None:
@@ -60,8 +67,8 @@ def _become_kernel(request: dict) -> None:
     app.start()
 
 
-def serve(sock_path: str, data: str) -> None:
-    _preload(data)
+def serve(sock_path: str, data: str, db: str, as_of: str) -> None:
+    _preload(data, db, as_of)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel, no zombies
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
@@ -97,11 +104,11 @@ class Zygote:
 
     current: Zygote | None = None
 
-    def __init__(self, data: str, folder: Path):
+    def __init__(self, data: str, db: str, as_of: str, folder: Path):
         self.sock = str(folder / f"zygote-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock")
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rubric_kernel.batch.zygote", self.sock, data],
+            [sys.executable, "-m", "rubric_kernel.batch.zygote", self.sock, data, db, as_of],
             stdout=subprocess.PIPE,
             env=env,
             start_new_session=True,
@@ -205,4 +212,4 @@ class ForkKernelManager(AsyncKernelManager):
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")
+    serve(*sys.argv[1:5])

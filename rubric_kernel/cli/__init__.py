@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import InputError
-from . import batch_cmds, core_cmds, report_cmds
+from . import batch_cmds, core_cmds, report_cmds, store_cmds
 
-COMMAND_MODULES = (core_cmds, report_cmds, batch_cmds)
+COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:

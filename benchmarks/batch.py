@@ -1,0 +1,144 @@
+"""Batch speed, measured in one run so the ratios hold on a noisy machine.
+
+(a) floor: a trivial one-cell notebook executed and exported 75 times by the same worker pool
+    and machinery as the batch (same worker count, same kernel start, same exporter);
+(b) the full cold batch of 75 institutions, no cache;
+(c) the warm re-run of (b), nothing changed;
+(d) what a user would write by hand: a loop of ``papermill`` and ``jupyter nbconvert --to html``
+    command lines, over a sample of institutions, scaled to 75.
+
+Targets: b/a <= 1.5, c/b <= 0.05, d/b >= 6. Usage: python benchmarks/batch.py [--sample 15] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from rubric_kernel.batch.contract import RESULT_MIMETYPE
+from rubric_kernel.batch.params import notebook_parameters
+from rubric_kernel.batch.runner import BatchConfig, default_workers, execute_jobs, run_batch
+from rubric_kernel.batch.worker import Job
+from rubric_kernel.judgments import bootstrap
+from rubric_kernel.store import Store
+from rubric_kernel.workspace import DEMO_DATA, NOTEBOOK, load_workspace
+
+BIN = Path(sys.executable).parent
+
+
+def peak_mb() -> float:
+    """Largest resident set of this process or any finished child, in MB (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024
+
+
+def trivial_notebook(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(f"display({{{RESULT_MIMETYPE!r}: {{}}}}, raw=True)")]
+    path = folder / "trivial.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def floor(numbers: list[int], workers: int, folder: Path, db: str) -> float:
+    notebook = trivial_notebook(folder)
+    out = folder / "floor"
+    data = str(DEMO_DATA)
+    jobs = [Job(n, "floor", out, notebook_parameters(n, data=data, db=db), notebook) for n in numbers]
+    failures = []
+    start = time.perf_counter()
+    execute_jobs(jobs, workers, lambda r: failures.append(r.error) if not r.ok else None, (data, db, ""))
+    took = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"floor failed: {failures[0]}")
+    return took
+
+
+def batch(ws, store: Store, numbers: list[int], workers: int, out: Path, db: str) -> tuple[float, int]:
+    cfg = BatchConfig(out=out, numbers=numbers, workers=workers, data=str(DEMO_DATA), db_url=db)
+    start = time.perf_counter()
+    report = run_batch(ws, store, cfg, lambda n: f"report {n}")
+    if report.failures:
+        raise SystemExit(f"batch failed: {report.failures}")
+    return time.perf_counter() - start, len(report.executed)
+
+
+def cli_loop(numbers: list[int], folder: Path, db: str) -> float:
+    env = dict(os.environ, RUBRIC_KERNEL_DB=db)
+    start = time.perf_counter()
+    for n in numbers:
+        out_nb = folder / f"cli-{n:02d}.ipynb"
+        subprocess.run(
+            [
+                BIN / "papermill",
+                str(NOTEBOOK),
+                str(out_nb),
+                "-p",
+                "institution",
+                str(n),
+                "-p",
+                "mode",
+                "report",
+                "--cwd",
+                str(NOTEBOOK.parent),
+                "--no-progress-bar",
+            ],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            [BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", str(out_nb)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sample", type=int, default=15, help="institutions in the command-line loop (d)")
+    ap.add_argument("--workers", type=int, default=default_workers())
+    args = ap.parse_args()
+    ws = load_workspace()
+    numbers = list(ws.roster)
+    with tempfile.TemporaryDirectory(prefix="rk-bench-") as tmp:
+        folder = Path(tmp)
+        db = f"sqlite:///{folder / 'bench.sqlite'}"
+        store = Store(db)
+        bootstrap(store, ws)
+        print(f"{len(numbers)} institutions, {args.workers} workers", flush=True)
+        a = floor(numbers, args.workers, folder, db)
+        print(f"(a) floor, trivial notebook x{len(numbers)}: {a:.1f} s", flush=True)
+        b, executed = batch(ws, store, numbers, args.workers, folder / "out", db)
+        print(f"(b) cold batch, {executed} executed: {b:.1f} s", flush=True)
+        c, executed = batch(ws, store, numbers, args.workers, folder / "out", db)
+        print(f"(c) warm re-run, {executed} executed: {c:.2f} s", flush=True)
+        sample = numbers[: args.sample]
+        d_sample = cli_loop(sample, folder, db)
+        d = d_sample * len(numbers) / len(sample)
+        print(
+            f"(d) papermill + nbconvert command lines: {d_sample:.1f} s for {len(sample)}, "
+            f"scaled to {len(numbers)}: {d:.1f} s",
+            flush=True,
+        )
+        print(f"peak memory (largest single process): {peak_mb():.0f} MB")
+        print(json.dumps({"a": round(a, 2), "b": round(b, 2), "c": round(c, 2), "d": round(d, 2)}))
+        print(f"ratios b/a={b / a:.2f} c/b={c / b:.3f} d/b={d / b:.1f}")
+
+
+if __name__ == "__main__":
+    main()

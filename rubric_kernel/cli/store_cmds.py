@@ -1,0 +1,81 @@
+"""import-judgments, export-sheet and history: moving judgments in and out of the store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..batch.execute import atomic_write
+from ..errors import display_path
+from ..judgments import current_sheet, expand, import_judgments
+from ..score_sheet import score_sheet_xlsx
+from ..scoring import score
+from ..workspace import ROOT
+from .common import add_data_options, open_store, open_workspace
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import-judgments", help="把评分文件（YAML/JSON）导入评分库，每处改动记为新版本")
+    p.add_argument("files", nargs="+", help="评分文件或目录")
+    add_data_options(p)
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("export-sheet", help="导出一家机构的评分表（XLSX，可打印签字）")
+    p.add_argument("number", type=int, help="机构序号")
+    add_data_options(p)
+    p.add_argument("--out", help="输出文件（默认 outputs/sheets/NN-评分表.xlsx）")
+    p.set_defaults(handler=cmd_export_sheet)
+
+    p = sub.add_parser("history", help="查看一家机构评分的全部修改记录")
+    p.add_argument("number", type=int, help="机构序号")
+    p.add_argument("--key", help="只看某一项，例如 indicator:12")
+    add_data_options(p)
+    p.set_defaults(handler=cmd_history)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    store = open_store(args)
+    try:
+        written = import_judgments(store, ws, expand(args.files))
+    finally:
+        store.close()
+    changed = {n: v for n, v in written.items() if v}
+    for n, versions in sorted(changed.items()):
+        print(
+            f"机构 {n} {ws.roster[n].name}：新增 {len(versions)} 个版本（{'、'.join(v.key for v in versions[:6])}"
+            f"{' 等' if len(versions) > 6 else ''}）"
+        )
+    print(f"导入完成：{len(written)} 份文件，{len(changed)} 家机构有改动，{len(written) - len(changed)} 家无变化。")
+    return 0
+
+
+def cmd_export_sheet(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    inst = ws.institution(args.number)
+    store = open_store(args, ws)
+    try:
+        sheet = current_sheet(store, ws, inst.number)
+        experts = sorted({v.expert for v in store.history(ws.dataset.name, inst.number)})
+    finally:
+        store.close()
+    result = score(ws.rubric, inst, ws.dataset.for_institution(inst.number), sheet, ws.dataset.as_of)
+    out = Path(args.out) if args.out else ROOT / "outputs" / "sheets" / f"{inst.number:02d}-评分表.xlsx"
+    atomic_write(out, score_sheet_xlsx(ws.rubric, inst, result, ws.dataset.mark, experts))
+    print(display_path(out))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    inst = ws.institution(args.number)
+    store = open_store(args, ws)
+    try:
+        versions = store.history(ws.dataset.name, inst.number, args.key)
+    finally:
+        store.close()
+    print(f"机构 {inst.number} {inst.name}：共 {len(versions)} 个版本")
+    for v in versions:
+        what = "撤回" if v.content is None else v.content
+        print(f"  {v.created_at}  {v.expert}  [{v.stage}]  {v.key} 版本{v.seq}  {what}  说明：{v.reason or '—'}")
+    return 0

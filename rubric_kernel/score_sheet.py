@@ -1,0 +1,102 @@
+"""The printable score sheet (评分表) as XLSX, laid out like 附件2, ready for the expert group to sign."""
+
+from __future__ import annotations
+
+import io
+
+from .roster import Institution
+from .rubric import Rubric
+from .scoring import Result
+from .sheet import VETO_STATUS_ZH
+
+HEAD = ("一级指标", "二级指标", "三级指标", "信息来源", "满分", "得分", "扣分、加分说明", "佐证")
+WIDTHS = (10, 16, 22, 20, 7, 7, 60, 18)
+
+
+def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, experts: list[str]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "评分表"
+    thin = Side(style="thin", color="999999")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, w in enumerate(WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    title = f"{'【' + mark + '】' if mark else ''}四川省技能人才评价机构信用评估评分表"
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEAD))
+    ws["A1"].font = Font(bold=True, size=14, color="C0392B" if mark else "000000")
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append(
+        [f"评价机构：{inst.name}（序号 {inst.number}，{inst.klass}）", "", "", "", f"评估基准日：{r.as_of.isoformat()}"]
+    )
+    ws.append(list(HEAD))
+    for cell in ws[3]:
+        cell.font = Font(bold=True)
+        cell.border = box
+    by_number = {i.number: i for i in r.indicators}
+    for lv in rubric.levels:
+        lv_start = ws.max_row + 1
+        for g in lv.groups:
+            g_start = ws.max_row + 1
+            for ind in g.indicators:
+                ir = by_number[ind.number]
+                notes = "\n".join(f"{ln.points:+g} {ln.text}" for ln in ir.lines) or (
+                    "待评" if ir.pending else "无扣分"
+                )
+                score = "待评" if ir.pending else ir.score
+                ws.append(
+                    [
+                        f"{lv.name}（{lv.points:g}）",
+                        f"（{g.number}）{g.name}",
+                        f"{ind.number}. {ind.name}",
+                        "、".join(ind.sources),
+                        ind.max_points,
+                        score,
+                        notes,
+                        ir.evidence,
+                    ]
+                )
+            if ws.max_row > g_start:
+                ws.merge_cells(start_row=g_start, start_column=2, end_row=ws.max_row, end_column=2)
+        ws.merge_cells(start_row=lv_start, start_column=1, end_row=ws.max_row, end_column=1)
+    for row in ws.iter_rows(min_row=4, max_row=ws.max_row):
+        for cell in row:
+            cell.alignment = wrap
+            cell.border = box
+    ws.append([])
+    ws.append(
+        [
+            "加分项",
+            "",
+            "",
+            "",
+            rubric.bonus.cap,
+            r.bonus,
+            "\n".join(f"{ln.points:+g} {ln.text}" for ln in r.bonus_lines),
+        ]
+    )
+    veto = "\n".join(f"第{v.clause}条（{VETO_STATUS_ZH[v.status]}）{v.text}；{v.reason}" for v in r.veto) or "无"
+    ws.append(["否定项", "", "", "", "", "", veto])
+    ws.append(
+        ["总分", "", "", "", rubric.meta.total_points, r.total, f"等级：{r.grade or '暂定（有待评指标，不评定等级）'}"]
+    )
+    for row in ws.iter_rows(min_row=ws.max_row - 2, max_row=ws.max_row):
+        for cell in row:
+            cell.alignment = wrap
+    ws.append([])
+    ws.append(["评估专家签字："] + [f"{e}：________" for e in experts])
+    ws.append(["日期：", "____年__月__日", "", "", "评价机构（签章）：", "", "负责人签字：________"])
+    ws.print_title_rows = "3:3"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
