@@ -109,9 +109,16 @@ def _switch_latest(out: Path, run_id: str) -> None:
     os.replace(tmp, out / "latest")
 
 
+def _remove_leftovers(out: Path) -> None:
+    """Temporary files of a run that was killed mid-write (never visible under a report's name)."""
+    for part in out.glob("*/.*.part"):
+        part.unlink(missing_ok=True)
+
+
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out)
     state = State.load(out)
     run_id = new_run_id(out)
     run_dir = out / run_id

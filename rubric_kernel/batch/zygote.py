@@ -67,7 +67,18 @@ def _become_kernel(request: dict) -> None:
     app.start()
 
 
+def _die_with_parent() -> None:
+    """Linux: be sent SIGTERM when the worker that started us dies (even by kill -9), so no template lingers."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def serve(sock_path: str, data: str, db: str, as_of: str) -> None:
+    _die_with_parent()
     _preload(data, db, as_of)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel, no zombies
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
