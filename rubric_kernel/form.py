@@ -19,15 +19,15 @@ import ipywidgets as w
 from .assessment import Assessment
 from .evidence import CreditRecord
 from .rubric import Indicator, RuleItem
-from .scoring import Line, Result
+from .scoring import Result
 from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
-from .sheet_codec import Entries, entries_to_sheet, sheet_to_entries
-from .store import StoreError, Version, keys_changed
+from .sheet_codec import Entries, sheet_to_entries
+from .store import StaleSave, StoreError, Version, keys_changed
 
 MAX_COUNT = 99  # occurrences an expert may enter for a counted rule item ("每人次")
 RECORD_KINDS = ("record", "dismissed", "outside")
 VETO_OPTIONS = (("未提出", ""), ("已提出", "raised"), ("已确认（省职鉴中心认定）", "confirmed"), ("已驳回", "rejected"))
-VETO_LABEL = dict((v, k) for k, v in VETO_OPTIONS)
+VETO_LABEL = {value: label for label, value in VETO_OPTIONS}
 STATUS_ZH = {"complete": "已完成", "provisional": "暂定（尚有指标待评）"}
 VETO_NOTE = (
     "否定项：专家发现情形时选择“已提出”并写明事实与理由；“已确认”是省职鉴中心在复核阶段的认定，"
@@ -41,8 +41,12 @@ CSS = """<style>
 .rk-form .rk-pending-badge { color: #b45309; font-weight: bold; }
 .rk-form .rk-mark { background: #fde68a; color: #92400e; padding: 1px 6px; border-radius: 3px; font-weight: bold; }
 .rk-form .rk-error { color: #b91c1c; } .rk-form .rk-ok { color: #166534; }
-.rk-form table.rk-history td, .rk-form table.rk-history th { padding: 2px 8px; text-align: left; }
+.rk-form table.rk-history td, .rk-form table.rk-history th { padding: 2px 8px; text-align: left; line-height: 1.5; }
+.rk-form table.rk-history td:nth-child(-n+4), .rk-form table.rk-history th { white-space: nowrap; }
 .rk-form .rk-note { color: var(--jp-ui-font-color2, #555); }
+.rk-form .jupyter-widgets.jupyter-widget-tab > .lm-TabBar { height: auto; overflow: visible; }
+.rk-form .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-content { flex-wrap: wrap; }
+.rk-form .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; }
 </style>"""
 
 
@@ -195,19 +199,9 @@ class AssessmentForm:
         self._shown: Entries = dict(snap.live)  # what the widgets were loaded from / last saved
         self._base: dict[str, int] = dict(snap.base)
         sheet = snap.sheet()
-        self._record_lines = self._lines_by_indicator(sheet)
-        self.records = {
-            r.id: _RecordControls(
-                r,
-                w.Checkbox(
-                    value=r.id in sheet.dismissed, description="排除", indent=False, layout=_layout(width="5em")
-                ),
-                w.Text(
-                    value=sheet.dismissed.get(r.id, ""), placeholder="排除理由（必填）", layout=_layout(width="24em")
-                ),
-            )
-            for r in a.evidence.records
-        }
+        self._adjustments = sheet.adjustments  # the centre's review; shown in the report, not edited here
+        self._undismissed = a.score(replace(sheet, dismissed={}))  # every record's effect, for the labels
+        self.records = {r.id: self._record_controls(r, sheet) for r in a.evidence.records}
         self.indicators = {n: self._indicator(ind, sheet) for n, ind in self.rubric.indicators.items()}
         self.bonus = self._bonus_controls(sheet)
         self.veto = self._veto_controls(sheet)
@@ -225,10 +219,16 @@ class AssessmentForm:
         self.refresh()
 
     # building -----------------------------------------------------------------------------------
-    def _lines_by_indicator(self, sheet: Sheet) -> dict[int, list[Line]]:
-        """The record lines scoring produces per indicator, with nothing dismissed (so points show)."""
-        result = self.a.score(replace(sheet, dismissed={}))
-        return {ir.number: [ln for ln in ir.lines if ln.kind in RECORD_KINDS and ln.ref] for ir in result.indicators}
+    @staticmethod
+    def _record_controls(r: CreditRecord, sheet: Sheet) -> _RecordControls:
+        dismiss = w.Checkbox(
+            value=r.id in sheet.dismissed, description="排除", indent=False, layout=_layout(width="5em")
+        )
+        reason = w.Text(
+            value=sheet.dismissed.get(r.id, ""), placeholder="排除理由（必填）", layout=_layout(width="24em")
+        )
+        dismiss.add_class(f"rk-dismiss-{r.id}")
+        return _RecordControls(r, dismiss, reason)
 
     def _indicator(self, ind: Indicator, sheet: Sheet) -> _IndicatorControls:
         j = sheet.indicators.get(ind.number)
@@ -248,7 +248,9 @@ class AssessmentForm:
             ),
             j.note if j else "",
             w.HTML(),
-            w.ToggleButton(description="历史", icon="history", layout=_layout(width="6em")),
+            w.ToggleButton(
+                description="历史", icon="history", tooltip="查看该指标的保存历史", layout=_layout(width="6em")
+            ),
             w.HTML(),
         )
         c.judged.add_class(f"rk-judged-{ind.number}")
@@ -261,8 +263,10 @@ class AssessmentForm:
         return c
 
     def _record_rows(self, ind: Indicator) -> list[w.Widget]:
-        rows = []
-        for ln in self._record_lines.get(ind.number, []):
+        """The credit records scoring maps to this indicator (counted, dismissed or outside the window)."""
+        rows: list[w.Widget] = []
+        lines = next(ir.lines for ir in self._undismissed.indicators if ir.number == ind.number)
+        for ln in (ln for ln in lines if ln.kind in RECORD_KINDS and ln.ref in self.records):
             rc = self.records[ln.ref]
             r = rc.record
             effect = f"{'扣' if ln.points < 0 else '加'} {_fmt(abs(ln.points))} 分" if ln.kind == "record" else ""
@@ -271,7 +275,7 @@ class AssessmentForm:
                 f"信用记录 {escape(r.id)}：{escape(r.type)}（{escape(r.severity)}，{escape(r.authority)}，"
                 f"{r.date.isoformat()}）{escape(r.summary)} → <b>{effect}</b>"
             )
-            rows.append(w.HBox([label, rc.dismiss, rc.reason]))
+            rows += [label, w.HBox([rc.dismiss, rc.reason], layout=_layout(margin="0 0 0 2em"))]
         return rows
 
     def _bonus_controls(self, sheet: Sheet) -> dict[str, tuple[w.Checkbox, w.Text]]:
@@ -311,9 +315,7 @@ class AssessmentForm:
         return w.VBox([note] + [w.VBox([box, ev]) for box, ev in self.bonus.values()])
 
     def _veto_page(self) -> w.VBox:
-        raised: dict[str, list[str]] = {}
-        for clause, rid in self._raised_by_records():
-            raised.setdefault(clause, []).append(rid)
+        raised = {v.clause: [x for x in v.raised_by if x in self.records] for v in self._undismissed.veto}
         rows = [w.HTML(f"<span class='rk-note'>{escape(VETO_NOTE)}</span>")]
         for clause, text in self.rubric.veto_clauses.items():
             rids = "、".join(raised.get(clause, []))
@@ -322,14 +324,6 @@ class AssessmentForm:
             status, reason = self.veto[clause]
             rows.append(w.VBox([label, w.HBox([status, reason])]))
         return w.VBox(rows)
-
-    def _raised_by_records(self) -> list[tuple[str, str]]:
-        out = []
-        for r in self.a.evidence.records:
-            for e in self.rubric.record_types_by_code[r.type].effects:
-                if e.veto and e.authority in ("任意", r.system) and e.severity in (None, r.severity):
-                    out.append((e.veto, r.id))
-        return out
 
     def _watch(self) -> None:
         for c in self.indicators.values():
@@ -364,7 +358,7 @@ class AssessmentForm:
             for clause, (status, reason) in self.veto.items()
             if status.value
         }
-        return Sheet(indicators, dismissed, bonus, veto, entries_to_sheet(self._shown).adjustments)
+        return Sheet(indicators, dismissed, bonus, veto, self._adjustments)
 
     def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
         """Who made a veto decision: kept while unchanged, else the expert saving it."""
@@ -476,6 +470,8 @@ class AssessmentForm:
                 reason=self.reason.value.strip(),
                 sheet=self.a.sheet_name,
             )
+        except StaleSave as exc:
+            return self._say(escape(f"{exc}（重新运行表单所在单元格可载入最新评分，然后重新填写本次修改）"), ok=False)
         except StoreError as exc:
             return self._say(escape(str(exc)), ok=False)
         return self._saved(written)
@@ -504,12 +500,9 @@ class AssessmentForm:
         kind, _, ident = key.partition(":")
         if kind == "indicator":
             return f"指标 {ident} {self.rubric.indicators[int(ident)].name}"
-        labels = {
-            "dismiss": "排除记录 {}",
-            "bonus": "加分项 {}",
-            "veto": "否定项第 {} 条",
-            "adjust": "复核调整（指标 {}）",
-        }
+        if kind == "bonus" and ident in self.rubric.bonus_items:
+            return "加分项 " + self.rubric.bonus_items[ident].text.split("：")[0]
+        labels = {"dismiss": "排除信用记录 {}", "veto": "否定项第 {} 条", "adjust": "复核调整（指标 {}）"}
         return labels.get(kind, "{}").format(ident)
 
     def _say(self, text: str, ok: bool, result: list[Version] | None = None) -> list[Version]:

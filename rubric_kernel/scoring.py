@@ -16,6 +16,7 @@ import datetime as dt
 import weakref
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 
 from .evidence import CreditRecord, Evidence
 from .roster import Institution
@@ -113,6 +114,7 @@ def in_window(record: CreditRecord, rubric: Rubric, as_of: dt.date) -> bool:
     return as_of - dt.timedelta(days=days) < record.date <= as_of
 
 
+_points = attrgetter("points")  # sum(map(_points, lines)): no per-call comprehension frame on 3.11
 Effect = tuple[int, float, str | None]  # indicator, signed points, veto clause raised (if any)
 
 
@@ -137,6 +139,7 @@ class _IndicatorPlan:
     item_lines: dict[tuple[str, int], Line]
 
     def new_item_line(self, item_id: str, count: int) -> Line:
+        """Build and remember the line for a tick not seen before."""
         it = self.items[item_id]
         times = f"（{count}{it.unit}）" if it.unit else ""
         line = self.item_lines[item_id, count] = Line(
@@ -173,6 +176,7 @@ class _Plan:
 
 
 def _build_plan(rubric: Rubric) -> _Plan:
+    """Everything ``score`` needs from the rubric; holds no reference to the rubric itself."""
     level1_names = tuple(dict.fromkeys(lv.name for lv in rubric.levels))
     level2_names = tuple(dict.fromkeys(g.name for lv in rubric.levels for g in lv.groups))
     indicators = []
@@ -193,7 +197,7 @@ def _build_plan(rubric: Rubric) -> _Plan:
             {it.id: it for it in ind.items},
             {},
         )
-        indicators.append((p, _score_indicator(p, None, (), None)))
+        indicators.append((p, _score_indicator(p, None, None, None)))
     return _Plan(
         tuple(indicators),
         level1_names,
@@ -233,17 +237,19 @@ def _record_text(r: CreditRecord) -> str:
 
 
 def _score_indicator(
-    p: _IndicatorPlan, j: IndicatorJudgment | None, record_lines: list[Line] | tuple[()], adj: Adjustment | None
+    p: _IndicatorPlan, j: IndicatorJudgment | None, record_lines: list[Line] | None, adj: Adjustment | None
 ) -> IndicatorResult:
+    """Lines in a fixed order (ticks, free entries, records, clamp, adjustment) and the score they give."""
     lines: list[Line] = []
     if j is not None:
         item_lines = p.item_lines
-        lines = [item_lines.get(key) or p.new_item_line(*key) for key in j.ticks.items()]
-        if j.free:
-            lines += [Line("free", e.reason, p.sign * e.points) for e in j.free]
+        for key in j.ticks.items():
+            lines.append(item_lines.get(key) or p.new_item_line(*key))
+        for e in j.free:
+            lines.append(Line("free", e.reason, p.sign * e.points))
     if record_lines:
         lines += record_lines
-    raw = p.start + sum([ln.points for ln in lines])
+    raw = p.start + sum(map(_points, lines))
     # min(max(raw, 0.0), max_points), without two builtin calls per indicator
     score = 0.0 if raw < 0.0 else p.max_points if raw > p.max_points else raw
     if score != raw:
@@ -310,7 +316,7 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         j = judgments.get(n)
         recs = record_lines.get(n) if record_lines else None
         adj = adjustments.get(n) if adjustments else None
-        ir = untouched if j is None and recs is None and adj is None else _score_indicator(p, j, recs or (), adj)
+        ir = untouched if j is None and recs is None and adj is None else _score_indicator(p, j, recs, adj)
         results.append(ir)
         level1[p.slot1] += ir.score
         level2[p.slot2] += ir.score

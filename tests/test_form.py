@@ -6,6 +6,7 @@ import re
 import sqlite3
 import statistics
 import time
+from contextlib import closing
 from pathlib import Path
 
 import ipywidgets as w
@@ -30,7 +31,7 @@ def seeded_db(tmp_path_factory) -> Path:
 def db(tmp_path, seeded_db) -> str:
     """A private copy of the seeded store for each test."""
     dest = tmp_path / "s.sqlite"
-    with sqlite3.connect(seeded_db) as src, sqlite3.connect(dest) as dst:
+    with closing(sqlite3.connect(seeded_db)) as src, closing(sqlite3.connect(dest)) as dst:
         src.backup(dst)
     return str(dest)
 
@@ -237,3 +238,32 @@ def test_header_update_is_fast(form):
         box.value = i % 2 == 0
         times.append(time.perf_counter() - start)
     assert statistics.median(times) < 0.05
+
+
+def test_records_touching_an_indicator_can_be_dismissed_with_a_reason(form, a):
+    record = a.evidence.records[0]
+    touched = [ir for ir in form.result.indicators if any(ln.ref == record.id for ln in ir.lines)]
+    assert touched, "演示数据中该机构的信用记录应映射到指标"
+    controls = form.records[record.id]
+    for ir in touched:
+        assert id(controls.dismiss) in {id(x) for x in _descendants(form.indicators[ir.number].box)}
+    counted = sum(ln.points for ir in touched for ln in ir.lines if ln.ref == record.id and ln.kind == "record")
+    assert counted and not any(ln.kind == "clamp" for ir in touched for ln in ir.lines)
+    before = form.result.total
+    controls.dismiss.value = True
+    assert form.result.total == pytest.approx(before - counted)
+    assert "未填写理由" in " ".join(form.problems())
+    controls.reason.value = "信用修复"
+    assert [v.key for v in form.save()] == [f"dismiss:{record.id}"]
+    assert a.snapshot().sheet().dismissed == {record.id: "信用修复"}
+
+
+def test_withdrawing_a_judgment_makes_the_result_provisional(form):
+    c = next(c for c in form.indicators.values() if c.ind.needs_judgment and c.judged.value and not c.ticks())
+    c.evidence.value = ""
+    assert not c.judged.disabled
+    c.judged.value = False
+    assert c.ind.number in form.result.pending
+    assert "<span class='rk-grade'>暂定</span>" in form.header.value
+    assert "<span class='rk-pending'>1</span>" in form.header.value
+    assert form.changes(form.sheet()) == {f"indicator:{c.ind.number}": None}
