@@ -67,6 +67,28 @@ class Assessment:
     def cohort(self) -> dict[int, Result]:
         return cohort_for(self.ws, self.store, self.as_of)
 
+    def save(self, changes: dict[str, dict | None], base: dict[str, int], *, expert: str, reason: str = ""):
+        """Store changed judgments; a signed group sheet changes only as the workflow allows."""
+        if self.sheet_name == GROUP_SHEET:
+            from .workflow.service import guard_edit
+
+            guard_edit(self.store, self.dataset, self.institution.number, self.stage, reason)
+        return self.store.save(
+            self.dataset,
+            self.institution.number,
+            changes,
+            base,
+            expert=expert,
+            stage=self.stage,
+            reason=reason,
+            sheet=self.sheet_name,
+        )
+
+    def workflow(self):
+        from .workflow.state import derive
+
+        return derive(self.store.events(self.dataset, self.institution.number))
+
     def history(self, key: str | None = None):
         return self.store.history(self.dataset, self.institution.number, key, self.sheet_name)
 

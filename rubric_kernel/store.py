@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: workflow events
 GROUP_SHEET = "group"
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[1] / "var" / "rubric-kernel.sqlite"
 
@@ -58,6 +58,19 @@ versions = Table(
     Column("reason", Text, nullable=False),
     Column("replaces", Integer, ForeignKey("rk_versions.id"), nullable=True),
     UniqueConstraint("dataset", "institution", "sheet", "key", "seq", name="uq_version_seq"),
+)
+
+events = Table(
+    "rk_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(128), nullable=False),
+    Column("institution", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("note", Text, nullable=False),
 )
 
 
@@ -88,6 +101,20 @@ class Version:
     content: dict | None
     reason: str
     replaces: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A workflow fact (stage change, signature, objection…); like versions, never edited or deleted."""
+
+    id: int
+    dataset: str
+    institution: int
+    kind: str
+    actor: str
+    created_at: str
+    payload: dict
+    note: str
 
 
 @dataclass(frozen=True)
@@ -152,6 +179,10 @@ class Store:
                 conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"评分库的结构版本 {row[0]} 高于本程序支持的 {SCHEMA_VERSION}，请升级 rubric-kernel")
+            elif int(row[0]) < SCHEMA_VERSION:  # older stores only lack tables, which create_all added
+                conn.execute(
+                    meta_table.update().where(meta_table.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+                )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -274,6 +305,39 @@ class Store:
             raise StaleSave([fresh[k] for k in changes if k in fresh and fresh[k].seq != base.get(k, 0)]) from None
         return written
 
+    def add_event(
+        self,
+        dataset: str,
+        institution: int,
+        kind: str,
+        *,
+        actor: str,
+        payload: dict | None = None,
+        note: str = "",
+        now: dt.datetime | None = None,
+    ) -> Event:
+        if not actor.strip():
+            raise StoreError("操作被拒绝：必须填写操作人")
+        values = dict(
+            dataset=dataset,
+            institution=institution,
+            kind=kind,
+            actor=actor,
+            created_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+            payload=canonical(payload or {}),
+            note=note,
+        )
+        with self.engine.begin() as conn:
+            new_id = conn.execute(insert(events).values(**values)).inserted_primary_key[0]
+        return _event({**values, "id": new_id})
+
+    def events(self, dataset: str, institution: int | None = None) -> list[Event]:
+        q = select(events).where(events.c.dataset == dataset)
+        if institution is not None:
+            q = q.where(events.c.institution == institution)
+        with self.engine.connect() as conn:
+            return [_event(r) for r in conn.execute(q.order_by(events.c.id)).mappings()]
+
     def replace_sheet(
         self,
         dataset: str,
@@ -309,6 +373,19 @@ def _version(r: Mapping) -> Version:
         json.loads(content) if content is not None else None,
         r["reason"],
         r["replaces"],
+    )
+
+
+def _event(r: Mapping) -> Event:
+    return Event(
+        r["id"],
+        r["dataset"],
+        r["institution"],
+        r["kind"],
+        r["actor"],
+        r["created_at"],
+        json.loads(r["payload"]),
+        r["note"],
     )
 
 

@@ -1,0 +1,1 @@
+"""From preparation to announcement: stages, schedule, sign-off, review, publicity, objections, sharing."""

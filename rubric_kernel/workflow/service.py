@@ -1,0 +1,236 @@
+"""The workflow's operations: each checks its guard on the derived state, then appends events or versions.
+
+Refusals raise WorkflowError with a Chinese message and leave the store untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from ..judgments import current_sheet
+from ..scoring import Result, score
+from ..sheet_codec import digest
+from ..store import GROUP_SHEET, Event, Store, StoreError
+from ..workspace import Workspace
+from .schedule import Visit
+from .state import Facts, WorkflowState, derive, edit_problems, transition_problems
+
+CENTRE = "省职鉴中心"
+
+
+class WorkflowError(StoreError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("操作被拒绝：" + "；".join(problems))
+
+
+def guard_edit(store: Store, dataset: str, institution: int, stage: str, reason: str) -> None:
+    problems = edit_problems(derive(store.events(dataset, institution)), stage, reason)
+    if problems:
+        raise WorkflowError(problems)
+
+
+class Workflow:
+    def __init__(self, ws: Workspace, store: Store):
+        self.ws, self.store = ws, store
+
+    @property
+    def dataset(self) -> str:
+        return self.ws.dataset.name
+
+    # reading ----------------------------------------------------------------------------------
+    def state(self, n: int) -> WorkflowState:
+        return derive(self.store.events(self.dataset, n))
+
+    def states(self) -> dict[int, WorkflowState]:
+        by_inst: dict[int, list[Event]] = {}
+        for e in self.store.events(self.dataset):
+            by_inst.setdefault(e.institution, []).append(e)
+        return {n: derive(by_inst.get(n, [])) for n in self.ws.roster}
+
+    def sheet_digest(self, n: int) -> str:
+        return digest(self.store.snapshot(self.dataset, n).live)
+
+    def result(self, n: int) -> Result:
+        inst = self.ws.institution(n)
+        sheet = current_sheet(self.store, self.ws, n)
+        return score(self.ws.rubric, inst, self.ws.dataset.for_institution(n), sheet, self.ws.dataset.as_of)
+
+    def facts(self, n: int, today: dt.date) -> Facts:
+        r = self.result(n)
+        undecided = tuple(v.clause for v in r.veto if v.status == "raised")
+        return Facts(self.sheet_digest(n), len(r.pending), undecided, today)
+
+    # steps ------------------------------------------------------------------------------------
+    def move(self, n: int, to: str, *, actor: str, note: str = "", today: dt.date | None = None) -> Event:
+        today = today or dt.date.today()
+        st = self.state(n)
+        problems = transition_problems(st, to, self.facts(n, today))
+        if problems:
+            raise WorkflowError([f"机构 {n}：{p}" for p in problems])
+        return self.store.add_event(
+            self.dataset,
+            n,
+            "transition",
+            actor=actor,
+            note=note,
+            payload={"from": st.stage, "to": to, "date": today.isoformat()},
+        )
+
+    def set_group(self, n: int, experts: list[str], *, actor: str) -> Event:
+        experts = [e.strip() for e in experts if e.strip()]
+        if not experts:
+            raise WorkflowError(["评估小组至少需要一名专家"])
+        if self.state(n).stage in ("初评", "复核", "公示", "异议处理", "公告"):
+            raise WorkflowError([f"机构 {n} 的评分表已签字，不能再更换评估小组"])
+        return self.store.add_event(self.dataset, n, "group", actor=actor, payload={"experts": experts})
+
+    def sign(self, n: int, expert: str) -> Event:
+        st = self.state(n)
+        if st.stage != "现场评估":
+            raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，只有现场评估阶段可以签字"])
+        if expert not in st.group:
+            raise WorkflowError([f"{expert} 不是机构 {n} 评估小组成员（{'、'.join(st.group) or '尚未登记'}）"])
+        return self.store.add_event(
+            self.dataset, n, "signature", actor=expert, payload={"expert": expert, "digest": self.sheet_digest(n)}
+        )
+
+    def commitment(self, n: int, date: dt.date, *, actor: str) -> Event:
+        return self.store.add_event(
+            self.dataset,
+            n,
+            "commitment",
+            actor=actor,
+            payload={"date": date.isoformat()},
+            note="收到机构签署的《信用承诺书》",
+        )
+
+    def record_schedule(self, visits: list[Visit], *, actor: str) -> None:
+        for v in visits:
+            self.store.add_event(
+                self.dataset,
+                v.institution,
+                "schedule",
+                actor=actor,
+                payload={"visit": v.date.isoformat(), "notified": v.notified.isoformat(), "group": str(v.group)},
+            )
+
+    def review(
+        self,
+        n: int,
+        *,
+        by: str,
+        veto: Mapping[str, tuple[str, str]],
+        adjust: Mapping[int, tuple[float, str]],
+        approve: bool,
+        today: dt.date | None = None,
+    ) -> list:
+        """The centre's review: veto findings, score adjustments (new versions with reasons), approval."""
+        st = self.state(n)
+        if st.stage not in ("初评", "复核"):
+            raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，复核须在初评之后进行"])
+        changes: dict[str, dict | None] = {}
+        for clause, (status, finding) in veto.items():
+            if status not in ("confirmed", "rejected"):
+                raise WorkflowError([f"否定项第 {clause} 条的核实结论应为 confirmed（属实）或 rejected（不属实）"])
+            changes[f"veto:{clause}"] = {"status": status, "reason": finding, "by": by}
+        for number, (value, reason) in adjust.items():
+            changes[f"adjust:{number}"] = {"score": value, "reason": reason, "by": by}
+        written = self._save_decision(n, changes, by=by, stage="复核", reason="省职鉴中心复核")
+        if approve and st.stage == "初评":
+            self.move(n, "复核", actor=by, note="复核通过", today=today)
+        return written
+
+    def reopen(self, n: int, *, by: str, reason: str, today: dt.date | None = None) -> Event:
+        if not reason.strip():
+            raise WorkflowError(["重新复核已公告的结果必须写明理由"])
+        return self.move(n, "复核", actor=by, note=f"重新复核：{reason}", today=today)
+
+    def open_publicity(self, start: dt.date, days: int, *, by: str) -> list[int]:
+        """Every reviewed institution enters publicity with the same window."""
+        if days < 1:
+            raise WorkflowError(["公示期至少 1 天"])
+        end = start + dt.timedelta(days=days - 1)
+        moved = []
+        for n, st in self.states().items():
+            if st.stage != "复核":
+                continue
+            self.store.add_event(
+                self.dataset, n, "publicity", actor=by, payload={"start": start.isoformat(), "end": end.isoformat()}
+            )
+            self.move(n, "公示", actor=by, note=f"公示期 {start.isoformat()} 至 {end.isoformat()}", today=start)
+            moved.append(n)
+        if not moved:
+            raise WorkflowError(["没有已复核的机构可以公示"])
+        return moved
+
+    def add_objection(self, n: int, *, applicant: str, date: dt.date, grounds: str, evidence: str, by: str) -> Event:
+        st = self.state(n)
+        if st.publicity is None or st.stage not in ("公示", "异议处理"):
+            raise WorkflowError([f"机构 {n} 不在公示期，不能受理异议"])
+        start, end = st.publicity
+        if not start <= date <= end:
+            raise WorkflowError([f"异议日期 {date.isoformat()} 不在公示期 {start.isoformat()} 至 {end.isoformat()} 内"])
+        if not grounds.strip() or not evidence.strip():
+            raise WorkflowError(["异议须写明理由并提供实质性依据"])
+        event = self.store.add_event(
+            self.dataset,
+            n,
+            "objection",
+            actor=by,
+            payload={"applicant": applicant, "date": date.isoformat(), "grounds": grounds, "evidence": evidence},
+        )
+        if st.stage == "公示":
+            self.move(n, "异议处理", actor=by, note=f"受理 {applicant} 的异议", today=date)
+        return event
+
+    def decide_objection(
+        self, n: int, objection: int, *, decision: str, by: str, note: str, adjust: Mapping[int, tuple[float, str]]
+    ) -> Event:
+        st = self.state(n)
+        target = next((o for o in st.objections if o.id == objection), None)
+        if target is None:
+            raise WorkflowError([f"机构 {n} 没有编号为 {objection} 的异议"])
+        if not target.open:
+            raise WorkflowError([f"异议 {objection} 已于此前处理（{target.decision}）"])
+        if decision not in ("upheld", "rejected"):
+            raise WorkflowError(["处理结论应为 upheld（成立）或 rejected（不成立）"])
+        if decision == "rejected" and adjust:
+            raise WorkflowError(["异议不成立时不应调整分数"])
+        if not note.strip():
+            raise WorkflowError(["异议处理须写明核实情况"])
+        reason = f"异议 {objection} 成立：{note}"
+        changes = {f"adjust:{k}": {"score": v, "reason": f"{r}（{reason}）", "by": by} for k, (v, r) in adjust.items()}
+        if changes:
+            self._save_decision(n, changes, by=by, stage="异议处理", reason=reason)
+        change = "；".join(f"指标{k}调整为{v:g}分" for k, (v, _) in adjust.items())
+        return self.store.add_event(
+            self.dataset,
+            n,
+            "objection_decision",
+            actor=by,
+            note=note,
+            payload={"objection": objection, "decision": decision, "change": change},
+        )
+
+    def announce(self, today: dt.date, *, by: str) -> list[int]:
+        done, problems = [], []
+        for n, st in self.states().items():
+            if st.stage not in ("公示", "异议处理"):
+                continue
+            try:
+                self.move(n, "公告", actor=by, note="公告最终信用评估结果", today=today)
+                done.append(n)
+            except WorkflowError as exc:
+                problems.extend(exc.problems)
+        if not done:
+            raise WorkflowError(problems or ["没有处于公示阶段的机构"])
+        return done
+
+    def _save_decision(self, n: int, changes: dict, *, by: str, stage: str, reason: str) -> list:
+        if not changes:
+            return []
+        snap = self.store.snapshot(self.dataset, n, GROUP_SHEET)
+        guard_edit(self.store, self.dataset, n, stage, reason)
+        return self.store.save(self.dataset, n, changes, snap.base, expert=by, stage=stage, reason=reason)
