@@ -84,10 +84,13 @@ class Assessment:
             sheet=self.sheet_name,
         )
 
+    def events(self):
+        return self.store.events(self.dataset, self.institution.number)
+
     def workflow(self):
         from .workflow.state import derive
 
-        return derive(self.store.events(self.dataset, self.institution.number))
+        return derive(self.events())
 
     def history(self, key: str | None = None):
         return self.store.history(self.dataset, self.institution.number, key, self.sheet_name)

@@ -42,7 +42,7 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
     return rows
 
 
-def _xlsx_bytes(sheets: Sequence[tuple[str, list[dict]]], mark: str) -> bytes:
+def xlsx_bytes(sheets: Sequence[tuple[str, list[dict]]], mark: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -79,7 +79,7 @@ def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: 
         w.writeheader()
         w.writerows(rows)
     atomic_write(out / "summary.csv", "\ufeff" + buf.getvalue())  # BOM: Excel opens UTF-8 Chinese correctly
-    atomic_write(out / "summary.xlsx", _xlsx_bytes([("评分汇总", rows)], mark))
+    atomic_write(out / "summary.xlsx", xlsx_bytes([("评分汇总", rows)], mark))
 
 
 def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> list[dict]:
@@ -111,7 +111,7 @@ const key=r=>{const t=r.cells[i].dataset.v??r.cells[i].textContent;const n=parse
 """
 
 
-def _page(title: str, body: str, mark: str, script: str = "") -> str:
+def page(title: str, body: str, mark: str, script: str = "") -> str:
     banner = (
         f'<div class="demo"><strong>{escape(mark)}</strong>：以下结果由合成数据生成，不代表任何机构的真实信用状况。</div>'
         if mark
@@ -124,7 +124,7 @@ def _page(title: str, body: str, mark: str, script: str = "") -> str:
     )
 
 
-def _table(rows: list[dict], cls: str = "") -> str:
+def html_table(rows: list[dict], cls: str = "") -> str:
     if not rows:
         return "<p>（无）</p>"
     head = "".join(f"<th>{escape(str(k))}</th>" for k in rows[0])
@@ -143,8 +143,8 @@ def write_publicity(
     shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     held = len(roster) - len(rows)
     note = f'<p class="muted">共 {len(rows)} 家；另有 {held} 家评估尚未完成或未纳入本次运行，暂不公示。</p>'
-    atomic_write(out / "publicity.html", _page(title, _table(shown) + note, mark))
-    atomic_write(out / "publicity.xlsx", _xlsx_bytes([("公示名单", rows)], mark))
+    atomic_write(out / "publicity.html", page(title, html_table(shown) + note, mark))
+    atomic_write(out / "publicity.xlsx", xlsx_bytes([("公示名单", rows)], mark))
 
 
 def grade_chart_svg(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
@@ -202,8 +202,8 @@ def write_index(
         f'<a href="manifest.json">运行清单</a> · 运行编号 {escape(run_id)}</p>'
     )
     chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(roster, results)}</figure>"
-    body = links + chart + "<h2>全部机构（点击表头排序）</h2>" + _table(rows, "sortable")
-    atomic_write(out / "index.html", _page("技能人才评价机构信用评估结果", body, mark, SORT_JS))
+    body = links + chart + "<h2>全部机构（点击表头排序）</h2>" + html_table(rows, "sortable")
+    atomic_write(out / "index.html", page("技能人才评价机构信用评估结果", body, mark, SORT_JS))
 
 
 def write_manifest(out: Path, manifest: dict) -> None:

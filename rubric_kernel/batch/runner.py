@@ -128,7 +128,10 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
 
     snapshots = store.snapshots(ws.dataset.name)
     shared = shared_inputs(ws, cfg.as_of, cfg.notebook)
-    own = {n: institution_digests(ws, n, snapshots.get(n, Snapshot({}))) for n in ws.roster}
+    events: dict[int, list] = {}
+    for e in store.events(ws.dataset.name):
+        events.setdefault(e.institution, []).append(e)
+    own = {n: institution_digests(ws, n, snapshots.get(n, Snapshot({})), events.get(n, [])) for n in ws.roster}
     prints = {n: fingerprint(shared, own[n]) for n in ws.roster}
     selected = set(cfg.numbers)
 

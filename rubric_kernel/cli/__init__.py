@@ -7,9 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import InputError
-from . import batch_cmds, core_cmds, report_cmds, store_cmds
+from ..store import StoreError
+from . import batch_cmds, core_cmds, report_cmds, store_cmds, workflow_cmds
 
-COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds)
+COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for fault in exc.faults:
             print(f"  {fault}", file=sys.stderr)
         return 2
+    except StoreError as exc:  # refused saves and workflow steps: the message says why
+        print(str(exc), file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

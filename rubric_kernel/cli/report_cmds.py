@@ -11,10 +11,16 @@ from ..assessment import open_assessment
 from ..errors import Fault, InputError, display_path
 from ..report.digest import input_digests
 from ..store import resolve_url
-from ..workspace import DEMO_DATA, ROOT
+from ..workspace import DEMO_DATA, NOTEBOOK, ROOT
 from .common import add_data_options, open_store, open_workspace
 
-DIGEST_LABELS = {"rubric": "指标体系", "roster": "机构名单", "evidence": "证据", "judgments": "专家评分"}
+DIGEST_LABELS = {
+    "rubric": "指标体系",
+    "roster": "机构名单",
+    "evidence": "证据",
+    "judgments": "专家评分",
+    "workflow": "流程记录（签字、复核、公示、异议）",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,21 +42,20 @@ def report_title(name: str, mark: str) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..batch.execute import run_institution
+    from ..batch.params import install, notebook_parameters
+    from ..batch.worker import Job, run_job
 
     ws = open_workspace(args)
     inst = ws.institution(args.number)
     open_store(args, ws).close()  # first use: load the dataset's judgments before the kernel reads them
     out = Path(args.out) if args.out else ROOT / "outputs" / "reports"
-    outcome = run_institution(
-        inst.number,
-        out,
-        report_title(inst.name, ws.dataset.mark),
-        data=str(Path(args.data or DEMO_DATA).resolve()),
-        db=resolve_url(args.db),
-        as_of=args.as_of,
-    )
-    print(display_path(outcome.html))
+    data = str(Path(args.data or DEMO_DATA).resolve())
+    params = notebook_parameters(inst.number, data=data, db=resolve_url(args.db), as_of=args.as_of)
+    install()
+    res = run_job(Job(inst.number, report_title(inst.name, ws.dataset.mark), out, params, NOTEBOOK))
+    if not res.ok:
+        raise InputError([Fault(f"机构 {inst.number}", f"报告生成失败：{res.error}")])
+    print(display_path(out / f"{inst.number:02d}.html"))
     return 0
 
 
@@ -59,7 +64,7 @@ def read_digest(path: Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError([Fault(display_path(path), f"无法读取：{exc.strerror}")]) from None
-    m = re.search(r'<div id="rk-digest"([^>]*)>', text)
+    m = re.search(r'(<div\b[^>]*\bid="rk-digest"[^>]*>)', text)  # the HTML sanitiser may reorder attributes
     if not m:
         raise InputError([Fault(display_path(path), "不是本工具生成的信用评估报告（缺少输入摘要）")])
     return {k: unescape(v) for k, v in re.findall(r'data-([\w-]+)="([^"]*)"', m.group(1))}

@@ -6,7 +6,7 @@ import dataclasses
 
 from ..assessment import Assessment
 from ..sheet_codec import digest
-from ..store import Snapshot
+from ..store import Event, Snapshot
 from ..workspace import Workspace
 
 
@@ -25,12 +25,13 @@ def rubric_digest(ws: Workspace) -> str:
     return digest(ws.rubric.model_dump(mode="json"))
 
 
-def institution_digests(ws: Workspace, number: int, snapshot: Snapshot) -> dict[str, str]:
-    """The inputs that belong to one institution: its roster row, its evidence, its current judgments."""
+def institution_digests(ws: Workspace, number: int, snapshot: Snapshot, events: list[Event]) -> dict[str, str]:
+    """The inputs that belong to one institution: roster row, evidence, current judgments, workflow events."""
     return {
         "roster": digest(plain(dataclasses.asdict(ws.roster[number]))),
         "evidence": digest(plain(dataclasses.asdict(ws.dataset.for_institution(number)))),
         "judgments": digest(snapshot.live),
+        "workflow": digest([[e.id, e.kind, e.payload] for e in events]),
     }
 
 
@@ -41,7 +42,7 @@ def input_digests(a: Assessment) -> dict[str, str]:
         "dataset": a.dataset,
         "as-of": a.as_of.isoformat(),
         "rubric": rubric_digest(a.ws),
-        **institution_digests(a.ws, a.institution.number, a.snapshot()),
+        **institution_digests(a.ws, a.institution.number, a.snapshot(), a.events()),
     }
     parts["inputs"] = digest(parts)
     return parts

@@ -15,6 +15,7 @@ from ..sheet import VETO_STATUS_ZH
 from ..store import Version
 from .chart import level1_chart_svg
 from .digest import input_digests
+from .signoffs import signoffs_html
 
 STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
 KIND_ZH = {
@@ -67,7 +68,7 @@ def identity(a: Assessment, r: Result) -> str:
         ("类别", inst.klass),
         ("数据集", a.dataset),
         ("评估基准日", r.as_of.isoformat()),
-        ("当前阶段", a.stage),
+        ("流程阶段", a.workflow().stage),
     ]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     return (
@@ -283,9 +284,9 @@ def _describe(content: dict) -> str:
     return "；".join(parts) or "已评，无扣分"
 
 
-def history(a: Assessment, signoffs: str = "") -> str:
+def history(a: Assessment) -> str:
     versions = a.history()
-    body = signoffs
+    body = signoffs_html(a)
     if versions:
         body += f"<p>评分库共记录 {len(versions)} 个版本（每次修改均保留修改人、时间、原因与原值）。</p>"
         body += _table(
@@ -316,7 +317,7 @@ def digest_section(a: Assessment) -> str:
     return _section("九、输入摘要", f'<div id="rk-digest" {attrs}></div>{table}{note}')
 
 
-def full_report(a: Assessment, signoffs: str = "") -> list[str]:
+def full_report(a: Assessment) -> list[str]:
     """All sections in reading order; each becomes one output of the notebook."""
     r = a.score()
     return [
@@ -327,6 +328,6 @@ def full_report(a: Assessment, signoffs: str = "") -> list[str]:
         records(a, r),
         bonus_and_veto(a, r),
         pending(a, r),
-        history(a, signoffs),
+        history(a),
         digest_section(a),
     ]

@@ -1,0 +1,338 @@
+"""The workflow from preparation to announcement, one command per step of the seed's 工作流程."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from ..cohort import score_cohort
+from ..errors import Fault, InputError, display_path
+from ..evidence import parse_date
+from ..workflow import documents
+from ..workflow.consolidate import consolidate, render_consolidation
+from ..workflow.schedule import WINDOW, PlanError, plan_visits
+from ..workflow.service import CENTRE, Workflow
+from ..workspace import ROOT
+from .common import add_data_options, open_store, open_workspace
+
+OUT = ROOT / "outputs" / "workflow"
+
+
+def _date(text: str, what: str) -> dt.date:
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise InputError([Fault(what, f"日期“{text}”无效，应为 YYYY-MM-DD")]) from None
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, tuple[str, str]]:
+    """``KEY=VALUE:理由`` options (``--veto 3=confirmed:…``, ``--adjust 12=8:…``)."""
+    out = {}
+    for item in items or []:
+        key, sep, rest = item.partition("=")
+        value, sep2, reason = rest.partition(":")
+        if not sep or not sep2 or not reason.strip():
+            raise InputError([Fault(what, f"“{item}”格式应为 编号=值:理由")])
+        out[key.strip()] = (value.strip(), reason.strip())
+    return out
+
+
+def _adjustments(items: list[str] | None) -> dict[int, tuple[float, str]]:
+    try:
+        return {int(k): (float(v), r) for k, (v, r) in _pairs(items, "--adjust").items()}
+    except ValueError:
+        raise InputError([Fault("--adjust", "指标编号应为整数、分值应为数字，例如 12=8:补充材料已核实")]) from None
+
+
+def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: bool = True):
+    p = sub.add_parser(name, help=help_)
+    if number:
+        p.add_argument("number", type=int, help="机构序号")
+    add_data_options(p)
+    if by:
+        p.add_argument("--by", default=CENTRE, help=f"操作人（默认 {CENTRE}）")
+    p.set_defaults(handler=handler)
+    return p
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False, by=False)
+    p.add_argument("institution", nargs="?", type=int, help="机构序号（省略则列出全部）")
+
+    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False)
+    p.add_argument("--start", default=WINDOW[0].isoformat(), help="评估期开始日")
+    p.add_argument("--end", default=WINDOW[1].isoformat(), help="评估期结束日")
+    p.add_argument("--groups", type=int, default=3, help="评估小组数")
+    p.add_argument("--per-day", type=int, default=1, help="每组每日评估家数")
+    p.add_argument("--notify-on", default="2023-05-04", help="发出通知的日期")
+    p.add_argument("--set", action="append", metavar="序号=日期", help="指定某机构的评估日期，可多次使用")
+    p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
+
+    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage)
+    p.add_argument("to", choices=("现场评估", "初评"), help="目标阶段")
+    p.add_argument("--note", default="", help="说明")
+
+    p = _cmd(sub, "group", "登记评估小组成员", cmd_group)
+    p.add_argument("--experts", required=True, help="专家姓名，逗号分隔")
+
+    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment)
+    p.add_argument("--date", required=True, help="签署日期")
+
+    p = _cmd(sub, "sign", "评估专家在当前评分表上签字", cmd_sign, by=False)
+    p.add_argument("--expert", required=True, help="签字专家")
+
+    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by=False)
+    p.add_argument("--threshold", type=float, default=3.0, help="分差超过多少分列出（默认 3）")
+
+    p = _cmd(sub, "review", "省职鉴中心复核：核实否定项、调整分数、通过复核", cmd_review)
+    p.add_argument("--veto", action="append", metavar="条款=confirmed|rejected:核实情况")
+    p.add_argument("--adjust", action="append", metavar="指标=分值:理由")
+    p.add_argument("--approve", action="store_true", help="复核通过")
+    p.add_argument("--reopen", metavar="理由", help="对已公告结果重新复核")
+
+    p = _cmd(sub, "publicity", "对已复核的机构开始公示并生成公示名单", cmd_publicity, number=False)
+    p.add_argument("--start", required=True, help="公示开始日")
+    p.add_argument("--days", type=int, default=7, help="公示天数（默认 7）")
+    p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
+
+    p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
+    p.add_argument("--applicant", required=True, help="申请人")
+    p.add_argument("--date", required=True, help="提出日期")
+    p.add_argument("--grounds", required=True, help="异议理由")
+    p.add_argument("--evidence", required=True, help="实质性依据")
+
+    p = _cmd(sub, "decide", "处理异议：成立（可调整分数）或不成立", cmd_decide)
+    p.add_argument("objection", type=int, help="异议编号（见 status）")
+    p.add_argument("--decision", required=True, choices=("upheld", "rejected"), help="upheld 成立；rejected 不成立")
+    p.add_argument("--note", required=True, help="核实情况")
+    p.add_argument("--adjust", action="append", metavar="指标=分值:理由")
+
+    p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False)
+    p.add_argument("--date", required=True, help="公告日期")
+    p.add_argument("--valid-years", type=int, default=2, help="结果有效期（年，默认 2）")
+    p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
+
+
+def _open(args) -> tuple[Workflow, object]:
+    ws = open_workspace(args)
+    store = open_store(args, ws)
+    return Workflow(ws, store), store
+
+
+def cmd_status(args) -> int:
+    wf, store = _open(args)
+    try:
+        states = wf.states()
+        numbers = [args.institution] if args.institution else list(states)
+        print(f"{'序号':>4}  {'阶段':<6} {'评估日期':<10}  签字  异议  机构")
+        for n in numbers:
+            st = states[wf.ws.institution(n).number]
+            digest = wf.sheet_digest(n)
+            signed = f"{len(st.valid_signatures(digest))}/{len(st.group)}" if st.group else "—"
+            objections = f"{len(st.open_objections)}/{len(st.objections)}" if st.objections else "—"
+            visit = st.visit.isoformat() if st.visit else "—"
+            print(f"{n:>4}  {st.stage:<6} {visit:<10}  {signed:<4}  {objections:<4}  {wf.ws.roster[n].name}")
+            if args.institution:
+                for e in st.history:
+                    print(f"      {e.created_at}  {e.payload['from']} → {e.payload['to']}  {e.actor}  {e.note}")
+                for o in st.objections:
+                    print(
+                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {o.decision or '待处理'} {o.change}"
+                    )
+                void = st.void_signatures(digest)
+                if void:
+                    print(f"      签字已失效（签字后评分有变更）：{'、'.join(void)}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_schedule(args) -> int:
+    wf, store = _open(args)
+    try:
+        fixed = {}
+        for item in args.set or []:
+            number, _, day = item.partition("=")
+            if not number.strip().isdigit():
+                raise InputError([Fault("--set", f"“{item}”格式应为 序号=YYYY-MM-DD")])
+            fixed[int(number)] = _date(day, "--set")
+        visits = plan_visits(
+            list(wf.ws.roster),
+            start=_date(args.start, "--start"),
+            end=_date(args.end, "--end"),
+            groups=args.groups,
+            per_day=args.per_day,
+            notify_on=_date(args.notify_on, "--notify-on"),
+            fixed=fixed,
+        )
+        wf.record_schedule(visits, actor=args.by)
+    except PlanError as exc:
+        raise InputError([Fault("schedule", str(exc))]) from None
+    finally:
+        store.close()
+    out = Path(args.out) if args.out else OUT
+    for p in documents.write_schedule(out, visits, wf.ws.roster, wf.ws.dataset.mark):
+        print(display_path(p))
+    print(f"已安排 {len(visits)} 家：{visits[0].date} 至 {max(v.date for v in visits)}，{args.groups} 个小组。")
+    return 0
+
+
+def _done(message: str) -> int:
+    print(message)
+    return 0
+
+
+def cmd_stage(args) -> int:
+    wf, store = _open(args)
+    try:
+        wf.move(args.number, args.to, actor=args.by, note=args.note)
+    finally:
+        store.close()
+    return _done(f"机构 {args.number} 已进入“{args.to}”阶段。")
+
+
+def cmd_group(args) -> int:
+    wf, store = _open(args)
+    try:
+        wf.set_group(args.number, args.experts.replace("，", ",").split(","), actor=args.by)
+    finally:
+        store.close()
+    return _done(f"机构 {args.number} 评估小组已登记：{args.experts}")
+
+
+def cmd_commitment(args) -> int:
+    wf, store = _open(args)
+    try:
+        wf.commitment(args.number, _date(args.date, "--date"), actor=args.by)
+    finally:
+        store.close()
+    return _done(f"机构 {args.number} 的《信用承诺书》已登记（{args.date}）。")
+
+
+def cmd_sign(args) -> int:
+    wf, store = _open(args)
+    try:
+        event = wf.sign(args.number, args.expert)
+    finally:
+        store.close()
+    return _done(f"{args.expert} 已签字，评分表摘要 {event.payload['digest'][:16]}…（评分再有变更，签字即失效）")
+
+
+def cmd_consolidate(args) -> int:
+    wf, store = _open(args)
+    try:
+        rows = consolidate(wf.ws, store, args.number, args.threshold)
+    finally:
+        store.close()
+    print(render_consolidation(rows, args.threshold))
+    return 0
+
+
+def cmd_review(args) -> int:
+    wf, store = _open(args)
+    try:
+        if args.reopen:
+            wf.reopen(args.number, by=args.by, reason=args.reopen)
+        wf.review(
+            args.number,
+            by=args.by,
+            veto=_pairs(args.veto, "--veto"),
+            adjust=_adjustments(args.adjust),
+            approve=args.approve,
+        )
+    finally:
+        store.close()
+    return _done(f"机构 {args.number} 复核已记录{'，复核通过' if args.approve else ''}。")
+
+
+def _results(wf: Workflow, store) -> dict[int, dict]:
+    return {n: r.as_json() for n, r in score_cohort(wf.ws, store.snapshots(wf.dataset)).items()}
+
+
+def cmd_publicity(args) -> int:
+    wf, store = _open(args)
+    try:
+        start = _date(args.start, "--start")
+        moved = wf.open_publicity(start, args.days, by=args.by)
+        results = {n: r for n, r in _results(wf, store).items() if n in moved}
+    finally:
+        store.close()
+    end = start + dt.timedelta(days=args.days - 1)
+    out = Path(args.out) if args.out else OUT
+    for p in documents.write_public_list(
+        out,
+        f"公示名单-{start.isoformat()}",
+        "信用评估结果公示名单",
+        wf.ws.roster,
+        results,
+        wf.ws.dataset.mark,
+        f"公示期 {start.isoformat()} 至 {end.isoformat()}；如有异议请在公示期内向省职鉴中心提出并提供实质性依据。",
+    ):
+        print(display_path(p))
+    return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}。")
+
+
+def cmd_objection(args) -> int:
+    wf, store = _open(args)
+    try:
+        e = wf.add_objection(
+            args.number,
+            applicant=args.applicant,
+            date=_date(args.date, "--date"),
+            grounds=args.grounds,
+            evidence=args.evidence,
+            by=args.by,
+        )
+    finally:
+        store.close()
+    return _done(f"已受理机构 {args.number} 的异议，编号 {e.id}。")
+
+
+def cmd_decide(args) -> int:
+    wf, store = _open(args)
+    try:
+        wf.decide_objection(
+            args.number,
+            args.objection,
+            decision=args.decision,
+            by=args.by,
+            note=args.note,
+            adjust=_adjustments(args.adjust),
+        )
+    finally:
+        store.close()
+    return _done(f"异议 {args.objection} 已处理：{'成立' if args.decision == 'upheld' else '不成立'}。")
+
+
+def cmd_announce(args) -> int:
+    wf, store = _open(args)
+    try:
+        day = _date(args.date, "--date")
+        done = wf.announce(day, by=args.by)
+        results = {n: r for n, r in _results(wf, store).items() if n in done}
+    finally:
+        store.close()
+    out = Path(args.out) if args.out else OUT
+    mark = wf.ws.dataset.mark
+    paths = documents.write_public_list(
+        out,
+        f"公告名单-{day.isoformat()}",
+        "信用评估结果公告",
+        wf.ws.roster,
+        results,
+        mark,
+        f"公告日期 {day.isoformat()}，有效期 {args.valid_years} 年。",
+    )
+    records = documents.sharing_records(
+        wf.ws.roster,
+        results,
+        as_of=wf.ws.dataset.as_of,
+        announced=day,
+        valid_years=args.valid_years,
+        synthetic=wf.ws.dataset.synthetic,
+    )
+    paths += documents.write_sharing(out, records)
+    for p in paths:
+        print(display_path(p))
+    return _done(f"已公告 {len(done)} 家。")

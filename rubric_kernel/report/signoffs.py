@@ -1,0 +1,60 @@
+"""The workflow part of a report: stage, expert group and signatures (valid or void), review, objections."""
+
+from __future__ import annotations
+
+from html import escape
+
+from ..assessment import Assessment
+from ..sheet_codec import digest
+
+DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
+
+
+def signoffs_html(a: Assessment) -> str:
+    st = a.workflow()
+    current = digest(a.snapshot().live)
+    parts = [
+        f'<p class="rk-signoff">当前阶段：<strong>{escape(st.stage)}</strong>'
+        + (
+            f"；实地评估日期 {st.visit.isoformat()}（第{escape(st.visit_group)}组，通知日 {st.notified.isoformat()}）"
+            if st.visit and st.notified
+            else ""
+        )
+        + (f"；《信用承诺书》签署于 {st.commitment.isoformat()}" if st.commitment else "；尚未登记《信用承诺书》")
+        + "</p>"
+    ]
+    if st.group:
+        rows = []
+        for expert in st.group:
+            sig = st.signatures.get(expert)
+            if sig is None:
+                state = "未签字"
+            elif sig.digest == current:
+                state = f"已签字（{escape(sig.at.replace('T', ' '))}，评分表摘要 {sig.digest[:12]}…）"
+            else:
+                state = (
+                    f'<strong class="rk-pending">签字已失效</strong>：签字（{escape(sig.at.replace("T", " "))}）'
+                    "后评分表已变更"
+                )
+            rows.append(f"<li>{escape(expert)}：{state}</li>")
+        parts.append(f"<h3>评估小组签字</h3><ul>{''.join(rows)}</ul>")
+    if st.history:
+        rows = "".join(
+            f"<li>{escape(e.created_at.replace('T', ' '))}　{escape(e.payload['from'])} → "
+            f"{escape(e.payload['to'])}　{escape(e.actor)}　{escape(e.note)}</li>"
+            for e in st.history
+        )
+        parts.append(f"<h3>流程记录</h3><ul>{rows}</ul>")
+    if st.publicity:
+        parts.append(f"<p>公示期：{st.publicity[0].isoformat()} 至 {st.publicity[1].isoformat()}</p>")
+    if st.objections:
+        rows = "".join(
+            f"<li>异议 {o.id}：{escape(o.applicant)}（{o.date.isoformat()}）理由：{escape(o.grounds)}；依据："
+            f"{escape(o.evidence)}；结论：{DECISION_ZH[o.decision]}{('，' + escape(o.change)) if o.change else ''}"
+            f"{('（' + escape(o.decided_by) + '）') if o.decided_by else ''}</li>"
+            for o in st.objections
+        )
+        parts.append(f"<h3>异议处理</h3><ul>{rows}</ul>")
+    if st.announced:
+        parts.append(f"<p>结果已于 {st.announced.isoformat()} 公告。</p>")
+    return "".join(parts)

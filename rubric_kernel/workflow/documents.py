@@ -1,0 +1,157 @@
+"""Files the workflow hands to people and systems: schedule (XLSX, ICS), notifications with the 附件3
+checklist, publicity and final lists, and the data-sharing export (CSV, JSON; see docs/sharing-schema.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+
+import yaml
+
+from ..batch.cohort_pages import html_table, page, publicity_rows, xlsx_bytes
+from ..batch.execute import atomic_write
+from ..roster import Institution
+from ..workspace import ROOT
+from .schedule import Visit
+
+MATERIALS_PATH = ROOT / "parameters" / "materials.yaml"
+SHARING_FIELDS = (
+    "institution",
+    "name",
+    "unified_social_credit_code",
+    "class",
+    "grade",
+    "score",
+    "assessment_date",
+    "valid_until",
+    "announcement_date",
+    "synthetic",
+)
+
+
+def materials() -> dict:
+    return yaml.safe_load(MATERIALS_PATH.read_text(encoding="utf-8"))
+
+
+def _ics_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def schedule_ics(visits: Sequence[Visit], roster: Mapping[int, Institution], stamp: dt.datetime) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//rubric-kernel//信用评估//ZH", "CALSCALE:GREGORIAN"]
+    for v in visits:
+        inst = roster[v.institution]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:rk-visit-{v.institution}-{v.date:%Y%m%d}@rubric-kernel",
+            f"DTSTAMP:{stamp:%Y%m%dT%H%M%SZ}",
+            f"DTSTART;VALUE=DATE:{v.date:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{v.date + dt.timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{_ics_text(f'信用评估现场评估：{inst.name}（第{v.group}组）')}",
+            f"LOCATION:{_ics_text(inst.address)}",
+            f"DESCRIPTION:{_ics_text(f'机构序号 {inst.number}；通知日 {v.notified.isoformat()}')}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write_schedule(out: Path, visits: Sequence[Visit], roster: Mapping[int, Institution], mark: str) -> list[Path]:
+    rows = [
+        {
+            "序号": v.institution,
+            "评价机构": roster[v.institution].name,
+            "地址": roster[v.institution].address,
+            "评估日期": v.date.isoformat(),
+            "星期": "一二三四五六日"[v.date.weekday()],
+            "评估小组": f"第{v.group}组",
+            "通知日期": v.notified.isoformat(),
+        }
+        for v in visits
+    ]
+    checklist = materials()
+    notes = [
+        {
+            "序号": v.institution,
+            "评价机构": roster[v.institution].name,
+            "通知日期": v.notified.isoformat(),
+            "实地评估日期": v.date.isoformat(),
+            "通知内容": f"定于 {v.date.isoformat()} 开展实地信用评估，请按附件3准备材料（共 {len(checklist['items'])} 项）。",
+        }
+        for v in visits
+    ]
+    items = [{"序号": i["number"], "材料": i["text"]} for i in checklist["items"]]
+    paths = [out / "schedule.xlsx", out / "schedule.ics", out / "notifications.xlsx", out / "notifications.html"]
+    atomic_write(paths[0], xlsx_bytes([("现场评估日程", rows)], mark))
+    atomic_write(paths[1], schedule_ics(visits, roster, dt.datetime.now(dt.UTC)))
+    atomic_write(paths[2], xlsx_bytes([("评估通知", notes), ("准备材料清单", items)], mark))
+    body = "".join(
+        f"<section><h2>{escape(n['评价机构'])}</h2><p>{escape(n['通知内容'])}（通知日期 {n['通知日期']}）</p></section>"
+        for n in notes
+    )
+    body += "<h2>附件3 准备材料清单</h2><ol>" + "".join(f"<li>{escape(i['材料'])}</li>" for i in items) + "</ol>"
+    atomic_write(paths[3], page("信用评估实地评估通知", body, mark))
+    return paths
+
+
+def write_public_list(
+    out: Path,
+    stem: str,
+    title: str,
+    roster: Mapping[int, Institution],
+    results: Mapping[int, dict],
+    mark: str,
+    note: str,
+) -> list[Path]:
+    rows = publicity_rows(roster, results)
+    shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
+    html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
+    atomic_write(html, page(title, html_table(shown) + f'<p class="muted">{escape(note)}</p>', mark))
+    atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark))
+    return [html, xlsx]
+
+
+def sharing_records(
+    roster: Mapping[int, Institution],
+    results: Mapping[int, dict],
+    *,
+    as_of: dt.date,
+    announced: dt.date,
+    valid_years: int,
+    synthetic: bool,
+) -> list[dict]:
+    until = announced.replace(year=announced.year + valid_years) - dt.timedelta(days=1)
+    return [
+        {
+            "institution": n,
+            "name": roster[n].name,
+            "unified_social_credit_code": None,
+            "class": roster[n].klass,
+            "grade": r["grade"],
+            "score": r["total"],
+            "assessment_date": as_of.isoformat(),
+            "valid_until": until.isoformat(),
+            "announcement_date": announced.isoformat(),
+            "synthetic": synthetic,
+        }
+        for n, r in sorted(results.items())
+    ]
+
+
+def write_sharing(out: Path, records: list[dict]) -> list[Path]:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(SHARING_FIELDS), lineterminator="\n")
+    w.writeheader()
+    w.writerows(records)
+    paths = [out / "sharing.csv", out / "sharing.json"]
+    atomic_write(paths[0], "\ufeff" + buf.getvalue())
+    atomic_write(
+        paths[1], json.dumps({"schema": "rubric-kernel/sharing/1", "records": records}, ensure_ascii=False, indent=1)
+    )
+    return paths
