@@ -114,8 +114,17 @@ def open_assessment(
     mode: str = "report",
     rubric: str = "",
     roster: str = "",
+    sheet: str = "group",
 ) -> Assessment:
-    """Build an assessment from notebook parameters (empty string = default)."""
+    """Build an assessment from notebook parameters (empty string = default).
+
+    ``sheet``: "group" edits the expert group's agreed sheet; "own" the expert's independent one,
+    compared with the others' by the consolidation step.
+    """
+    if sheet not in ("group", "own"):
+        raise InputError([Fault("参数 sheet", f"“{sheet}”无效，应为 group（小组评分表）或 own（本人独立评分）")])
+    if sheet == "own" and not expert.strip():
+        raise InputError([Fault("参数 expert", "独立评分（sheet=own）必须填写专家姓名")])
     if mode not in MODES:
         raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
     if stage not in STAGES:
@@ -128,4 +137,5 @@ def open_assessment(
         raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
     store = Store(db or None)
     bootstrap(store, ws)
-    return Assessment(ws, store, inst, when, stage, expert.strip(), mode)
+    name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
+    return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)

@@ -317,10 +317,35 @@ def digest_section(a: Assessment) -> str:
     return _section("九、输入摘要", f'<div id="rk-digest" {attrs}></div>{table}{note}')
 
 
+def consolidation(a: Assessment, threshold: float = 3.0) -> str:
+    """The group's consolidation view; empty unless experts scored independently (sheet="own")."""
+    from ..workflow.consolidate import EXPERT_PREFIX, consolidate
+
+    if sum(s.startswith(EXPERT_PREFIX) for s in a.store.sheets(a.dataset, a.institution.number)) < 2:
+        return ""
+    rows = consolidate(a.ws, a.store, a.institution.number, threshold)
+    if not rows:
+        return _section("专家独立评分比对", f"<p>各专家独立评分在所有指标上的分差均不超过 {threshold:g} 分。</p>")
+    body = _table(
+        ("指标", "分差", "各专家得分与理由"),
+        [
+            (
+                f"{d.number}. {esc(d.name)}",
+                fmt(d.spread),
+                "<br>".join(
+                    f"{esc(e)}：{fmt(v)}　{esc('；'.join(d.reasons[e]) or '无扣分')}" for e, v in d.scores.items()
+                ),
+            )
+            for d in rows
+        ],
+    )
+    return _section("专家独立评分比对", f"<p>分差超过 {threshold:g} 分的指标，请小组合议后形成一致评分表：</p>{body}")
+
+
 def full_report(a: Assessment) -> list[str]:
     """All sections in reading order; each becomes one output of the notebook."""
     r = a.score()
-    return [
+    parts = [
         demo_banner(a) + identity(a, r),
         conclusion(a, r),
         level1(a, r),
@@ -328,6 +353,8 @@ def full_report(a: Assessment) -> list[str]:
         records(a, r),
         bonus_and_veto(a, r),
         pending(a, r),
+        consolidation(a),
         history(a),
         digest_section(a),
     ]
+    return [p for p in parts if p]

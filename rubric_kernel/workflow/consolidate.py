@@ -13,7 +13,7 @@ EXPERT_PREFIX = "expert:"
 
 
 def expert_sheet(expert: str) -> str:
-    """The store's sheet name for one expert's independent scoring."""
+    """The store's sheet name for one expert's independent scoring (as ``open_assessment(sheet="own")``)."""
     return f"{EXPERT_PREFIX}{expert}"
 
 
