@@ -21,7 +21,7 @@ browser-deps:
 
 run: setup
 	$(RK) validate
-	$(RK) summary
+	$(RK) batch
 
 test: setup browser-deps
 	$(VENV)/bin/ruff check .
