@@ -18,7 +18,7 @@ def show_report(a: Assessment) -> None:
         display(HTML(part))
     if a.mode == "report":
         # Machine-readable result for the batch's cohort tables; invisible in the HTML export.
-        display({RESULT_MIMETYPE: a.score().as_json()}, raw=True)
+        display({RESULT_MIMETYPE: {**a.score().as_json(), "stage": a.workflow().stage}}, raw=True)
 
 
 def show_form(a: Assessment) -> None:

@@ -31,6 +31,7 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
             "总分": r["total"],
             "等级": r["grade"] or "",
             "状态": STATUS_ZH[r["status"]],
+            "流程阶段": r.get("stage", ""),
             "加分": r["bonus"],
             "否定项": "、".join(r["veto"]),
             "待评指标数": len(r["pending"]),
@@ -179,6 +180,7 @@ def write_index(
                     "总分": "",
                     "等级": "",
                     "状态": status,
+                    "流程阶段": "",
                     "报告": "",
                 }
             )
@@ -193,6 +195,7 @@ def write_index(
                 "总分": f"{r['total']:g}",
                 "等级": f'<span data-v="{GRADE_ORDER.index(grade) if grade in GRADE_ORDER else 9}">{grade}</span>',
                 "状态": status,
+                "流程阶段": escape(r.get("stage", "")),
                 "报告": f'<a href="{n:02d}.html">查看报告</a>',
             }
         )
