@@ -6,6 +6,7 @@ Messages are Chinese because users read them; the structure stays machine-readab
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,6 @@ class InputError(Exception):
 
 def display_path(path: Path | str) -> str:
     """Relative to the working directory when possible, so messages stay short and machine-neutral."""
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
+    p = os.path.abspath(path)  # not resolve(): keep symlinks such as outputs/latest as the user sees them
+    rel = os.path.relpath(p, os.getcwd())
+    return p if rel.startswith("..") else rel
