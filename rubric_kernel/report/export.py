@@ -19,8 +19,27 @@ if TYPE_CHECKING:
 @cache
 def _exporter():
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    return HTMLExporter(
+    class ReportExporter(HTMLExporter):
+        """HTMLExporter without its final BeautifulSoup pass.
+
+        That pass adds alt text to images and tab stops to JupyterLab cells; the report template has
+        neither, and re-parsing a 70 KB report costs more than rendering it.
+        """
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=self))
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+            )
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return ReportExporter(
         extra_template_basedirs=[str(HERE / "template")],
         template_name="rk_report",
         exclude_input=True,
@@ -29,6 +48,6 @@ def _exporter():
     )
 
 
-def export_html(nb: nbformat.NotebookNode, title: str) -> str:
+def export_html(nb: "nbformat.NotebookNode", title: str) -> str:
     body, _ = _exporter().from_notebook_node(nb, resources={"rk_title": title, "rk_css": CSS})
     return body
