@@ -48,6 +48,6 @@ def _exporter():
     )
 
 
-def export_html(nb: "nbformat.NotebookNode", title: str) -> str:
+def export_html(nb: nbformat.NotebookNode, title: str) -> str:
     body, _ = _exporter().from_notebook_node(nb, resources={"rk_title": title, "rk_css": CSS})
     return body
