@@ -23,9 +23,10 @@ run: setup
 	$(RK) validate
 	$(RK) batch
 
+# The tests (and the notebook under nbval) use a throwaway judgment store, never var/.
 test: setup browser-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	RUBRIC_KERNEL_DB=$$(mktemp -d)/test-store.sqlite $(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -59,8 +59,13 @@ class Assessment:
         return check_sheet(sheet, self.ws.rubric, self.evidence, f"机构 {self.institution.number} 评分")
 
     def score(self, sheet: Sheet | None = None) -> Result:
-        """Score the stored sheet, or a sheet being edited (the form's live header)."""
-        sheet = self.snapshot().sheet() if sheet is None else sheet
+        """Score the stored sheet (refused with every fault if it no longer fits the rubric or records),
+        or a sheet being edited and already checked (the form's live header)."""
+        if sheet is None:
+            sheet = self.snapshot().sheet()
+            faults = self.check(sheet)
+            if faults:
+                raise InputError(faults)
         return score(self.ws.rubric, self.institution, self.evidence, sheet, self.as_of)
 
     @cached_property

@@ -14,8 +14,14 @@ from .workspace import Workspace
 _MEMO: dict[tuple, dict[int, Result]] = {}
 
 
-def score_cohort(ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.date | None = None) -> dict[int, Result]:
-    """Results for every roster institution from the store's current sheets (missing sheet: all pending)."""
+def score_cohort(
+    ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.date | None = None, *, strict: bool = True
+) -> dict[int, Result]:
+    """Results for every roster institution from the store's current sheets (missing sheet: all pending).
+
+    ``strict``: a sheet that fails its check raises (lists, announcements); otherwise that institution
+    is left out (the comparison averages in other institutions' reports must not fail because of it).
+    """
     as_of = as_of or ws.dataset.as_of
     faults: list[Fault] = []
     results: dict[int, Result] = {}
@@ -27,13 +33,13 @@ def score_cohort(ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.dat
             faults.extend(found)
             continue
         results[n] = score(ws.rubric, inst, evidence, sheet, as_of)
-    if faults:
+    if faults and strict:
         raise InputError(faults)
     return results
 
 
 def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]:
-    """``score_cohort`` over the store's current sheets, memoised while the store is unchanged.
+    """``score_cohort`` (lenient) over the store's current sheets, memoised while the store is unchanged.
 
     Versions are append-only, so (count, newest id) identifies the store's state; a batch's 75
     notebooks then score the cohort once per kernel template instead of once each.
@@ -41,7 +47,7 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
     key = (id(ws), store.url, ws.dataset.name, store.state_token(ws.dataset.name), as_of)
     if key not in _MEMO:
         _MEMO.clear()
-        _MEMO[key] = score_cohort(ws, store.snapshots(ws.dataset.name), as_of)
+        _MEMO[key] = score_cohort(ws, store.snapshots(ws.dataset.name), as_of, strict=False)
     return _MEMO[key]
 
 

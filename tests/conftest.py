@@ -48,3 +48,23 @@ def demo_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "demo"
     shutil.copytree(DEMO_DATA, dest)
     return dest
+
+
+def pytest_configure(config):
+    """Point every store access at a throwaway SQLite file unless the caller chose one.
+
+    Tests pass their own ``--db``/``db=``; this catches the rest, notably the notebook run by
+    ``pytest --nbval-lax notebooks/assessment.ipynb`` (its ``db`` parameter is empty), so nothing
+    ever touches the real ``var/`` store.
+    """
+    if not os.environ.get("RUBRIC_KERNEL_DB"):
+        folder = tempfile.mkdtemp(prefix="rubric-kernel-test-db-")
+        os.environ["RUBRIC_KERNEL_DB"] = str(Path(folder) / "store.sqlite")
+        config._rk_temp_db_folder = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_rk_temp_db_folder", None)
+    if folder:
+        os.environ.pop("RUBRIC_KERNEL_DB", None)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,11 +8,11 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 28):
-        self.total, self.stream, self.width = total, stream, width
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 28):
+        self.total, self.stream, self.width = total, stream or sys.stderr, width
         self.done = self.failed = 0
         self.start = time.monotonic()
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
 
     def step(self, ok: bool, label: str = "") -> None:
         self.done += ok

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TextIO
 
 from ..report.digest import institution_digests
 from ..store import Snapshot, Store
@@ -111,7 +112,7 @@ def _switch_latest(out: Path, run_id: str) -> None:
 
 def _remove_leftovers(out: Path) -> None:
     """Temporary files of a run that was killed mid-write (never visible under a report's name)."""
-    for part in out.glob("*/.*.part"):
+    for part in [*out.glob(".*.part"), *out.glob("*/.*.part")]:
         part.unlink(missing_ok=True)
 
 
@@ -235,7 +236,8 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def print_failures(report: BatchReport, stream=sys.stderr) -> None:
+def print_failures(report: BatchReport, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
     if not report.failures:
         return
     print(f"\n失败 {len(report.failures)} 家（下次运行会自动重试）：", file=stream)

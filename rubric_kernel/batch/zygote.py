@@ -43,16 +43,21 @@ def _preload(data: str, db: str, as_of: str) -> None:
     from ..workspace import load_workspace_cached
 
     ws = load_workspace_cached(data or None)
-    if db:
+    if db:  # an optimisation only: the kernels recompute whatever this could not
         store = Store(db)
-        cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
-        store.close()  # no connection may cross a fork
+        try:
+            cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
+        except Exception:
+            pass
+        finally:
+            store.close()  # no connection may cross a fork
 
 
 def _become_kernel(request: dict) -> None:
     """In the forked child: a new session, the caller's environment and folder, then the kernel."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
+    _die_with_parent()  # not inherited across fork: a kernel must not outlive its template
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])

@@ -309,7 +309,7 @@ def cmd_announce(args) -> int:
     wf, store = _open(args)
     try:
         day = _date(args.date, "--date")
-        done = wf.announce(day, by=args.by)
+        done, held = wf.announce(day, by=args.by)
         results = {n: r for n, r in _results(wf, store).items() if n in done}
     finally:
         store.close()
@@ -335,4 +335,6 @@ def cmd_announce(args) -> int:
     paths += documents.write_sharing(out, records)
     for p in paths:
         print(display_path(p))
-    return _done(f"已公告 {len(done)} 家。")
+    for reason in held:
+        print(f"暂不公告：{reason}")
+    return _done(f"已公告 {len(done)} 家{f'，{len(held)} 项原因使部分机构暂不公告' if held else ''}。")

@@ -32,9 +32,14 @@ def signoffs_html(a: Assessment) -> str:
             elif sig.digest == current:
                 state = f"已签字（{escape(sig.at.replace('T', ' '))}，评分表摘要 {sig.digest[:12]}…）"
             else:
+                why = (
+                    "经复核或异议处理依程序变更，变更及理由见下方修改记录"
+                    if st.stage in ("复核", "公示", "异议处理", "公告")
+                    else "已变更，须重新签字"
+                )
                 state = (
                     f'<strong class="rk-pending">签字已失效</strong>：签字（{escape(sig.at.replace("T", " "))}）'
-                    "后评分表已变更"
+                    f"后评分表{why}"
                 )
             rows.append(f"<li>{escape(expert)}：{state}</li>")
         parts.append(f"<h3>评估小组签字</h3><ul>{''.join(rows)}</ul>")

@@ -59,7 +59,20 @@ def schedule_ics(visits: Sequence[Visit], roster: Mapping[int, Institution], sta
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
+    return "".join(_fold(line) for line in lines)
+
+
+def _fold(line: str, limit: int = 75) -> str:
+    """RFC 5545 line folding: at most 75 octets a line, never inside a UTF-8 character."""
+    out, current = [], b""
+    for ch in line:
+        b = ch.encode("utf-8")
+        if len(current) + len(b) > limit:
+            out.append(current)
+            current = b" "
+        current += b
+    out.append(current)
+    return "\r\n".join(part.decode("utf-8") for part in out) + "\r\n"
 
 
 def write_schedule(out: Path, visits: Sequence[Visit], roster: Mapping[int, Institution], mark: str) -> list[Path]:
@@ -117,6 +130,14 @@ def write_public_list(
     return [html, xlsx]
 
 
+def _add_years(day: dt.date, years: int) -> dt.date:
+    """Same calendar day ``years`` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def sharing_records(
     roster: Mapping[int, Institution],
     results: Mapping[int, dict],
@@ -126,7 +147,7 @@ def sharing_records(
     valid_years: int,
     synthetic: bool,
 ) -> list[dict]:
-    until = announced.replace(year=announced.year + valid_years) - dt.timedelta(days=1)
+    until = _add_years(announced, valid_years) - dt.timedelta(days=1)
     return [
         {
             "institution": n,

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 from ..judgments import current_sheet
 from ..scoring import Result, score
-from ..sheet_codec import digest
-from ..store import GROUP_SHEET, Event, Store, StoreError
+from ..sheet import check_sheet
+from ..sheet_codec import digest, entries_to_sheet
+from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
 from ..workspace import Workspace
 from .schedule import Visit
 from .state import Facts, WorkflowState, derive, edit_problems, transition_problems
@@ -53,9 +54,7 @@ class Workflow:
         return digest(self.store.snapshot(self.dataset, n).live)
 
     def result(self, n: int) -> Result:
-        inst = self.ws.institution(n)
-        sheet = current_sheet(self.store, self.ws, n)
-        return score(self.ws.rubric, inst, self.ws.dataset.for_institution(n), sheet, self.ws.dataset.as_of)
+        return self._score_sheet(n, current_sheet(self.store, self.ws, n))
 
     def facts(self, n: int, today: dt.date) -> Facts:
         r = self.result(n)
@@ -137,7 +136,19 @@ class Workflow:
             changes[f"veto:{clause}"] = {"status": status, "reason": finding, "by": by}
         for number, (value, reason) in adjust.items():
             changes[f"adjust:{number}"] = {"score": value, "reason": reason, "by": by}
-        written = self._save_decision(n, changes, by=by, stage="复核", reason="省职鉴中心复核")
+        snap = self._checked(n, changes, stage="复核", reason="省职鉴中心复核")
+        if approve and st.stage == "初评":
+            prospective = self._score_sheet(n, entries_to_sheet({**snap.live, **changes}))
+            facts = Facts(
+                digest({**snap.live, **changes}),
+                len(prospective.pending),
+                tuple(v.clause for v in prospective.veto if v.status == "raised"),
+                today or dt.date.today(),
+            )
+            problems = transition_problems(st, "复核", facts)
+            if problems:
+                raise WorkflowError([f"机构 {n}：{p}" for p in problems])
+        written = self._write(n, changes, snap, by=by, stage="复核", reason="省职鉴中心复核")
         if approve and st.stage == "初评":
             self.move(n, "复核", actor=by, note="复核通过", today=today)
         return written
@@ -214,8 +225,9 @@ class Workflow:
             payload={"objection": objection, "decision": decision, "change": change},
         )
 
-    def announce(self, today: dt.date, *, by: str) -> list[int]:
-        done, problems = [], []
+    def announce(self, today: dt.date, *, by: str) -> tuple[list[int], list[str]]:
+        """Announce every institution in publicity that may be; returns those and why the others may not."""
+        done, held = [], []
         for n, st in self.states().items():
             if st.stage not in ("公示", "异议处理"):
                 continue
@@ -223,14 +235,32 @@ class Workflow:
                 self.move(n, "公告", actor=by, note="公告最终信用评估结果", today=today)
                 done.append(n)
             except WorkflowError as exc:
-                problems.extend(exc.problems)
+                held.extend(exc.problems)
         if not done:
-            raise WorkflowError(problems or ["没有处于公示阶段的机构"])
-        return done
+            raise WorkflowError(held or ["没有处于公示阶段的机构"])
+        return done, held
 
-    def _save_decision(self, n: int, changes: dict, *, by: str, stage: str, reason: str) -> list:
+    def _score_sheet(self, n: int, sheet) -> Result:
+        return score(
+            self.ws.rubric, self.ws.institution(n), self.ws.dataset.for_institution(n), sheet, self.ws.dataset.as_of
+        )
+
+    def _checked(self, n: int, changes: dict, *, stage: str, reason: str) -> Snapshot:
+        """Refuse, before anything is written, a decision the workflow or the rubric does not allow."""
+        snap = self.store.snapshot(self.dataset, n, GROUP_SHEET)
+        if changes:
+            guard_edit(self.store, self.dataset, n, stage, reason)
+            sheet = entries_to_sheet({k: v for k, v in {**snap.live, **changes}.items() if v is not None})
+            faults = check_sheet(sheet, self.ws.rubric, self.ws.dataset.for_institution(n), f"机构 {n} 的决定")
+            if faults:
+                raise WorkflowError([f.message for f in faults])
+        return snap
+
+    def _write(self, n: int, changes: dict, snap: Snapshot, *, by: str, stage: str, reason: str) -> list:
         if not changes:
             return []
-        snap = self.store.snapshot(self.dataset, n, GROUP_SHEET)
-        guard_edit(self.store, self.dataset, n, stage, reason)
         return self.store.save(self.dataset, n, changes, snap.base, expert=by, stage=stage, reason=reason)
+
+    def _save_decision(self, n: int, changes: dict, *, by: str, stage: str, reason: str) -> list:
+        snap = self._checked(n, changes, stage=stage, reason=reason)
+        return self._write(n, changes, snap, by=by, stage=stage, reason=reason)

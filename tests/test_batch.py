@@ -1,0 +1,313 @@
+"""The batch: outputs, agreement with ``score``, publicity privacy, incremental re-runs, failures, kill -9."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from rubric_kernel.cli import main
+from rubric_kernel.store import Store
+from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH
+
+pytestmark = pytest.mark.slow
+
+DATASET = "demo"
+ONLY = (1, 13, 66)
+STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
+REPORT_NAME = re.compile(r"\d{2}\.html")
+
+
+class Env:
+    def __init__(self, root: Path):
+        self.root = root
+        self.db = str(root / "s.sqlite")
+        self.out = root / "out"
+
+    def batch(self, only: str = "1,13,66", workers: int = 2) -> int:
+        return main(["batch", "--only", only, "--db", self.db, "--out", str(self.out), "--workers", str(workers)])
+
+    def manifest(self) -> dict:
+        return json.loads((self.out / "latest" / "manifest.json").read_text(encoding="utf-8"))
+
+    def outcomes(self, numbers=ONLY) -> dict[int, str]:
+        m = self.manifest()["institutions"]
+        return {n: m[str(n)]["outcome"] for n in numbers}
+
+    def save(self, number: int, changes: dict, reason: str = "") -> None:
+        store = Store(f"sqlite:///{self.db}")
+        try:
+            snap = store.snapshot(DATASET, number)
+            assert store.save(DATASET, number, changes, snap.base, expert="测试", stage="复核", reason=reason)
+        finally:
+            store.close()
+
+    def score(self, number: int) -> dict:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(["score", str(number), "--json", "--db", self.db]) == 0
+        return json.loads(buf.getvalue())
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """One output folder and store shared by the tests below, which build on each other in file order."""
+    e = Env(tmp_path_factory.mktemp("batch"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RUBRIC_KERNEL_DB", e.db)
+        code = e.batch()
+        e.first_code = code
+        yield e
+
+
+def _evidence(env: Env, number: int, key: str, evidence: str) -> dict:
+    store = Store(f"sqlite:///{env.db}")
+    try:
+        content = dict(store.snapshot(DATASET, number).live[key])
+    finally:
+        store.close()
+    content["evidence"] = evidence
+    return {key: content}
+
+
+def _summary_rows(path: Path) -> dict[int, dict]:
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("#"), "the demo mark comes first, as a comment line"
+    return {int(r["序号"]): r for r in csv.DictReader(lines[1:])}
+
+
+def _names_of(numbers, per_institution: int = 5) -> set[str]:
+    roster_text = ROSTER_PATH.read_text(encoding="utf-8")
+    names: dict[int, list[str]] = {}
+    with (DEMO_DATA / "personnel.csv").open(encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            n = int(row["机构序号"])
+            if n in numbers and row["姓名"] not in roster_text:
+                names.setdefault(n, []).append(row["姓名"])
+    assert set(names) == set(numbers)
+    return {name for n in numbers for name in names[n][:per_institution]}
+
+
+# ------------------------------------------------------------------------------------- a normal run
+def test_first_run_writes_every_output(env):
+    assert env.first_code == 0
+    latest = env.out / "latest"
+    assert latest.is_symlink() and latest.resolve().parent == env.out.resolve()
+    for name in ("01.html", "13.html", "66.html", "index.html", "summary.csv", "summary.xlsx"):
+        assert (latest / name).is_file(), name
+    for name in ("publicity.html", "publicity.xlsx", "manifest.json"):
+        assert (latest / name).is_file(), name
+    for n in ONLY:
+        assert (latest / f"{n:02d}.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert env.outcomes() == {n: "executed" for n in ONLY}
+    index = (latest / "index.html").read_text(encoding="utf-8")
+    for n in ONLY:
+        assert f'href="{n:02d}.html"' in index
+    load_workbook(latest / "summary.xlsx")
+    load_workbook(latest / "publicity.xlsx")
+
+
+def test_summary_agrees_with_score(env):
+    rows = _summary_rows(env.out / "latest" / "summary.csv")
+    assert set(rows) == set(ONLY)
+    for n in ONLY:
+        s, row = env.score(n), rows[n]
+        assert float(row["总分"]) == pytest.approx(s["total"]), n
+        assert row["等级"] == (s["grade"] or ""), n
+        assert row["状态"] == STATUS_ZH[s["status"]], n
+        assert row["否定项"] == "、".join(s["veto"]), n
+        for name, value in s["level1"].items():
+            assert float(row[f"一级·{name}"]) == pytest.approx(value), (n, name)
+    assert rows[66]["等级"] == "A" and rows[66]["否定项"], "66 has a confirmed veto"
+
+
+def test_publicity_has_no_personal_or_expert_names(env):
+    latest = env.out / "latest"
+    wb = load_workbook(latest / "publicity.xlsx")
+    texts = {
+        "publicity.html": (latest / "publicity.html").read_text(encoding="utf-8"),
+        "publicity.xlsx": "\n".join(
+            str(c) for s in wb.worksheets for row in s.iter_rows(values_only=True) for c in row if c is not None
+        ),
+    }
+    store = Store(f"sqlite:///{env.db}")
+    try:
+        experts = {v.expert for n in ONLY for v in store.history(DATASET, n)}
+    finally:
+        store.close()
+    assert experts
+    experts |= {re.sub(r"（.*?）", "", e) for e in experts}  # "马红敏（演示专家）" and "马红敏"
+    people = _names_of(ONLY)
+    for file, text in texts.items():
+        assert "四川旅游学院" in text or "13" in text, file
+        assert not [p for p in people if p in text], file
+        assert not [e for e in experts if e and e in text], file
+
+
+# ------------------------------------------------------------------------------------- incremental
+def test_identical_second_run_executes_nothing(env):
+    assert env.batch() == 0
+    outcomes = {int(k): v["outcome"] for k, v in env.manifest()["institutions"].items()}
+    assert set(outcomes.values()) <= {"reused", "not selected"}
+    assert env.outcomes() == {n: "reused" for n in ONLY}
+    for n in ONLY:
+        assert (env.out / "latest" / f"{n:02d}.html").is_file()
+
+
+def test_changed_judgment_reruns_exactly_that_institution(env):
+    env.save(13, _evidence(env, 13, "indicator:2", "复核补充档案 13-02B"), reason="复核补充")
+    assert env.batch() == 0
+    assert env.outcomes() == {1: "reused", 13: "executed", 66: "reused"}
+    assert "复核补充档案 13-02B" in (env.out / "latest" / "13.html").read_text(encoding="utf-8")
+
+
+def test_leftovers_of_a_killed_write_are_removed(env):
+    """What kill -9 leaves mid-write: a report's and the state file's temporary files."""
+    run = env.out.resolve() / os.readlink(env.out / "latest")
+    planted = [env.out / ".state.json.killed.part", run / ".13.html.killed.part"]
+    for p in planted:
+        p.write_text("<html>half", encoding="utf-8")
+    assert env.batch("13", workers=1) == 0
+    assert not list(env.out.rglob("*.part")), list(env.out.rglob("*.part"))
+
+
+# ------------------------------------------------------------------------------------- failures
+def test_failure_is_isolated_and_reported(env, capsys):
+    # a dismissal of a record institution 1 does not have: the notebook's check refuses it
+    env.save(1, {"dismiss:NOPE": {"reason": "x"}}, reason="测试：无效的排除")
+    capsys.readouterr()
+    assert env.batch() == 1
+    m = env.manifest()["institutions"]
+    assert m["1"]["outcome"] == "failed"
+    error = m["1"]["error"]
+    assert error and "\n" not in error
+    assert {m["13"]["outcome"], m["66"]["outcome"]} <= {"reused", "executed"}
+    latest = env.out / "latest"
+    assert (latest / "13.html").is_file() and (latest / "66.html").is_file()
+    assert _summary_rows(latest / "summary.csv").keys() >= {13, 66}
+    assert "失败" in (latest / "index.html").read_text(encoding="utf-8")
+    assert "失败 1 家" in capsys.readouterr().out
+
+
+def test_failed_institution_is_retried(env):
+    # nothing changed: the failure is not remembered as a success, so it is attempted again
+    assert env.batch() == 1
+    m = env.manifest()["institutions"]
+    assert m["1"]["outcome"] == "failed" and m["1"]["seconds"] is not None
+    assert {m["13"]["outcome"], m["66"]["outcome"]} == {"reused"}
+    # once fixed, it executes and the run is clean
+    env.save(1, {"dismiss:NOPE": None}, reason="撤回无效的排除")
+    assert env.batch() == 0
+    assert env.outcomes() == {1: "executed", 13: "reused", 66: "reused"}
+
+
+# ------------------------------------------------------------------------------------- kill -9
+def _cli() -> list[str]:
+    script = Path(sys.executable).with_name("rubric-kernel")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "rubric_kernel"]
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def _zygotes(marker: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", "rubric_kernel.batch.zygote"], capture_output=True, text=True)
+    return [line for line in found.stdout.splitlines() if marker in line]
+
+
+def _describe_process(line: str) -> str:
+    """pid, parent and whether it is a kernel (a forked kernel runs ZMQ threads; the template does not)."""
+    pid = line.split()[0]
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        ppid = re.search(r"PPid:\s*(\d+)", status).group(1)
+        threads = {Path(t, "comm").read_text().strip() for t in Path(f"/proc/{pid}/task").iterdir()}
+    except OSError:
+        return f"{pid} (gone)"
+    kind = "kernel forked from a template" if any(t.startswith("ZMQ") for t in threads) else "kernel template"
+    return f"{pid} ppid={ppid} {kind}: {line[len(pid) + 1 :][:160]}"
+
+
+def _end(lines: list[str]) -> None:
+    """End the processes this test's batch left behind (by pid), so a failure leaks nothing."""
+    for line in lines:
+        pid = int(line.split()[0])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _check_reports_complete(out: Path) -> None:
+    for p in out.rglob("*.html"):
+        if REPORT_NAME.fullmatch(p.name):
+            assert p.read_text(encoding="utf-8").rstrip().endswith("</html>"), p
+
+
+def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
+    e = Env(tmp_path)
+    monkeypatch.setenv("RUBRIC_KERNEL_DB", e.db)
+    assert e.batch("13", workers=1) == 0
+    previous = os.readlink(e.out / "latest")
+
+    def first_report():
+        runs = [d for d in e.out.iterdir() if d.is_dir() and d.name != previous and not d.is_symlink()]
+        return [p for d in runs for p in d.glob("0[1-8].html")]
+
+    def recorded(run: str) -> set[int]:  # the runner notes a success right after its files are in place
+        state = json.loads((e.out / "state.json").read_text(encoding="utf-8"))
+        return {int(n) for n, v in state["institutions"].items() if v["run"] == run}
+
+    log = (tmp_path / "killed.log").open("w")
+    cmd = [*_cli(), "batch", "--only", "1-8", "--db", e.db, "--out", str(e.out), "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    marker = str(tmp_path)
+    try:
+        run_dir = _wait(first_report, 120, "the first report of the run")[0].parent
+        _wait(lambda: recorded(run_dir.name), 30, "the first success to be recorded")
+        assert proc.poll() is None, "the run finished before it could be killed; the test proves nothing"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers (same session)
+        proc.wait(timeout=30)
+        log.close()
+        # the workers died with the batch; their kernel templates (and kernels forked from them, which carry
+        # the same command line) must follow (PR_SET_PDEATHSIG), not linger as orphans
+        deadline = time.monotonic() + 10
+        while _zygotes(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        lingering = [_describe_process(line) for line in _zygotes(marker)]
+        _end(lingering)  # asserted at the end, so the resumed run below is checked either way
+
+    finished = recorded(run_dir.name)
+    assert finished and finished <= set(range(1, 9))
+    _check_reports_complete(e.out)
+    assert os.readlink(e.out / "latest") == previous, "latest still shows the last complete run"
+    assert (e.out / "latest" / "manifest.json").is_file()
+
+    assert e.batch("1-8") == 0
+    outcomes = e.outcomes(range(1, 9))
+    assert {n for n, o in outcomes.items() if o == "reused"} == finished, "what finished before the kill is kept"
+    assert {n for n, o in outcomes.items() if o == "executed"} == set(range(1, 9)) - finished
+    assert os.readlink(e.out / "latest") not in (previous, run_dir.name)
+    _check_reports_complete(e.out)
+    assert not list(e.out.rglob("*.part")), list(e.out.rglob("*.part"))
+    for n in range(1, 9):
+        assert (e.out / "latest" / f"{n:02d}.html").is_file()
+    assert not lingering, "processes left 10 s after kill -9:\n" + "\n".join(lingering)
