@@ -45,5 +45,7 @@ def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd:
         kernel_name="python3",
         cwd=str(cwd or notebook.parent),
         shutdown_kernel="immediate",
+        # Kernels listen on loopback only; their TCP-without-encryption warning would print once per institution.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         **extra,
     )

@@ -65,13 +65,13 @@ def _become_kernel(request: dict) -> None:
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
     argv = request["argv"]
-    conn = argv[argv.index("-f") + 1]
+    args = argv[argv.index("-f") :]  # the connection file and any extra kernel arguments
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(["-f", conn, "--IPKernelApp.quiet=True"])
+    app.initialize([*args, "--IPKernelApp.quiet=True"])
     app.start()
 
 
