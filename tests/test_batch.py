@@ -83,8 +83,9 @@ def _evidence(env: Env, number: int, key: str, evidence: str) -> dict:
 
 def _summary_rows(path: Path) -> dict[int, dict]:
     lines = path.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("#"), "the demo mark comes first, as a comment line"
-    return {int(r["序号"]): r for r in csv.DictReader(lines[1:])}
+    rows = list(csv.DictReader(lines))  # header on the first line, so analysts' tools read it as is
+    assert rows and all(r["数据"] == "演示数据" for r in rows), "every demo row carries the mark"
+    return {int(r["序号"]): r for r in rows}
 
 
 def _names_of(numbers, per_institution: int = 5) -> set[str]:

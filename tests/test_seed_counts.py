@@ -16,7 +16,14 @@ import pytest
 from rubric_kernel.evidence import MATERIALS_COUNT, PERSONNEL_TABLES
 from rubric_kernel.roster import CLASSES
 
-SEED = Path(os.environ.get("RUBRIC_KERNEL_SEED", "/work/shared/seed/000_18b2cc7d71edb377.txt"))
+# The seed lives in the project's shared folder beside the checkout (../shared/seed); override with
+# RUBRIC_KERNEL_SEED. The fixed counts below are asserted with or without it.
+SEED = Path(
+    os.environ.get(
+        "RUBRIC_KERNEL_SEED",
+        Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_18b2cc7d71edb377.txt",
+    )
+)
 
 LEVEL1_POINTS = {
     "基本情况": 120,
@@ -27,6 +34,18 @@ LEVEL1_POINTS = {
     "行业信用": 120,
     "公共信用": 160,
 }
+
+
+def test_fixed_counts_without_the_seed(roster):
+    """附件1: 75 institutions, 44 院校 / 26 社评机构 / 5 专项机构; 附件3: 27 materials (parameters/materials.yaml)."""
+    import yaml
+
+    from rubric_kernel.workspace import ROOT
+
+    assert len(roster) == 75
+    assert Counter(i.klass for i in roster.values()) == {"院校": 44, "社评机构": 26, "专项机构": 5}
+    items = yaml.safe_load((ROOT / "parameters" / "materials.yaml").read_text(encoding="utf-8"))["items"]
+    assert [i["number"] for i in items] == list(range(1, 28)) == list(range(1, MATERIALS_COUNT + 1))
 
 
 @pytest.fixture(scope="module")

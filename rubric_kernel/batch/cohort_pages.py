@@ -5,17 +5,18 @@ They are built from the results the notebooks emitted; nothing here scores.
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
+from ..files import atomic_write
 from ..report.chart import bar_chart
+from ..report.page import SORT_JS, html_table, page
 from ..roster import CLASSES, Institution
 from ..rubric import Rubric
-from .execute import atomic_write
+from ..spreadsheet import csv_text, xlsx_bytes
 
 GRADE_ORDER = ("AAAAA", "AAAA", "AAA", "AA", "A")
 STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
@@ -43,43 +44,9 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
     return rows
 
 
-def xlsx_bytes(sheets: Sequence[tuple[str, list[dict]]], mark: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets:
-        ws = wb.create_sheet(title)
-        offset = 0
-        if mark:
-            ws.append([f"【{mark}】合成数据，不代表任何机构的真实信用状况"])
-            ws["A1"].font = Font(bold=True, color="C0392B")
-            offset = 1
-        if rows:
-            ws.append(list(rows[0]))
-            for cell in ws[offset + 1]:
-                cell.font = Font(bold=True)
-            for row in rows:
-                ws.append(list(row.values()))
-            ws.freeze_panes = ws.cell(row=offset + 2, column=3)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: str) -> None:
-    import csv
-
     rows = summary_rows(rubric, results)
-    buf = io.StringIO()
-    if mark:
-        buf.write(f"# 【{mark}】合成数据，不代表任何机构的真实信用状况\n")
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    atomic_write(out / "summary.csv", "\ufeff" + buf.getvalue())  # BOM: Excel opens UTF-8 Chinese correctly
+    atomic_write(out / "summary.csv", csv_text(rows, mark))
     atomic_write(out / "summary.xlsx", xlsx_bytes([("评分汇总", rows)], mark))
 
 
@@ -90,47 +57,6 @@ def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict
         for n, r in sorted(results.items())
         if r["status"] == "complete" and r["grade"]
     ]
-
-
-PAGE_CSS = """
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:#1f2933;
-margin:0;font-size:14px}main{max-width:1100px;margin:0 auto;padding:16px 20px}h1{font-size:22px}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #d7dbe0;padding:4px 6px;text-align:left}
-th{background:#f5f6f8;cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" ▲"}
-th[aria-sort=descending]::after{content:" ▼"}.demo{background:#fde68a;border:2px solid #d97706;color:#7c2d12;
-padding:6px 12px;margin-bottom:10px}.muted{color:#6b7280}.fail{color:#b91c1c}svg{max-width:100%;height:auto}
-@page{size:A4;margin:14mm 12mm}@media print{th{cursor:auto}}
-"""
-# Inline, dependency-free column sorting for the index; the page still reads fully without it.
-SORT_JS = """
-document.querySelectorAll("table.sortable th").forEach((th,i)=>th.addEventListener("click",()=>{
-const tb=th.closest("table").tBodies[0],asc=th.getAttribute("aria-sort")!=="ascending";
-th.closest("tr").querySelectorAll("th").forEach(h=>h.removeAttribute("aria-sort"));
-th.setAttribute("aria-sort",asc?"ascending":"descending");
-const key=r=>{const t=r.cells[i].dataset.v??r.cells[i].textContent;const n=parseFloat(t);return isNaN(n)?t:n};
-[...tb.rows].sort((a,b)=>{const x=key(a),y=key(b);return (x>y?1:x<y?-1:0)*(asc?1:-1)}).forEach(r=>tb.appendChild(r));}));
-"""
-
-
-def page(title: str, body: str, mark: str, script: str = "") -> str:
-    banner = (
-        f'<div class="demo"><strong>{escape(mark)}</strong>：以下结果由合成数据生成，不代表任何机构的真实信用状况。</div>'
-        if mark
-        else ""
-    )
-    js = f"<script>{script}</script>" if script else ""
-    return (
-        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{PAGE_CSS}</style></head><body><main>{banner}<h1>{escape(title)}</h1>{body}</main>{js}</body></html>"
-    )
-
-
-def html_table(rows: list[dict], cls: str = "") -> str:
-    if not rows:
-        return "<p>（无）</p>"
-    head = "".join(f"<th>{escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def write_publicity(

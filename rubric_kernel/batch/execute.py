@@ -1,32 +1,10 @@
-"""Execute the notebook for one institution and export its HTML report, atomically.
-
-Both files are written under temporary names and renamed into place, so a reader never sees a
-half-written report and an interrupted run leaves the previous report intact.
-"""
+"""Execute the assessment notebook for one institution with papermill, in this process."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ..workspace import NOTEBOOK
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write under a temporary name in the same folder, then rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd: Path | None = None):

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .execute import atomic_write
+from ..files import atomic_write
 
 STATE_FILE = "state.json"
 

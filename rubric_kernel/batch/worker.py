@@ -78,8 +78,9 @@ def run_job(job: Job) -> JobResult:
     """Never raises: a failure is a result, so one institution cannot stop the others."""
     import nbformat
 
+    from ..files import atomic_write
     from ..report.export import export_html
-    from .execute import atomic_write, execute_notebook
+    from .execute import execute_notebook
 
     start = time.perf_counter()
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..batch.execute import atomic_write
 from ..errors import display_path
+from ..files import atomic_write
 from ..judgments import current_sheet, expand, import_judgments
 from ..score_sheet import score_sheet_xlsx
 from ..scoring import score

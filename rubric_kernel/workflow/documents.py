@@ -4,9 +4,7 @@ checklist, publicity and final lists, and the data-sharing export (CSV, JSON; se
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Mapping, Sequence
 from html import escape
@@ -14,9 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from ..batch.cohort_pages import html_table, page, publicity_rows, xlsx_bytes
-from ..batch.execute import atomic_write
+from ..batch.cohort_pages import publicity_rows
+from ..files import atomic_write
+from ..report.page import html_table, page
 from ..roster import Institution
+from ..spreadsheet import csv_text, xlsx_bytes
 from ..workspace import ROOT
 from .schedule import Visit
 
@@ -166,12 +166,8 @@ def sharing_records(
 
 
 def write_sharing(out: Path, records: list[dict]) -> list[Path]:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(SHARING_FIELDS), lineterminator="\n")
-    w.writeheader()
-    w.writerows(records)
     paths = [out / "sharing.csv", out / "sharing.json"]
-    atomic_write(paths[0], "\ufeff" + buf.getvalue())
+    atomic_write(paths[0], csv_text(records, mark=""))  # the schema's own "synthetic" field marks demo records
     atomic_write(
         paths[1], json.dumps({"schema": "rubric-kernel/sharing/1", "records": records}, ensure_ascii=False, indent=1)
     )

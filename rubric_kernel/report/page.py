@@ -1,0 +1,45 @@
+"""Plain standalone HTML pages (index, lists, notifications): inline style, no external resource."""
+
+from __future__ import annotations
+
+from html import escape
+
+PAGE_CSS = """
+body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:#1f2933;
+margin:0;font-size:14px}main{max-width:1100px;margin:0 auto;padding:16px 20px}h1{font-size:22px}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #d7dbe0;padding:4px 6px;text-align:left}
+th{background:#f5f6f8;cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" ▲"}
+th[aria-sort=descending]::after{content:" ▼"}.demo{background:#fde68a;border:2px solid #d97706;color:#7c2d12;
+padding:6px 12px;margin-bottom:10px}.muted{color:#6b7280}.fail{color:#b91c1c}svg{max-width:100%;height:auto}
+@page{size:A4;margin:14mm 12mm}@media print{th{cursor:auto}}
+"""
+# Inline, dependency-free column sorting for the index; the page still reads fully without it.
+SORT_JS = """
+document.querySelectorAll("table.sortable th").forEach((th,i)=>th.addEventListener("click",()=>{
+const tb=th.closest("table").tBodies[0],asc=th.getAttribute("aria-sort")!=="ascending";
+th.closest("tr").querySelectorAll("th").forEach(h=>h.removeAttribute("aria-sort"));
+th.setAttribute("aria-sort",asc?"ascending":"descending");
+const key=r=>{const t=r.cells[i].dataset.v??r.cells[i].textContent;const n=parseFloat(t);return isNaN(n)?t:n};
+[...tb.rows].sort((a,b)=>{const x=key(a),y=key(b);return (x>y?1:x<y?-1:0)*(asc?1:-1)}).forEach(r=>tb.appendChild(r));}));
+"""
+
+
+def page(title: str, body: str, mark: str, script: str = "") -> str:
+    banner = (
+        f'<div class="demo"><strong>{escape(mark)}</strong>：以下结果由合成数据生成，不代表任何机构的真实信用状况。</div>'
+        if mark
+        else ""
+    )
+    js = f"<script>{script}</script>" if script else ""
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{PAGE_CSS}</style></head><body><main>{banner}<h1>{escape(title)}</h1>{body}</main>{js}</body></html>"
+    )
+
+
+def html_table(rows: list[dict], cls: str = "") -> str:
+    if not rows:
+        return "<p>（无）</p>"
+    head = "".join(f"<th>{escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
