@@ -8,6 +8,7 @@ from .roster import Institution
 from .rubric import Rubric
 from .scoring import Result
 from .sheet import VETO_STATUS_ZH
+from .spreadsheet import safe_cell
 
 HEAD = ("一级指标", "二级指标", "三级指标", "信息来源", "满分", "得分", "扣分、加分说明", "佐证")
 WIDTHS = (10, 16, 22, 20, 7, 7, 60, 18)
@@ -20,6 +21,9 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
 
     wb = Workbook()
     ws = wb.active
+
+    def add(row: list) -> None:
+        ws.append([safe_cell(v) for v in row])  # experts' text never becomes a formula
     ws.title = "评分表"
     thin = Side(style="thin", color="999999")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -27,14 +31,14 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     for i, w in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
     title = f"{'【' + mark + '】' if mark else ''}四川省技能人才评价机构信用评估评分表"
-    ws.append([title])
+    add([title])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEAD))
     ws["A1"].font = Font(bold=True, size=14, color="C0392B" if mark else "000000")
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append(
+    add(
         [f"评价机构：{inst.name}（序号 {inst.number}，{inst.klass}）", "", "", "", f"评估基准日：{r.as_of.isoformat()}"]
     )
-    ws.append(list(HEAD))
+    add(list(HEAD))
     for cell in ws[3]:
         cell.font = Font(bold=True)
         cell.border = box
@@ -49,7 +53,7 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
                     "待评" if ir.pending else "无扣分"
                 )
                 score = "待评" if ir.pending else ir.score
-                ws.append(
+                add(
                     [
                         f"{lv.name}（{lv.points:g}）",
                         f"（{g.number}）{g.name}",
@@ -68,8 +72,8 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
         for cell in row:
             cell.alignment = wrap
             cell.border = box
-    ws.append([])
-    ws.append(
+    add([])
+    add(
         [
             "加分项",
             "",
@@ -81,16 +85,16 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
         ]
     )
     veto = "\n".join(f"第{v.clause}条（{VETO_STATUS_ZH[v.status]}）{v.text}；{v.reason}" for v in r.veto) or "无"
-    ws.append(["否定项", "", "", "", "", "", veto])
-    ws.append(
+    add(["否定项", "", "", "", "", "", veto])
+    add(
         ["总分", "", "", "", rubric.meta.total_points, r.total, f"等级：{r.grade or '暂定（有待评指标，不评定等级）'}"]
     )
     for row in ws.iter_rows(min_row=ws.max_row - 2, max_row=ws.max_row):
         for cell in row:
             cell.alignment = wrap
-    ws.append([])
-    ws.append(["评估专家签字："] + [f"{e}：________" for e in experts])
-    ws.append(["日期：", "____年__月__日", "", "", "评价机构（签章）：", "", "负责人签字：________"])
+    add([])
+    add(["评估专家签字："] + [f"{e}：________" for e in experts])
+    add(["日期：", "____年__月__日", "", "", "评价机构（签章）：", "", "负责人签字：________"])
     ws.print_title_rows = "3:3"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
