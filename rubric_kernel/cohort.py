@@ -51,13 +51,11 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
     return _MEMO[key]
 
 
-def class_means(results: Mapping[int, Result], level: str = "level1") -> dict[str, dict[str, float]]:
+def class_means(results: Mapping[int, Result]) -> dict[str, dict[str, float]]:
     """Mean first-level scores per class and for the whole cohort ("全部")."""
     groups: dict[str, list[Result]] = {"全部": list(results.values())}
     for r in results.values():
         groups.setdefault(r.klass, []).append(r)
     return {
-        name: {k: sum(getattr(r, level)[k] for r in rs) / len(rs) for k in getattr(rs[0], level)}
-        for name, rs in groups.items()
-        if rs
+        name: {k: sum(r.level1[k] for r in rs) / len(rs) for k in rs[0].level1} for name, rs in groups.items() if rs
     }

@@ -9,7 +9,6 @@ numbers the form saw, so a save made against a stale sheet is refused instead of
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from html import escape
@@ -18,6 +17,7 @@ import ipywidgets as w
 
 from .assessment import Assessment
 from .evidence import CreditRecord
+from .labels import STATUS_ZH, describe_version, local_time, next_grade_text, total_note
 from .rubric import Indicator, RuleItem
 from .scoring import Result
 from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
@@ -28,7 +28,6 @@ MAX_COUNT = 99  # occurrences an expert may enter for a counted rule item ("每�
 RECORD_KINDS = ("record", "dismissed", "outside")
 VETO_OPTIONS = (("未提出", ""), ("已提出", "raised"), ("已确认（省职鉴中心认定）", "confirmed"), ("已驳回", "rejected"))
 VETO_LABEL = {value: label for label, value in VETO_OPTIONS}
-STATUS_ZH = {"complete": "已完成", "provisional": "暂定（尚有指标待评）"}
 VETO_NOTE = (
     "否定项：专家发现情形时选择“已提出”并写明事实与理由；“已确认”是省职鉴中心在复核阶段的认定，"
     "一经确认等级即为 A。由信用记录触发的条款会注明记录编号。"
@@ -165,28 +164,6 @@ def _free_row(ind: Indicator, entry: FreeEntry | None) -> _FreeRow:
         layout=_layout(width="32em"),
     )
     return _FreeRow(points, reason)
-
-
-def _describe(ind: Indicator, content: dict | None) -> str:
-    """A stored indicator judgment in words, for the history table."""
-    if content is None:
-        return "撤回评判"
-    verb = _verb(ind)
-    ticks = content.get("ticks", {})
-    parts = ["勾选 " + "、".join(f"{i}×{c}" if c > 1 else i for i, c in ticks.items())] if ticks else []
-    parts += [f"自由{verb} {_fmt(f['points'])} 分（{f['reason']}）" for f in content.get("free", [])]
-    if not parts:
-        parts.append(f"已评，无{verb}")
-    if content.get("evidence"):
-        parts.append(f"佐证：{content['evidence']}")
-    return "；".join(parts)
-
-
-def _local_time(stamp: str) -> str:
-    try:
-        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return stamp
 
 
 class AssessmentForm:
@@ -400,10 +377,9 @@ class AssessmentForm:
         a = self.a
         mark = f" <span class='rk-mark'>{escape(a.mark)}</span>" if a.mark else ""
         grade = r.grade or "暂定"  # scoring gives no grade while provisional (unless a veto is effective)
-        if r.next_grade:
-            gap = f"距 {escape(r.next_grade)} 还差 <span class='rk-to-next'>{_fmt(r.to_next_grade or 0)}</span> 分"
-        else:
-            gap = "已达最高等级" if not r.effective_veto else "否定项生效"
+        gap = escape(next_grade_text(r))
+        if r.pending:
+            gap += f"<div class='rk-note'>{escape(total_note(r))}</div>"
         veto = "".join(
             f"<div class='rk-error'>否定项第 {escape(v.clause)} 条已确认：{escape(v.reason)}，等级为 {escape(r.grade or '')}</div>"
             for v in r.effective_veto
@@ -415,7 +391,7 @@ class AssessmentForm:
             f"<div style='font-size:1.15em'>总分 <b><span class='rk-total'>{_fmt(r.total)}</span></b>"
             f" / {_fmt(self.rubric.meta.total_points)}（含加分 {_fmt(r.bonus)}）"
             f" · 等级 <b><span class='rk-grade'>{escape(grade)}</span></b>"
-            f" · 状态 <span class='rk-status'>{STATUS_ZH.get(r.status, r.status)}</span>"
+            f" · 状态 <span class='rk-status'>{STATUS_ZH[r.status]}</span>"
             f" · 待评 <span class='rk-pending'>{len(r.pending)}</span> 项"
             f"{'（' + '、'.join(map(str, r.pending)) + '）' if r.pending else ''} · {gap}</div>{veto}</div>"
         )
@@ -439,8 +415,8 @@ class AssessmentForm:
         if not versions:
             return "<div class='rk-history rk-note'>评分库中尚无该指标的保存记录</div>"
         rows = "".join(
-            f"<tr><td>{v.seq}</td><td>{escape(v.expert)}</td><td>{_local_time(v.created_at)}</td>"
-            f"<td>{escape(v.stage)}</td><td>{escape(_describe(ind, v.content))}</td><td>{escape(v.reason or '—')}</td></tr>"
+            f"<tr><td>{v.seq}</td><td>{escape(v.expert)}</td><td>{local_time(v.created_at)}</td>"
+            f"<td>{escape(v.stage)}</td><td>{escape(describe_version(self.rubric, v.key, v.content))}</td><td>{escape(v.reason or '—')}</td></tr>"
             for v in reversed(versions)
         )
         head = "<tr><th>版本</th><th>专家</th><th>时间</th><th>阶段</th><th>内容</th><th>修改说明</th></tr>"

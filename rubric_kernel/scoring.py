@@ -83,6 +83,9 @@ class Result:
     pending: tuple[int, ...]
     next_grade: str | None
     to_next_grade: float | None
+    # Points the pending indicators still contribute at their starting value (a deduction-style
+    # indicator starts at its maximum): the provisional total may fall by up to this much.
+    pending_points: float = 0.0
 
     @property
     def effective_veto(self) -> tuple[VetoState, ...]:
@@ -104,6 +107,7 @@ class Result:
             "pending": list(self.pending),
             "next_grade": self.next_grade,
             "to_next_grade": self.to_next_grade,
+            "pending_points": self.pending_points,
             "indicators": {str(i.number): i.score for i in self.indicators},
         }
 
@@ -309,6 +313,7 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
     judgments, adjustments = sheet.indicators, sheet.adjustments
     results: list[IndicatorResult] = []
     pending: list[int] = []
+    pending_points = 0.0
     level1 = [0.0] * len(plan.level1_names)
     level2 = [0.0] * len(plan.level2_names)
     for p, untouched in plan.indicators:
@@ -322,6 +327,7 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         level2[p.slot2] += ir.score
         if j is None and p.needs_judgment:
             pending.append(n)
+            pending_points += ir.score
 
     bonus_items = rubric.bonus_items
     bonus_lines = tuple(
@@ -354,10 +360,12 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         total = min(total, rubric.meta.total_points)
     total = round(total, 4)
     status = "provisional" if pending else "complete"
-    if effective:
+    if effective:  # a confirmed veto decides the grade whatever is still pending
         grade, nxt, gap = rubric.grades.lowest, None, None
+    elif pending:  # unjudged indicators still hold their starting points: no grade, no distance
+        grade, nxt, gap = None, None, None
     else:
-        grade = None if pending else grade_for(total, rubric)
+        grade = grade_for(total, rubric)
         nxt, gap = _next_grade(total, plan.ascending)
     return Result(
         institution.number,
@@ -377,4 +385,5 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         tuple(pending),
         nxt,
         gap,
+        round(pending_points, 4),
     )

@@ -16,7 +16,6 @@ from .evidence import Evidence
 from .rubric import Rubric
 
 VetoStatus = Literal["raised", "confirmed", "rejected"]
-VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
 
 
 @dataclass(frozen=True, slots=True)

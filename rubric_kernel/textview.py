@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .labels import LINE_KIND_ZH, VETO_STATUS_ZH, fmt, grade_text, next_grade_text, status_text, total_note
 from .rubric import Rubric
 from .scoring import Result
-
-STATUS_ZH = {"complete": "已完成", "provisional": "暂定（有待评指标）"}
-VETO_ZH = {"raised": "已提出，待核实", "confirmed": "已确认", "rejected": "已驳回"}
-KIND_ZH = {
-    "item": "细则",
-    "free": "自由扣分",
-    "record": "信用记录",
-    "dismissed": "已排除记录",
-    "outside": "期外记录",
-    "clamp": "封顶",
-    "adjusted": "复核调整",
-}
-
-
-def fmt(x: float) -> str:
-    return f"{x:g}"
 
 
 def render_result(r: Result, rubric: Rubric, mark: str = "") -> str:
@@ -29,12 +14,12 @@ def render_result(r: Result, rubric: Rubric, mark: str = "") -> str:
     if mark:
         out.append(f"【{mark}】本结果由合成数据生成，不代表任何机构的真实信用状况。")
     out.append(f"机构 {r.institution}  {r.name}（{r.klass}）  评估基准日 {r.as_of.isoformat()}")
-    grade = r.grade or "—（暂定结果不评定等级）"
     out.append(
-        f"总分 {fmt(r.total)}（指标 {fmt(r.subtotal)} + 加分 {fmt(r.bonus)}）  等级 {grade}  状态 {STATUS_ZH[r.status]}"
+        f"总分 {fmt(r.total)}（指标 {fmt(r.subtotal)} + 加分 {fmt(r.bonus)}）  等级 {grade_text(r)}  "
+        f"状态 {status_text(r)}  {next_grade_text(r)}"
     )
-    if r.next_grade:
-        out.append(f"距 {r.next_grade} 还差 {fmt(r.to_next_grade or 0)} 分")
+    if r.pending:
+        out.append(f"注意：{total_note(r)}。")
     out.append("")
     out.append("一级指标得分：")
     for lv in rubric.levels:
@@ -45,7 +30,7 @@ def render_result(r: Result, rubric: Rubric, mark: str = "") -> str:
         out.append("扣分、加分与信用记录：")
         for i in moved:
             out.append(f"  指标{i.number} {i.name}：{fmt(i.score)} / {fmt(i.max_points)}")
-            out.extend(f"    [{KIND_ZH[ln.kind]}] {fmt(ln.points):>6}  {ln.text}" for ln in i.lines)
+            out.extend(f"    [{LINE_KIND_ZH[ln.kind]}] {fmt(ln.points):>6}  {ln.text}" for ln in i.lines)
     if r.bonus_lines:
         out.append("")
         out.append(f"加分项：{fmt(r.bonus)}")
@@ -53,7 +38,7 @@ def render_result(r: Result, rubric: Rubric, mark: str = "") -> str:
     if r.veto:
         out.append("")
         out.append("否定项：")
-        out.extend(f"  第{v.clause}条 [{VETO_ZH[v.status]}] {v.text}；{v.reason}" for v in r.veto)
+        out.extend(f"  第{v.clause}条 [{VETO_STATUS_ZH[v.status]}] {v.text}；{v.reason}" for v in r.veto)
     if r.pending:
         out.append("")
         out.append(f"待评指标（{len(r.pending)} 项）：{'、'.join(str(n) for n in r.pending)}")
@@ -82,7 +67,7 @@ def render_summary(results: Iterable[Result]) -> str:
     rows = [f"{'序号':>4}  {'等级':<6}{'总分':>7}  {'状态':<4}  {'类别':<5}机构"]
     for r in results:
         grade = r.grade or "—"
-        status = "完成" if r.status == "complete" else f"暂定（待评 {len(r.pending)} 项）"
+        status = status_text(r)
         veto = "  否定项：" + "、".join(v.clause for v in r.effective_veto) if r.effective_veto else ""
         rows.append(f"{r.institution:>4}  {grade:<6}{fmt(r.total):>7}  {status:<4}  {r.klass:<5}{r.name}{veto}")
     return "\n".join(rows)

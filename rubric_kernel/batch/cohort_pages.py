@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from ..files import atomic_write
+from ..labels import STATUS_ZH
 from ..report.chart import bar_chart
 from ..report.page import SORT_JS, html_table, page
 from ..roster import CLASSES, Institution
@@ -19,7 +20,6 @@ from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
 
 GRADE_ORDER = ("AAAAA", "AAAA", "AAA", "AA", "A")
-STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
 
 
 def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
@@ -39,7 +39,14 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
             "距上一等级": r["to_next_grade"],
         }
         row.update({f"一级·{k}": v for k, v in r["level1"].items()})
-        row.update({f"{i}.{ind.name}": r["indicators"][str(i)] for i, ind in rubric.indicators.items()})
+        pending = set(r["pending"])
+        row["待评指标暂计分值"] = r.get("pending_points", 0.0)
+        row.update(
+            {
+                f"{i}.{ind.name}": "待评" if i in pending else r["indicators"][str(i)]
+                for i, ind in rubric.indicators.items()
+            }
+        )
         rows.append(row)
     return rows
 

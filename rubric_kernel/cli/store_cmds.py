@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import display_path
 from ..files import atomic_write
 from ..judgments import current_sheet, expand, import_judgments
+from ..labels import describe_version, local_time
 from ..score_sheet import score_sheet_xlsx
 from ..scoring import score
 from ..workspace import ROOT
@@ -76,6 +77,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         store.close()
     print(f"机构 {inst.number} {inst.name}：共 {len(versions)} 个版本")
     for v in versions:
-        what = "撤回" if v.content is None else v.content
-        print(f"  {v.created_at}  {v.expert}  [{v.stage}]  {v.key} 版本{v.seq}  {what}  说明：{v.reason or '—'}")
+        what = describe_version(ws.rubric, v.key, v.content)
+        print(
+            f"  {local_time(v.created_at)}  {v.expert}  [{v.stage}]  {v.key} 版本{v.seq}  {what}  说明：{v.reason or '—'}"
+        )
     return 0

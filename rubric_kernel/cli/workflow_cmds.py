@@ -9,6 +9,7 @@ from pathlib import Path
 from ..cohort import score_cohort
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
+from ..labels import DECISION_ZH, local_time
 from ..workflow import documents
 from ..workflow.consolidate import consolidate, render_consolidation
 from ..workflow.schedule import WINDOW, PlanError, plan_visits
@@ -135,10 +136,12 @@ def cmd_status(args) -> int:
             print(f"{n:>4}  {st.stage:<6} {visit:<10}  {signed:<4}  {objections:<4}  {wf.ws.roster[n].name}")
             if args.institution:
                 for e in st.history:
-                    print(f"      {e.created_at}  {e.payload['from']} → {e.payload['to']}  {e.actor}  {e.note}")
+                    print(
+                        f"      {local_time(e.created_at)}  {e.payload['from']} → {e.payload['to']}  {e.actor}  {e.note}"
+                    )
                 for o in st.objections:
                     print(
-                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {o.decision or '待处理'} {o.change}"
+                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {DECISION_ZH[o.decision]} {o.change}"
                     )
                 void = st.void_signatures(digest)
                 if void:

@@ -8,7 +8,7 @@ wherever a CJK font exists (every desktop OS; setup installs one on servers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from ..rubric import Rubric
@@ -83,18 +83,17 @@ def bar_chart(
     return "".join(parts)
 
 
-def level1_chart_svg(rubric: Rubric, r: Result, same_class: Sequence[Result], cohort: Sequence[Result]) -> str:
+def level1_chart_svg(rubric: Rubric, r: Result, class_mean: Mapping[str, float], all_mean: Mapping[str, float]) -> str:
     """Each first-level score as a share of its points: the institution, its class, everyone."""
     names = [lv.name for lv in rubric.levels]
-    maxima = [lv.points for lv in rubric.levels]
+    maxima = {lv.name: lv.points for lv in rubric.levels}
 
-    def pct(results: Sequence[Result]) -> list[float]:
-        n = max(len(results), 1)
-        return [round(100 * sum(x.level1[k] for x in results) / n / m, 1) for k, m in zip(names, maxima, strict=True)]
+    def pct(scores: Mapping[str, float]) -> list[float]:
+        return [round(100 * scores[k] / maxima[k], 1) for k in names]
 
     series = [
-        ("本机构", pct([r]), "#c0392b"),
-        (f"{r.klass}均值", pct(same_class), "#7f8c8d"),
-        ("全部机构均值", pct(cohort), "#c7ccd1"),
+        ("本机构", pct(r.level1), "#c0392b"),
+        (f"{r.klass}均值", pct(class_mean), "#7f8c8d"),
+        ("全部机构均值", pct(all_mean), "#c7ccd1"),
     ]
     return bar_chart(names, series, y_max=100, y_label="得分率（%）", title=f"{r.name} 一级指标得分率对比")

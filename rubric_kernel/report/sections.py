@@ -10,31 +10,27 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from ..assessment import Assessment
+from ..cohort import class_means
+from ..labels import (
+    LINE_KIND_ZH,
+    VETO_STATUS_ZH,
+    describe_version,
+    fmt,
+    grade_text,
+    local_time,
+    next_grade_text,
+    status_text,
+    total_note,
+)
 from ..scoring import IndicatorResult, Line, Result
-from ..sheet import VETO_STATUS_ZH
 from ..store import Version
 from .chart import level1_chart_svg
 from .digest import input_digests
 from .signoffs import signoffs_html
 
-STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
-KIND_ZH = {
-    "item": "扣分/加分细则",
-    "free": "专家扣分",
-    "record": "信用记录",
-    "dismissed": "已排除记录",
-    "outside": "回溯期外记录",
-    "clamp": "封顶",
-    "adjusted": "复核调整",
-}
-
 
 def esc(value: object) -> str:
     return escape(str(value), quote=True)
-
-
-def fmt(x: float | None) -> str:
-    return "—" if x is None else f"{x:g}"
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
@@ -79,20 +75,13 @@ def identity(a: Assessment, r: Result) -> str:
 
 
 def conclusion(a: Assessment, r: Result) -> str:
-    grade = r.grade or "暂不评定"
-    status = STATUS_ZH[r.status] + (f"（{len(r.pending)} 项指标待评）" if r.pending else "")
-    if r.effective_veto:
-        nxt = "存在经核实的否定项，直接列入 A 级"
-    elif r.next_grade:
-        nxt = f"距 {r.next_grade} 级还差 {fmt(r.to_next_grade)} 分"
-    else:
-        nxt = "已达最高等级"
+    total = f'<span class="rk-total">{fmt(r.total)}</span>' + ("（暂定）" if r.pending else "")
     cards = [
-        ("总分", f'<span class="rk-total">{fmt(r.total)}</span>'),
-        ("信用等级", f'<span class="rk-grade">{esc(grade)}</span>'),
-        ("状态", esc(status)),
+        ("总分", total),
+        ("信用等级", f'<span class="rk-grade">{esc(grade_text(r))}</span>'),
+        ("状态", esc(status_text(r))),
         ("加分项", fmt(r.bonus)),
-        ("距上一等级", esc(nxt)),
+        ("距上一等级", esc(next_grade_text(r))),
     ]
     body = (
         '<div class="rk-cards">'
@@ -106,36 +95,44 @@ def conclusion(a: Assessment, r: Result) -> str:
         f'<p class="rk-note">总分 = 68 项三级指标得分 {fmt(r.subtotal)} + 加分项 {fmt(r.bonus)}。'
         f"等级分数线：{esc('，'.join(f'{c.grade} ≥ {fmt(c.min)}' for c in a.ws.rubric.cutoffs))}。</p>"
     )
-    if r.status == "provisional":
-        body += '<p class="rk-warn">尚有指标未评，本结果为暂定结果，不评定等级。</p>'
+    if r.pending:
+        verdict = "经核实的否定项已使信用等级直接列为 A 级" if r.effective_veto else "本结果为暂定结果，不评定等级"
+        body += f'<p class="rk-warn">尚有指标未评：{esc(total_note(r))}。{verdict}。</p>'
     return _section("二、评估结论", body, "rk-conclusion")
 
 
 def level1(a: Assessment, r: Result) -> str:
-    cohort = a.cohort
-    same = [x for x in cohort.values() if x.klass == r.klass]
-    rows = []
-    for lv in a.ws.rubric.levels:
-        mean_all = sum(x.level1[lv.name] for x in cohort.values()) / max(len(cohort), 1)
-        mean_cls = sum(x.level1[lv.name] for x in same) / max(len(same), 1)
-        rows.append(
-            (
-                esc(lv.name),
-                fmt(lv.points),
-                f"<strong>{fmt(r.level1[lv.name])}</strong>",
-                f"{mean_cls:.1f}",
-                f"{mean_all:.1f}",
-            )
+    complete = {n: x for n, x in a.cohort.items() if x.status == "complete"}
+    means = class_means(complete)
+    counts = {k: sum(1 for x in complete.values() if k in ("全部", x.klass)) for k in means}
+    empty = dict.fromkeys(r.level1, 0.0)
+    mine, everyone = means.get(r.klass, empty), means.get("全部", empty)
+    rows = [
+        (
+            esc(lv.name),
+            fmt(lv.points),
+            f"<strong>{fmt(r.level1[lv.name])}</strong>",
+            f"{mine[lv.name]:.1f}",
+            f"{everyone[lv.name]:.1f}",
         )
+        for lv in a.ws.rubric.levels
+    ]
     table = _table(
-        ("一级指标", "满分", "本机构", f"{esc(r.klass)}均值（{len(same)} 家）", f"全部机构均值（{len(cohort)} 家）"),
+        (
+            "一级指标",
+            "满分",
+            "本机构",
+            f"{esc(r.klass)}均值（{counts.get(r.klass, 0)} 家）",
+            f"全部机构均值（{counts.get('全部', 0)} 家）",
+        ),
         rows,
     )
-    chart = level1_chart_svg(a.ws.rubric, r, same, list(cohort.values()))
+    chart = level1_chart_svg(a.ws.rubric, r, mine, everyone)
     return _section(
         "三、一级指标得分与对比",
         f'{table}<figure class="rk-chart">{chart}'
-        f"<figcaption>各一级指标得分率（得分 ÷ 满分），与同类机构及全部机构均值对比</figcaption></figure>",
+        "<figcaption>各一级指标得分率（得分 ÷ 满分），与同类机构及全部机构均值对比；均值只含评估已完成的机构，"
+        "按本报告生成时评分库中的评分计算</figcaption></figure>",
     )
 
 
@@ -143,7 +140,7 @@ def _lines_html(lines: Sequence[Line]) -> str:
     if not lines:
         return '<span class="rk-muted">无扣分</span>'
     items = "".join(
-        f'<li class="rk-line rk-{ln.kind}"><span class="rk-kind">{esc(KIND_ZH[ln.kind])}</span> '
+        f'<li class="rk-line rk-{ln.kind}"><span class="rk-kind">{esc(LINE_KIND_ZH[ln.kind])}</span> '
         f'<span class="rk-pts">{fmt(ln.points)}</span> {esc(ln.text)}'
         f"{f' <span class=rk-ref>[{esc(ln.ref)}]</span>' if ln.ref else ''}</li>"
         for ln in lines
@@ -254,34 +251,16 @@ def pending(a: Assessment, r: Result) -> str:
     )
 
 
-def _version_row(v: Version) -> tuple[str, ...]:
-    what = "撤回" if v.content is None else _describe(v.content)
+def _version_row(rubric, v: Version) -> tuple[str, ...]:
     return (
-        esc(v.created_at.replace("T", " ")),
+        esc(local_time(v.created_at)),
         esc(v.expert),
         esc(v.stage),
         esc(v.key),
         str(v.seq),
-        esc(what),
+        esc(describe_version(rubric, v.key, v.content)),
         esc(v.reason or "—"),
     )
-
-
-def _describe(content: dict) -> str:
-    """A version's content in words, for the history table."""
-    parts = []
-    if content.get("ticks"):
-        parts.append("细则 " + "、".join(f"{k}×{c}" for k, c in content["ticks"].items()))
-    parts += [f"扣 {fmt(f['points'])}：{f['reason']}" for f in content.get("free", [])]
-    if "status" in content:
-        parts.append(f"状态：{VETO_STATUS_ZH.get(content['status'], content['status'])}")
-    if "score" in content:
-        parts.append(f"调整为 {fmt(content['score'])} 分")
-    if content.get("reason"):
-        parts.append(content["reason"])
-    if content.get("evidence"):
-        parts.append(f"佐证：{content['evidence']}")
-    return "；".join(parts) or "已评，无扣分"
 
 
 def history(a: Assessment) -> str:
@@ -290,8 +269,8 @@ def history(a: Assessment) -> str:
     if versions:
         body += f"<p>评分库共记录 {len(versions)} 个版本（每次修改均保留修改人、时间、原因与原值）。</p>"
         body += _table(
-            ("时间（UTC）", "修改人", "阶段", "项目", "版本", "内容", "说明"),
-            [_version_row(v) for v in reversed(versions)],
+            ("时间", "修改人", "阶段", "项目", "版本", "内容", "说明"),
+            [_version_row(a.ws.rubric, v) for v in reversed(versions)],
             "rk-history",
         )
     else:

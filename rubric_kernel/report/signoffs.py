@@ -5,9 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from ..assessment import Assessment
+from ..labels import DECISION_ZH, local_time
 from ..sheet_codec import digest
-
-DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
 
 
 def signoffs_html(a: Assessment) -> str:
@@ -30,7 +29,7 @@ def signoffs_html(a: Assessment) -> str:
             if sig is None:
                 state = "未签字"
             elif sig.digest == current:
-                state = f"已签字（{escape(sig.at.replace('T', ' '))}，评分表摘要 {sig.digest[:12]}…）"
+                state = f"已签字（{escape(local_time(sig.at))}，评分表摘要 {sig.digest[:12]}…）"
             else:
                 why = (
                     "经复核或异议处理依程序变更，变更及理由见下方修改记录"
@@ -38,14 +37,13 @@ def signoffs_html(a: Assessment) -> str:
                     else "已变更，须重新签字"
                 )
                 state = (
-                    f'<strong class="rk-pending">签字已失效</strong>：签字（{escape(sig.at.replace("T", " "))}）'
-                    f"后评分表{why}"
+                    f'<strong class="rk-pending">签字已失效</strong>：签字（{escape(local_time(sig.at))}）后评分表{why}'
                 )
             rows.append(f"<li>{escape(expert)}：{state}</li>")
         parts.append(f"<h3>评估小组签字</h3><ul>{''.join(rows)}</ul>")
     if st.history:
         rows = "".join(
-            f"<li>{escape(e.created_at.replace('T', ' '))}　{escape(e.payload['from'])} → "
+            f"<li>{escape(local_time(e.created_at))}　{escape(e.payload['from'])} → "
             f"{escape(e.payload['to'])}　{escape(e.actor)}　{escape(e.note)}</li>"
             for e in st.history
         )

@@ -1,0 +1,88 @@
+"""The Chinese words users read for results and stored judgments, in one place so every view agrees."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .rubric import Rubric
+from .scoring import Result
+
+STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
+VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
+LINE_KIND_ZH = {
+    "item": "细则",
+    "free": "专家扣分",
+    "record": "信用记录",
+    "dismissed": "已排除记录",
+    "outside": "回溯期外记录",
+    "clamp": "封顶",
+    "adjusted": "复核调整",
+}
+DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
+
+
+def fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+def status_text(r: Result) -> str:
+    return STATUS_ZH[r.status] + (f"（{len(r.pending)} 项指标待评）" if r.pending else "")
+
+
+def grade_text(r: Result) -> str:
+    return r.grade or "暂不评定"
+
+
+def total_note(r: Result) -> str:
+    """Why a provisional total is not final: pending indicators still hold their starting points."""
+    if not r.pending:
+        return ""
+    low = r.total - r.pending_points
+    return (
+        f"{len(r.pending)} 项待评指标暂按起始分计 {fmt(r.pending_points)} 分，评定后总分将在 "
+        f"{fmt(round(low, 4))} 至 {fmt(r.total)} 之间"
+    )
+
+
+def next_grade_text(r: Result) -> str:
+    if r.effective_veto:
+        return "经核实的否定项：直接列为 A 级"
+    if r.pending:
+        return "暂定结果，不计算"
+    if r.next_grade:
+        return f"距 {r.next_grade} 级还差 {fmt(r.to_next_grade)} 分"
+    return "已达最高等级"
+
+
+def local_time(stamp: str) -> str:
+    """A stored UTC timestamp in the reader's local time."""
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
+
+
+def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
+    """A stored judgment version in words (history tables of the form, the report and the CLI)."""
+    kind, _, ident = key.partition(":")
+    if content is None:
+        return "撤回"
+    if kind == "indicator":
+        ind = rubric.indicators.get(int(ident))
+        verb = "加分" if ind is not None and ind.base == "zero" else "扣分"
+        ticks = content.get("ticks", {})
+        parts = ["勾选 " + "、".join(f"{i}×{c}" if c > 1 else i for i, c in ticks.items())] if ticks else []
+        parts += [f"自由{verb} {fmt(f['points'])} 分（{f['reason']}）" for f in content.get("free", [])]
+        parts = parts or [f"已评，无{verb}"]
+        if content.get("evidence"):
+            parts.append(f"佐证：{content['evidence']}")
+        return "；".join(parts)
+    if kind == "dismiss":
+        return f"排除信用记录 {ident}：{content.get('reason', '')}"
+    if kind == "bonus":
+        return f"加分项 {ident}" + (f"（{content['evidence']}）" if content.get("evidence") else "")
+    if kind == "veto":
+        return f"否定项第 {ident} 条{VETO_STATUS_ZH.get(content.get('status', ''), '')}：{content.get('reason', '')}"
+    if kind == "adjust":
+        return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
+    return str(content)
