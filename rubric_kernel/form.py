@@ -266,9 +266,17 @@ class AssessmentForm:
 
     def _veto_controls(self, sheet: Sheet) -> dict[str, tuple[w.Dropdown, w.Text]]:
         out = {}
+        centre = self.a.stage == "复核"  # confirming or rejecting a veto is the centre's review, not the site visit
         for clause in self.rubric.veto_clauses:
             d = sheet.veto.get(clause)
-            status = w.Dropdown(options=VETO_OPTIONS, value=d.status if d else "", layout=_layout(width="16em"))
+            decided = d is not None and d.status in ("confirmed", "rejected")
+            options = VETO_OPTIONS if centre or decided else VETO_OPTIONS[:2]
+            status = w.Dropdown(
+                options=options,
+                value=d.status if d else "",
+                disabled=decided and not centre,
+                layout=_layout(width="16em"),
+            )
             status.add_class(f"rk-veto-{clause}")
             reason = w.Text(
                 value=d.reason if d else "", placeholder="事实与理由（提出时必填）", layout=_layout(width="32em")

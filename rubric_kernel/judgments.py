@@ -9,9 +9,11 @@ from .errors import Fault, InputError, display_path
 from .sheet import Sheet, check_sheet
 from .sheet_codec import sheet_to_entries
 from .store import GROUP_SHEET, Store, Version
+from .workflow.state import SIGNED, derive
 from .workspace import Workspace, judgment_files, read_checked
 
 IMPORT_STAGE = "现场评估"
+EXPERT_KEYS = ("indicator", "dismiss", "bonus")
 
 
 def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bool = False) -> dict[int, list[Version]]:
@@ -32,19 +34,42 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
             faults.append(Fault(display_path(path), f"与 {seen[jf.institution].name} 重复：同一机构只能有一份评分文件"))
         seen[jf.institution] = path
         files.append((path, jf))
+    for path, jf in files:  # a signed sheet changes only through the review or an objection decision
+        stage = derive(store.events(ws.dataset.name, jf.institution)).stage
+        if stage in SIGNED:
+            faults.append(
+                Fault(
+                    display_path(path),
+                    f"机构 {jf.institution} 的评分表已签字（当前阶段“{stage}”），"
+                    "不能用导入覆盖；请由省职鉴中心在复核中修改",
+                )
+            )
     if faults:
         raise InputError(faults)
     written: dict[int, list[Version]] = {}
     for path, jf in files:
-        written[jf.institution] = store.replace_sheet(
-            ws.dataset.name,
-            jf.institution,
-            sheet_to_entries(jf.to_sheet()),
-            expert=jf.expert,
-            stage=IMPORT_STAGE,
-            reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）",
-        )
+        written[jf.institution] = _import_one(store, ws.dataset.name, path, jf)
     return written
+
+
+def _import_one(store: Store, dataset: str, path: Path, jf) -> list[Version]:
+    """The file's judgments become current; the experts' keys it omits are withdrawn, while veto
+    decisions and adjustments it does not mention are left as they are (they may be the centre's)."""
+    entries = sheet_to_entries(jf.to_sheet())
+    snap = store.snapshot(dataset, jf.institution)
+    changes: dict[str, dict | None] = {
+        k: None for k in snap.live if k not in entries and k.partition(":")[0] in EXPERT_KEYS
+    }
+    changes.update(entries)
+    return store.save(
+        dataset,
+        jf.institution,
+        changes,
+        snap.base,
+        expert=jf.expert,
+        stage=IMPORT_STAGE,
+        reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）",
+    )
 
 
 def expand(paths: list[Path | str]) -> list[Path]:

@@ -338,25 +338,6 @@ class Store:
         with self.engine.connect() as conn:
             return [_event(r) for r in conn.execute(q.order_by(events.c.id)).mappings()]
 
-    def replace_sheet(
-        self,
-        dataset: str,
-        institution: int,
-        entries: Mapping[str, dict],
-        *,
-        expert: str,
-        stage: str,
-        reason: str,
-        sheet: str = GROUP_SHEET,
-    ) -> list[Version]:
-        """Make the current sheet equal ``entries``: changed keys get versions, missing keys are withdrawn."""
-        snap = self.snapshot(dataset, institution, sheet)
-        changes: dict[str, dict | None] = {k: None for k in snap.live if k not in entries}
-        changes.update(entries)
-        return self.save(
-            dataset, institution, changes, snap.base, expert=expert, stage=stage, reason=reason, sheet=sheet
-        )
-
 
 def _version(r: Mapping) -> Version:
     content = r["content"]
