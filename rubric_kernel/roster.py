@@ -17,6 +17,7 @@ COLUMNS = (
     Column("address", ("地址", "address")),
     Column("types", ("机构类型", "types")),
     Column("class", ("类别", "class")),
+    Column("credit_code", ("统一社会信用代码", "credit_code"), required=False),
 )
 
 
@@ -27,6 +28,7 @@ class Institution:
     address: str
     types: tuple[str, ...]
     klass: str
+    credit_code: str = ""  # 统一社会信用代码, where known (the seed gives none)
 
     @property
     def code(self) -> str:
@@ -55,7 +57,7 @@ def load_roster(path: Path | str) -> dict[int, Institution]:
             faults.append(row.fault("类别", f"类别“{v['class']}”无效；允许：{'、'.join(CLASSES)}"))
         if not v["name"]:
             faults.append(row.fault("评价机构", "机构名称为空"))
-        roster[number] = Institution(number, v["name"], v["address"], types, v["class"])
+        roster[number] = Institution(number, v["name"], v["address"], types, v["class"], v.get("credit_code", ""))
     if faults:
         raise InputError(faults)
     return dict(sorted(roster.items()))

@@ -621,7 +621,7 @@ def test_sharing_validity_period(ws, announced, valid_until):
         ws.roster,
         {13: {"grade": "AAAAA", "total": 950.0}},
         as_of=ws.dataset.as_of,
-        announced=announced,
+        announced={13: announced},
         valid_years=2,
         synthetic=True,
     )

@@ -71,12 +71,15 @@ def write_publicity(
     roster: Mapping[int, Institution],
     results: Mapping[int, dict],
     mark: str,
-    title: str = "信用评估结果公示名单",
+    title: str = "拟公示名单（预览）",
 ) -> None:
     rows = publicity_rows(roster, results)
     shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     held = len(roster) - len(rows)
-    note = f'<p class="muted">共 {len(rows)} 家；另有 {held} 家评估尚未完成或未纳入本次运行，暂不公示。</p>'
+    note = (
+        f'<p class="muted">共 {len(rows)} 家评估已完成；另有 {held} 家尚未完成或未纳入本次运行。本名单由批量评估生成，'
+        "供复核前预览，尚未经省职鉴中心复核；正式公示名单在复核通过后由 rubric-kernel publicity 生成。</p>"
+    )
     atomic_write(out / "publicity.html", page(title, html_table(shown) + note, mark))
     atomic_write(out / "publicity.xlsx", xlsx_bytes([("公示名单", rows)], mark))
 
@@ -134,7 +137,7 @@ def write_index(
         )
     links = (
         '<p><a href="summary.xlsx">评分汇总 summary.xlsx</a> · <a href="summary.csv">summary.csv</a> · '
-        '<a href="publicity.html">公示名单</a>（<a href="publicity.xlsx">xlsx</a>） · '
+        '<a href="publicity.html">拟公示名单（预览）</a>（<a href="publicity.xlsx">xlsx</a>） · '
         f'<a href="manifest.json">运行清单</a> · 运行编号 {escape(run_id)}</p>'
     )
     chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(roster, results)}</figure>"

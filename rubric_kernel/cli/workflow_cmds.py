@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from ..cohort import score_cohort
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
 from ..labels import DECISION_ZH, local_time
@@ -249,16 +248,17 @@ def cmd_review(args) -> int:
     return _done(f"机构 {args.number} 复核已记录{'，复核通过' if args.approve else ''}。")
 
 
-def _results(wf: Workflow, store) -> dict[int, dict]:
-    return {n: r.as_json() for n, r in score_cohort(wf.ws, store.snapshots(wf.dataset)).items()}
+def _results(wf: Workflow, numbers) -> dict[int, dict]:
+    """Results of the institutions concerned, computed (and any input fault raised) before anything is recorded."""
+    return {n: wf.result(n).as_json() for n in numbers}
 
 
 def cmd_publicity(args) -> int:
     wf, store = _open(args)
     try:
         start = _date(args.start, "--start")
+        results = _results(wf, [n for n, st in wf.states().items() if st.stage == "复核"])
         moved = wf.open_publicity(start, args.days, by=args.by)
-        results = {n: r for n, r in _results(wf, store).items() if n in moved}
     finally:
         store.close()
     end = start + dt.timedelta(days=args.days - 1)
@@ -268,7 +268,7 @@ def cmd_publicity(args) -> int:
         f"公示名单-{start.isoformat()}",
         "信用评估结果公示名单",
         wf.ws.roster,
-        results,
+        {n: results[n] for n in moved},
         wf.ws.dataset.mark,
         f"公示期 {start.isoformat()} 至 {end.isoformat()}；如有异议请在公示期内向省职鉴中心提出并提供实质性依据。",
     ):
@@ -312,8 +312,11 @@ def cmd_announce(args) -> int:
     wf, store = _open(args)
     try:
         day = _date(args.date, "--date")
+        before = wf.states()
+        candidates = [n for n, st in before.items() if st.stage in ("公示", "异议处理", "公告")]
+        results = _results(wf, candidates)
         done, held = wf.announce(day, by=args.by)
-        results = {n: r for n, r in _results(wf, store).items() if n in done}
+        announced = {n: st.announced for n, st in wf.states().items() if st.stage == "公告" and st.announced}
     finally:
         store.close()
     out = Path(args.out) if args.out else OUT
@@ -323,15 +326,15 @@ def cmd_announce(args) -> int:
         f"公告名单-{day.isoformat()}",
         "信用评估结果公告",
         wf.ws.roster,
-        results,
+        {n: results[n] for n in done},
         mark,
         f"公告日期 {day.isoformat()}，有效期 {args.valid_years} 年。",
     )
-    records = documents.sharing_records(
+    records = documents.sharing_records(  # every announced institution, not only today's
         wf.ws.roster,
-        results,
+        {n: results[n] for n in announced},
         as_of=wf.ws.dataset.as_of,
-        announced=day,
+        announced=announced,
         valid_years=args.valid_years,
         synthetic=wf.ws.dataset.synthetic,
     )

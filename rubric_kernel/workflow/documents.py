@@ -143,22 +143,22 @@ def sharing_records(
     results: Mapping[int, dict],
     *,
     as_of: dt.date,
-    announced: dt.date,
+    announced: Mapping[int, dt.date],
     valid_years: int,
     synthetic: bool,
 ) -> list[dict]:
-    until = _add_years(announced, valid_years) - dt.timedelta(days=1)
+    """One record per announced institution, each with its own announcement date and validity."""
     return [
         {
             "institution": n,
             "name": roster[n].name,
-            "unified_social_credit_code": None,
+            "unified_social_credit_code": roster[n].credit_code or None,
             "class": roster[n].klass,
             "grade": r["grade"],
             "score": r["total"],
             "assessment_date": as_of.isoformat(),
-            "valid_until": until.isoformat(),
-            "announcement_date": announced.isoformat(),
+            "valid_until": (_add_years(announced[n], valid_years) - dt.timedelta(days=1)).isoformat(),
+            "announcement_date": announced[n].isoformat(),
             "synthetic": synthetic,
         }
         for n, r in sorted(results.items())
