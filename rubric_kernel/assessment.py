@@ -120,6 +120,7 @@ def open_assessment(
     rubric: str = "",
     roster: str = "",
     sheet: str = "group",
+    bootstrap_store: bool = True,
 ) -> Assessment:
     """Build an assessment from notebook parameters (empty string = default).
 
@@ -141,6 +142,7 @@ def open_assessment(
     except ValueError:
         raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
     store = Store(db or None)
-    bootstrap(store, ws)
+    if bootstrap_store:
+        bootstrap(store, ws)
     name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
     return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)

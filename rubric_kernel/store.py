@@ -156,7 +156,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # pragma: no cover - driver callback
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no upgrade deadlock between two savers); readers don't block them.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("rk_write") else "BEGIN")
 
 
 class Store:
@@ -169,11 +170,12 @@ class Store:
         self.engine = create_engine(self.url, connect_args={"timeout": 30} if self.url.startswith("sqlite") else {})
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
+        self._writer = self.engine.execution_options(rk_write=True)  # transactions that insert
         self._migrate()
 
     def _migrate(self) -> None:
         metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
             if row is None:
                 conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
@@ -278,7 +280,7 @@ class Store:
             raise StaleSave(stale)
         written: list[Version] = []
         try:
-            with self.engine.begin() as conn:
+            with self._writer.begin() as conn:
                 for key, content in changes.items():
                     prev = current.get(key)
                     prev_content = prev.content if prev else None
@@ -327,7 +329,7 @@ class Store:
             payload=canonical(payload or {}),
             note=note,
         )
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             new_id = conn.execute(insert(events).values(**values)).inserted_primary_key[0]
         return _event({**values, "id": new_id})
 

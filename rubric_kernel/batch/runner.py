@@ -116,9 +116,31 @@ def _remove_leftovers(out: Path) -> None:
         part.unlink(missing_ok=True)
 
 
+class BatchBusy(RuntimeError):
+    pass
+
+
+def _lock(out: Path):
+    """One batch per output folder at a time: a second would delete the first's files in flight."""
+    import fcntl
+
+    handle = (out / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise BatchBusy(f"另一个批量任务正在使用输出目录 {out}，请等待其结束") from None
+    return handle
+
+
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    with _lock(cfg.out):
+        return _run(ws, store, cfg, title_of)
+
+
+def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
     out = cfg.out
-    out.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out)
     state = State.load(out)
     run_id = new_run_id(out)
@@ -147,7 +169,7 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
         if up_to_date and _reuse(out, run_dir, n, entry):
             report.reused.append(n)
             continue
-        params = notebook_parameters(n, data=cfg.data, db=cfg.db_url, as_of=cfg.as_of)
+        params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of)  # the store URL travels in the environment
         jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook))
 
     timings: dict[int, float] = {}
@@ -158,6 +180,9 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
         _record(state, res, prints, run_id, report)
         progress.step(res.ok, f"机构 {res.number}")
 
+    # Kernels find the store through RUBRIC_KERNEL_DB, never through a parameter: a database password
+    # must not be written into every executed notebook.
+    os.environ["RUBRIC_KERNEL_DB"] = cfg.db_url
     execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
 
     results = {

@@ -125,9 +125,9 @@ class Zygote:
 
     def __init__(self, data: str, db: str, as_of: str, folder: Path):
         self.sock = str(folder / f"zygote-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock")
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", RUBRIC_KERNEL_ZYGOTE_DB=db)  # not argv: ps shows argv
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rubric_kernel.batch.zygote", self.sock, data, db, as_of],
+            [sys.executable, "-m", "rubric_kernel.batch.zygote", self.sock, data, as_of],
             stdout=subprocess.PIPE,
             env=env,
             start_new_session=True,
@@ -269,4 +269,4 @@ class ForkKernelManager(AsyncKernelManager):
 
 
 if __name__ == "__main__":
-    serve(*sys.argv[1:5])
+    serve(sys.argv[1], sys.argv[2], os.environ.pop("RUBRIC_KERNEL_ZYGOTE_DB", ""), sys.argv[3])

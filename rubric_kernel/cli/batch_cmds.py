@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..batch.runner import BatchConfig, print_failures, run_batch
+    from ..batch.runner import BatchBusy, BatchConfig, print_failures, run_batch
     from ..batch.selection import parse_only
 
     ws = open_workspace(args)
@@ -42,6 +42,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     mark = ws.dataset.mark
     try:
         report = run_batch(ws, store, cfg, lambda n: report_title(ws.roster[n].name, mark))
+    except BatchBusy as exc:
+        print(str(exc))
+        return 4
     except KeyboardInterrupt:
         print("\n已中断：已完成的机构已保存，下次运行将从中断处继续。")
         return 130

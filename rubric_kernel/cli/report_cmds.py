@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from html import unescape
 from pathlib import Path
@@ -50,7 +51,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     open_store(args, ws).close()  # first use: load the dataset's judgments before the kernel reads them
     out = Path(args.out) if args.out else ROOT / "outputs" / "reports"
     data = str(Path(args.data or DEMO_DATA).resolve())
-    params = notebook_parameters(inst.number, data=data, db=resolve_url(args.db), as_of=args.as_of)
+    os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
+    params = notebook_parameters(inst.number, data=data, as_of=args.as_of)
     install()
     res = run_job(Job(inst.number, report_title(inst.name, ws.dataset.mark), out, params, NOTEBOOK))
     if not res.ok:
@@ -73,6 +75,9 @@ def read_digest(path: Path) -> dict[str, str]:
 def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.report)
     recorded = read_digest(path)
+    url = resolve_url(args.db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise InputError([Fault(url, "评分库不存在，无法核对；请用 --db 指定生成报告时使用的评分库")])
     a = open_assessment(
         recorded["institution"],
         data=args.data or "",
@@ -80,6 +85,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         as_of=recorded["as-of"],
         rubric=args.rubric or "",
         roster=args.roster or "",
+        bootstrap_store=False,  # checking must not change the store it checks against
     )
     if a.dataset != recorded["dataset"]:
         raise InputError([Fault(display_path(path), f"报告来自数据集 {recorded['dataset']}，当前数据集为 {a.dataset}")])
