@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RK := $(VENV)/bin/rubric-kernel
 
-.PHONY: setup system-deps browser-deps run test lint bench demo-data clean-outputs
+.PHONY: setup system-deps browser-deps run test lint bench demo-data
 
 setup: $(VENV)/.installed system-deps
 
@@ -34,6 +34,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/score.py
+	$(PY) benchmarks/batch.py
 
 demo-data: setup
 	$(PY) tools/make_demo_data.py

@@ -292,7 +292,6 @@ def generate(out: Path) -> None:
     meta = {
         "name": "demo",
         "synthetic": True,
-        "label": "演示数据",
         "as_of": AS_OF.isoformat(),
         "description": "75 家试点机构的合成演示数据：信用记录、材料清单、人员名单与评分均为虚构，仅用于演示本工具。",
     }
