@@ -22,6 +22,7 @@ RUBRIC_PATH = ROOT / "parameters" / "rubric.yaml"
 ROSTER_PATH = ROOT / "parameters" / "institutions.csv"
 DEMO_DATA = ROOT / "data" / "demo"
 NOTEBOOK = ROOT / "notebooks" / "assessment.ipynb"
+MATERIALS_PATH = ROOT / "parameters" / "materials.yaml"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ def load_workspace(
     if faults or r is None or ro is None:
         raise InputError(faults)
     return Workspace(r, ro, load_dataset(Path(data or DEMO_DATA), r, ro))
+
+
+def materials() -> dict:
+    """附件3: the 27 materials and the personnel tables, as written in ``parameters/materials.yaml``."""
+    import yaml
+
+    return yaml.safe_load(MATERIALS_PATH.read_text(encoding="utf-8"))
 
 
 _CACHE: dict[tuple, Workspace] = {}

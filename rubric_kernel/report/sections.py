@@ -70,7 +70,7 @@ def identity(a: Assessment, r: Result) -> str:
     return (
         f'<header class="rk-title"><p class="rk-kicker">四川省技能人才评价机构信用评估</p>'
         f'<h1>信用评估报告</h1><p class="rk-inst">{esc(inst.name)}</p></header>'
-        f'<section class="rk-section"><h2>一、机构基本情况</h2><dl class="rk-dl">{dl}</dl></section>'
+        f'<section class="rk-section"><h2>机构基本情况</h2><dl class="rk-dl">{dl}</dl></section>'
     )
 
 
@@ -98,7 +98,7 @@ def conclusion(a: Assessment, r: Result) -> str:
     if r.pending:
         verdict = "经核实的否定项已使信用等级直接列为 A 级" if r.effective_veto else "本结果为暂定结果，不评定等级"
         body += f'<p class="rk-warn">尚有指标未评：{esc(total_note(r))}。{verdict}。</p>'
-    return _section("二、评估结论", body, "rk-conclusion")
+    return _section("评估结论", body, "rk-conclusion")
 
 
 def level1(a: Assessment, r: Result) -> str:
@@ -129,7 +129,7 @@ def level1(a: Assessment, r: Result) -> str:
     )
     chart = level1_chart_svg(a.ws.rubric, r, mine, everyone)
     return _section(
-        "三、一级指标得分与对比",
+        "一级指标得分与对比",
         f'{table}<figure class="rk-chart">{chart}'
         "<figcaption>各一级指标得分率（得分 ÷ 满分），与同类机构及全部机构均值对比；均值只含评估已完成的机构，"
         "按本报告生成时评分库中的评分计算</figcaption></figure>",
@@ -181,7 +181,7 @@ def indicators(a: Assessment, r: Result) -> str:
             parts.append(
                 _table(("编号", "三级指标", "满分", "得分", "状态", "扣分、加分与依据", "佐证"), rows, "rk-indicators")
             )
-    return _section("四、指标评分明细", "".join(parts))
+    return _section("指标评分明细", "".join(parts))
 
 
 def records(a: Assessment, r: Result) -> str:
@@ -214,11 +214,36 @@ def records(a: Assessment, r: Result) -> str:
             )
         )
     if not rows:
-        return _section("五、信用记录", "<p>预采集未发现该机构的信用记录。</p>")
+        return _section("信用记录", "<p>预采集未发现该机构的信用记录。</p>")
     return _section(
-        "五、信用记录",
+        "信用记录",
         _table(("编号", "类型", "程度", "发布机关", "日期", "文号", "摘要", "影响指标", "处理"), rows, "rk-records"),
     )
+
+
+def materials_and_staff(a: Assessment) -> str:
+    """附件3 as the institution provided it: missing materials by name, staff counted per table (no names)."""
+    from ..evidence import PERSONNEL_TABLES
+    from ..workspace import materials
+
+    items = {i["number"]: i["text"] for i in materials()["items"]}
+    given = {m.item: m for m in a.evidence.materials}
+    missing = [n for n in items if n not in given or not given[n].provided]
+    if not given:
+        body = "<p>数据集中没有该机构的材料清单记录。</p>"
+    elif missing:
+        rows = [(str(n), esc(items[n]), esc(given[n].note) if n in given else "未登记") for n in missing]
+        body = f"<p>附件3 共 {len(items)} 项材料，未提供 {len(missing)} 项：</p>" + _table(
+            ("序号", "材料", "备注"), rows
+        )
+    else:
+        body = f"<p>附件3 所列 {len(items)} 项材料均已提供。</p>"
+    counts = [
+        (f"表{t}", esc(name), str(sum(1 for p in a.evidence.personnel if p.table == t)))
+        for t, name in PERSONNEL_TABLES.items()
+    ]
+    body += "<h3>相关人员统计表</h3>" + _table(("表", "名单", "人数"), counts)
+    return _section("准备材料与人员（附件3）", body)
 
 
 def bonus_and_veto(a: Assessment, r: Result) -> str:
@@ -238,15 +263,15 @@ def bonus_and_veto(a: Assessment, r: Result) -> str:
             )
     else:
         body += "<h3>否定项</h3><p>未发现否定项情形。</p>"
-    return _section("六、加分项与否定项", body)
+    return _section("加分项与否定项", body)
 
 
 def pending(a: Assessment, r: Result) -> str:
     if not r.pending:
-        return _section("七、待评事项", "<p>全部需专家评判的指标均已评分。</p>")
+        return _section("待评事项", "<p>全部需专家评判的指标均已评分。</p>")
     names = "".join(f"<li>{n}. {esc(a.ws.rubric.indicators[n].name)}</li>" for n in r.pending)
     return _section(
-        "七、待评事项",
+        "待评事项",
         f'<p class="rk-warn">以下 {len(r.pending)} 项指标尚未评分：</p><ul class="rk-pending-list">{names}</ul>',
     )
 
@@ -275,7 +300,7 @@ def history(a: Assessment) -> str:
         )
     else:
         body += "<p>评分库中尚无该机构的评分记录。</p>"
-    return _section("八、签字与修改记录", body)
+    return _section("签字与修改记录", body)
 
 
 def digest_section(a: Assessment) -> str:
@@ -293,7 +318,7 @@ def digest_section(a: Assessment) -> str:
         "<p>用 <code>rubric-kernel verify 报告.html</code> 可根据评分库与数据集重新计算摘要，"
         "核对本报告是否仍与当前数据一致。</p>"
     )
-    return _section("九、输入摘要", f'<div id="rk-digest" {attrs}></div>{table}{note}')
+    return _section("输入摘要", f'<div id="rk-digest" {attrs}></div>{table}{note}')
 
 
 def consolidation(a: Assessment, threshold: float = 3.0) -> str:
@@ -330,6 +355,7 @@ def full_report(a: Assessment) -> list[str]:
         level1(a, r),
         indicators(a, r),
         records(a, r),
+        materials_and_staff(a),
         bonus_and_veto(a, r),
         pending(a, r),
         consolidation(a),

@@ -10,17 +10,14 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-import yaml
-
 from ..batch.cohort_pages import publicity_rows
 from ..files import atomic_write
 from ..report.page import html_table, page
 from ..roster import Institution
 from ..spreadsheet import csv_text, xlsx_bytes
-from ..workspace import ROOT
+from ..workspace import materials
 from .schedule import Visit
 
-MATERIALS_PATH = ROOT / "parameters" / "materials.yaml"
 SHARING_FIELDS = (
     "institution",
     "name",
@@ -33,10 +30,6 @@ SHARING_FIELDS = (
     "announcement_date",
     "synthetic",
 )
-
-
-def materials() -> dict:
-    return yaml.safe_load(MATERIALS_PATH.read_text(encoding="utf-8"))
 
 
 def _ics_text(text: str) -> str:
