@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 from ..store import StoreError
-from . import batch_cmds, core_cmds, report_cmds, store_cmds, workflow_cmds
+from . import batch_cmds, core_cmds, report_cmds, store_cmds, workflow_cmds, zh
 
 COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds)
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    zh.install()
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)

@@ -186,17 +186,19 @@ def indicators(a: Assessment, r: Result) -> str:
 
 def records(a: Assessment, r: Result) -> str:
     dismissed = a.snapshot().sheet().dismissed
-    lines_by_ref: dict[str, list[str]] = {}
+    hits: dict[str, list[str]] = {}
+    kinds: dict[str, set[str]] = {}
     for i in r.indicators:
         for ln in i.lines:
             if ln.ref and ln.kind in ("record", "dismissed", "outside"):
-                lines_by_ref.setdefault(ln.ref, []).append(f"指标{i.number}（{fmt(ln.points)}）")
+                hits.setdefault(ln.ref, []).append(f"指标{i.number}（{fmt(ln.points)}）")
+                kinds.setdefault(ln.ref, set()).add(ln.kind)
     rows = []
     for rec in a.evidence.records:
-        hit = lines_by_ref.get(rec.id, [])
+        hit = hits.get(rec.id, [])
         if rec.id in dismissed:
             state = f"已排除：{esc(dismissed[rec.id])}"
-        elif hit and any(not h.endswith("（0）") for h in hit):
+        elif "record" in kinds.get(rec.id, ()):
             state = "计分"
         else:
             state = "不计分（回溯期外或基准日后）"
