@@ -66,11 +66,13 @@ events = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dataset", String(128), nullable=False),
     Column("institution", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # per institution; unique, so a step based on a stale state fails
     Column("kind", String(32), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
     Column("note", Text, nullable=False),
+    UniqueConstraint("dataset", "institution", "seq", name="uq_event_seq"),
 )
 
 
@@ -110,6 +112,7 @@ class Event:
     id: int
     dataset: str
     institution: int
+    seq: int
     kind: str
     actor: str
     created_at: str
@@ -316,10 +319,14 @@ class Store:
         actor: str,
         payload: dict | None = None,
         note: str = "",
+        after: int | None = None,
         now: dt.datetime | None = None,
     ) -> Event:
+        """Append a workflow event. ``after``: the last event seq the caller's decision was based on; if
+        another event was recorded since, the database refuses the insert and nothing is written."""
         if not actor.strip():
             raise StoreError("操作被拒绝：必须填写操作人")
+        scope = (events.c.dataset == dataset) & (events.c.institution == institution)
         values = dict(
             dataset=dataset,
             institution=institution,
@@ -329,8 +336,14 @@ class Store:
             payload=canonical(payload or {}),
             note=note,
         )
-        with self._writer.begin() as conn:
-            new_id = conn.execute(insert(events).values(**values)).inserted_primary_key[0]
+        try:
+            with self._writer.begin() as conn:
+                if after is None:
+                    after = conn.execute(select(func.coalesce(func.max(events.c.seq), 0)).where(scope)).scalar_one()
+                values["seq"] = after + 1
+                new_id = conn.execute(insert(events).values(**values)).inserted_primary_key[0]
+        except IntegrityError:
+            raise StoreError("操作被拒绝：机构流程状态已被他人更新，请刷新后重试") from None
         return _event({**values, "id": new_id})
 
     def events(self, dataset: str, institution: int | None = None) -> list[Event]:
@@ -364,6 +377,7 @@ def _event(r: Mapping) -> Event:
         r["id"],
         r["dataset"],
         r["institution"],
+        r["seq"],
         r["kind"],
         r["actor"],
         r["created_at"],

@@ -333,3 +333,15 @@ def test_resolve_url(db, tmp_path, monkeypatch):
     assert resolve_url() == f"sqlite:///{Path(db).resolve()}", "RUBRIC_KERNEL_DB is used when --db is absent"
     assert resolve_url(str(tmp_path / "x.sqlite")) == f"sqlite:///{(tmp_path / 'x.sqlite').resolve()}"
     assert resolve_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_a_workflow_step_based_on_a_stale_state_is_refused(tmp_path):
+    """Events are numbered per institution: a step decided on an outdated state writes nothing."""
+    store = Store(f"sqlite:///{tmp_path / 'events.sqlite'}")
+    first = store.add_event("demo", 13, "commitment", actor="甲", payload={"date": "2023-05-20"})
+    store.add_event("demo", 13, "group", actor="乙", payload={"experts": ["张三"]}, after=first.seq)
+    with pytest.raises(StoreError, match="已被他人更新"):
+        store.add_event("demo", 13, "group", actor="丙", payload={"experts": ["李四"]}, after=first.seq)
+    assert [e.actor for e in store.events("demo", 13)] == ["甲", "乙"]
+    assert [e.seq for e in store.events("demo", 13)] == [1, 2]
+    store.close()

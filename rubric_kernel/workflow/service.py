@@ -15,7 +15,7 @@ from ..sheet_codec import digest, entries_to_sheet
 from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
 from ..workspace import Workspace
 from .schedule import Visit
-from .state import Facts, WorkflowState, derive, edit_problems, transition_problems
+from .state import SIGNED, Facts, WorkflowState, derive, edit_problems, transition_problems
 
 CENTRE = "省职鉴中心"
 
@@ -75,15 +75,19 @@ class Workflow:
             actor=actor,
             note=note,
             payload={"from": st.stage, "to": to, "date": today.isoformat()},
+            after=st.last_seq,
         )
 
     def set_group(self, n: int, experts: list[str], *, actor: str) -> Event:
         experts = [e.strip() for e in experts if e.strip()]
         if not experts:
             raise WorkflowError(["评估小组至少需要一名专家"])
-        if self.state(n).stage in ("初评", "复核", "公示", "异议处理", "公告"):
+        st = self.state(n)
+        if st.stage in SIGNED:
             raise WorkflowError([f"机构 {n} 的评分表已签字，不能再更换评估小组"])
-        return self.store.add_event(self.dataset, n, "group", actor=actor, payload={"experts": experts})
+        return self.store.add_event(
+            self.dataset, n, "group", actor=actor, payload={"experts": experts}, after=st.last_seq
+        )
 
     def sign(self, n: int, expert: str) -> Event:
         st = self.state(n)
@@ -92,7 +96,12 @@ class Workflow:
         if expert not in st.group:
             raise WorkflowError([f"{expert} 不是机构 {n} 评估小组成员（{'、'.join(st.group) or '尚未登记'}）"])
         return self.store.add_event(
-            self.dataset, n, "signature", actor=expert, payload={"expert": expert, "digest": self.sheet_digest(n)}
+            self.dataset,
+            n,
+            "signature",
+            actor=expert,
+            payload={"expert": expert, "digest": self.sheet_digest(n)},
+            after=st.last_seq,
         )
 
     def commitment(self, n: int, date: dt.date, *, actor: str) -> Event:
@@ -191,6 +200,7 @@ class Workflow:
             "objection",
             actor=by,
             payload={"applicant": applicant, "date": date.isoformat(), "grounds": grounds, "evidence": evidence},
+            after=st.last_seq,
         )
         if st.stage == "公示":
             self.move(n, "异议处理", actor=by, note=f"受理 {applicant} 的异议", today=date)

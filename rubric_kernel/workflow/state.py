@@ -61,6 +61,7 @@ class WorkflowState:
     publicity: tuple[dt.date, dt.date] | None = None
     objections: list[Objection] = field(default_factory=list)
     announced: dt.date | None = None
+    last_seq: int = 0  # the newest event this state was derived from; steps based on it pass it as ``after``
 
     def valid_signatures(self, digest: str) -> list[str]:
         return [e for e, s in self.signatures.items() if s.digest == digest]
@@ -76,6 +77,7 @@ class WorkflowState:
 def derive(events: Sequence[Event]) -> WorkflowState:
     st = WorkflowState()
     for e in events:
+        st.last_seq = max(st.last_seq, e.seq)
         p = e.payload
         if e.kind == "transition":
             st.stage = p["to"]
