@@ -86,10 +86,23 @@ def expand(paths: list[Path | str]) -> list[Path]:
 
 
 def bootstrap(store: Store, ws: Workspace) -> int:
-    """First use of a store for a dataset: load the dataset's judgments files, and say so."""
-    if store.institutions(ws.dataset.name):
+    """First use of a store for a dataset: load the dataset's judgments files, and say so.
+
+    Later, files for institutions the store knows nothing about are pointed out, never imported
+    behind the user's back (the store, not the folder, is where judgments live once work began).
+    """
+    by_number = judgment_files(ws)
+    known = store.institutions(ws.dataset.name)
+    if known:
+        new = sorted(n for n in by_number if n not in known)
+        if new:
+            print(
+                f"提示：评分文件 {'、'.join(by_number[n].name for n in new)} 尚未导入评分库，"
+                "如需使用请运行 rubric-kernel import-judgments",
+                file=sys.stderr,
+            )
         return 0
-    files = list(judgment_files(ws).values())
+    files = list(by_number.values())
     if not files:
         return 0
     import_judgments(store, ws, files, by_name=True)
