@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RK := $(VENV)/bin/rubric-kernel
 
-.PHONY: setup system-deps browser-deps run test lint bench demo-data
+.PHONY: setup system-deps test-deps run test lint bench demo-data
 
 setup: $(VENV)/.installed system-deps
 
@@ -16,15 +16,16 @@ $(VENV)/.installed: pyproject.toml
 system-deps:
 	@bash tools/system_deps.sh fonts
 
-browser-deps:
+test-deps:
 	@bash tools/system_deps.sh browser
+	@bash tools/system_deps.sh postgres
 
 run: setup
 	$(RK) validate
 	$(RK) batch
 
 # The tests (and the notebook under nbval) use a throwaway judgment store, never var/.
-test: setup browser-deps
+test: setup test-deps
 	$(VENV)/bin/ruff check .
 	RUBRIC_KERNEL_DB=$$(mktemp -d)/test-store.sqlite $(PY) -m pytest -q -n 2 --dist loadfile
 

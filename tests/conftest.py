@@ -68,3 +68,61 @@ def pytest_unconfigure(config):
     if folder:
         os.environ.pop("RUBRIC_KERNEL_DB", None)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------ PostgreSQL, for the store
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found and shutil.which("runuser") else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on a Unix socket (no TCP), owned by the postgres user.
+
+    The store's claim that any SQLAlchemy URL works is tested against a real server; where the server
+    binaries are not installed (``tools/system_deps.sh postgres``) the PostgreSQL cases skip.
+    """
+    import subprocess
+
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not installed (tools/system_deps.sh postgres)")
+    root = Path(tempfile.mkdtemp(prefix="rk-pg-"))  # pytest's own tmp is private to root; postgres must enter
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    shutil.chown(root, "postgres")
+    shutil.chown(sock, "postgres")
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_pg, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-E", "UTF8", "--no-locale"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-k {sock} -c listen_addresses='' -p 5433 -c fsync=off"
+    subprocess.run(
+        [*as_pg, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "start", "-l", str(root / "log")],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"host={sock} port=5433 user=postgres"
+    finally:
+        subprocess.run(
+            [*as_pg, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the throwaway server, as a SQLAlchemy URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"rk_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{postgres_server} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = dict(part.split("=", 1) for part in postgres_server.split())
+    return f"postgresql+psycopg://postgres@/{name}?host={params['host']}&port={params['port']}"

@@ -38,8 +38,17 @@ def db(tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture
-def store(db):
+def sqlite_store(db):
     s = Store(f"sqlite:///{db}")
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, db):
+    """Every store behaviour below holds for the default SQLite file and for a PostgreSQL server."""
+    url = f"sqlite:///{db}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    s = Store(url)
     yield s
     s.close()
 
@@ -302,29 +311,29 @@ def test_bad_file_is_refused_and_nothing_is_written(store, ws, tmp_path, mutate)
     assert store.snapshot(DATASET, 13).entries == {}
 
 
-def test_folder_with_one_bad_file_imports_none(store, ws, tmp_path, db, capsys):
+def test_folder_with_one_bad_file_imports_none(sqlite_store, ws, tmp_path, db, capsys):
     folder = tmp_path / "incoming"
     folder.mkdir()
     shutil.copy(DEMO_DATA / "judgments" / "14.yaml", folder / "14.yaml")
     _bad_file(folder, "13.yaml", _unknown_item)
-    token = store.state_token(DATASET)
+    token = sqlite_store.state_token(DATASET)
 
     with pytest.raises(InputError):
-        import_judgments(store, ws, expand([folder]))
-    assert store.state_token(DATASET) == token == (0, 0)
+        import_judgments(sqlite_store, ws, expand([folder]))
+    assert sqlite_store.state_token(DATASET) == token == (0, 0)
 
     # the command says so and writes nothing either
     assert main(["import-judgments", str(folder), "--db", db]) == 2
     assert "1zz" in capsys.readouterr().err
-    assert store.state_token(DATASET) == token
+    assert sqlite_store.state_token(DATASET) == token
 
 
-def test_newer_schema_is_refused(store, db):
-    with store.engine.begin() as conn:
+def test_newer_schema_is_refused(sqlite_store, db):
+    with sqlite_store.engine.begin() as conn:
         conn.execute(
             update(meta_table).where(meta_table.c.key == "schema_version").values(value=str(SCHEMA_VERSION + 1))
         )
-    store.close()
+    sqlite_store.close()
     with pytest.raises(StoreError, match=str(SCHEMA_VERSION + 1)):
         Store(f"sqlite:///{db}")
 
@@ -345,3 +354,13 @@ def test_a_workflow_step_based_on_a_stale_state_is_refused(tmp_path):
     assert [e.actor for e in store.events("demo", 13)] == ["甲", "乙"]
     assert [e.seq for e in store.events("demo", 13)] == [1, 2]
     store.close()
+
+
+def test_the_command_line_works_against_postgresql(postgres_url, capsys):
+    """A shared server is just another --db: first use loads the demo judgments there, scoring reads them."""
+    assert main(["score", "13", "--json", "--db", postgres_url]) == 0
+    out = capsys.readouterr()
+    assert "首次使用" in out.err
+    assert '"name": "四川旅游学院"' in out.out
+    assert main(["history", "13", "--key", "indicator:1", "--db", postgres_url]) == 0
+    assert "导入评分文件 13.yaml" in capsys.readouterr().out
