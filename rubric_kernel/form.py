@@ -17,7 +17,7 @@ import ipywidgets as w
 
 from .assessment import Assessment
 from .evidence import CreditRecord
-from .labels import STATUS_ZH, describe_version, local_time, next_grade_text, total_note
+from .labels import STATUS_ZH, describe_version, grade_text, local_time, next_grade_text, total_note
 from .rubric import Indicator, RuleItem
 from .scoring import Result
 from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
@@ -384,7 +384,7 @@ class AssessmentForm:
     def _header_html(self, r: Result) -> str:
         a = self.a
         mark = f" <span class='rk-mark'>{escape(a.mark)}</span>" if a.mark else ""
-        grade = r.grade or "暂定"  # scoring gives no grade while provisional (unless a veto is effective)
+        grade = grade_text(r)
         gap = escape(next_grade_text(r))
         if r.pending:
             gap += f"<div class='rk-note'>{escape(total_note(r))}</div>"

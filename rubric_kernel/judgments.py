@@ -52,14 +52,18 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
     return written
 
 
+def _experts(key: str, content: dict) -> bool:
+    """Keys an expert's file owns: judgments, dismissals, bonus items, and vetoes still only raised."""
+    kind = key.partition(":")[0]
+    return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
+
+
 def _import_one(store: Store, dataset: str, path: Path, jf) -> list[Version]:
-    """The file's judgments become current; the experts' keys it omits are withdrawn, while veto
-    decisions and adjustments it does not mention are left as they are (they may be the centre's)."""
+    """The file's judgments become current; the experts' keys it omits are withdrawn, while the
+    centre's veto decisions and adjustments it does not mention are left as they are."""
     entries = sheet_to_entries(jf.to_sheet())
     snap = store.snapshot(dataset, jf.institution)
-    changes: dict[str, dict | None] = {
-        k: None for k in snap.live if k not in entries and k.partition(":")[0] in EXPERT_KEYS
-    }
+    changes: dict[str, dict | None] = {k: None for k, v in snap.live.items() if k not in entries and _experts(k, v)}
     changes.update(entries)
     return store.save(
         dataset,
@@ -85,7 +89,7 @@ def expand(paths: list[Path | str]) -> list[Path]:
     return out
 
 
-def bootstrap(store: Store, ws: Workspace) -> int:
+def bootstrap(store: Store, ws: Workspace, hint: bool = True) -> int:
     """First use of a store for a dataset: load the dataset's judgments files, and say so.
 
     Later, files for institutions the store knows nothing about are pointed out, never imported
@@ -95,10 +99,10 @@ def bootstrap(store: Store, ws: Workspace) -> int:
     known = store.institutions(ws.dataset.name)
     if known:
         new = sorted(n for n in by_number if n not in known)
-        if new:
+        if new and hint:
+            names = "、".join(by_number[n].name for n in new[:5]) + (" 等" if len(new) > 5 else "")
             print(
-                f"提示：评分文件 {'、'.join(by_number[n].name for n in new)} 尚未导入评分库，"
-                "如需使用请运行 rubric-kernel import-judgments",
+                f"提示：{len(new)} 份评分文件（{names}）尚未导入评分库，如需使用请运行 rubric-kernel import-judgments",
                 file=sys.stderr,
             )
         return 0

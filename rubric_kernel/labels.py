@@ -11,7 +11,7 @@ STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
 VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
 LINE_KIND_ZH = {
     "item": "细则",
-    "free": "专家扣分",
+    "free": "专家评定",
     "record": "信用记录",
     "dismissed": "已排除记录",
     "outside": "回溯期外记录",
@@ -37,10 +37,11 @@ def total_note(r: Result) -> str:
     """Why a provisional total is not final: pending indicators still hold their starting points."""
     if not r.pending:
         return ""
-    low = r.total - r.pending_points
+    low = round(r.total - r.pending_points, 4)
+    high = round(r.total + r.pending_upside, 4)
     return (
-        f"{len(r.pending)} 项待评指标暂按起始分计 {fmt(r.pending_points)} 分，评定后总分将在 "
-        f"{fmt(round(low, 4))} 至 {fmt(r.total)} 之间"
+        f"{len(r.pending)} 项待评指标暂按起始分计 {fmt(r.pending_points)} 分，评定后指标与加分合计将在 "
+        f"{fmt(low)} 至 {fmt(high)} 之间"
     )
 
 
@@ -55,9 +56,15 @@ def next_grade_text(r: Result) -> str:
 
 
 def local_time(stamp: str) -> str:
-    """A stored UTC timestamp in the reader's local time."""
+    """A stored UTC timestamp in Beijing time, the users' clock whatever the server's zone is."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
-        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        zone = ZoneInfo("Asia/Shanghai")
+    except ZoneInfoNotFoundError:  # no time-zone database: fixed UTC+8, which Beijing time is
+        zone = dt.timezone(dt.timedelta(hours=8))
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return stamp
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from .labels import VETO_STATUS_ZH
+from .labels import VETO_STATUS_ZH, grade_text
 from .roster import Institution
 from .rubric import Rubric
 from .scoring import Result
-from .spreadsheet import safe_cell
+from .spreadsheet import append_row
 
 HEAD = ("一级指标", "二级指标", "三级指标", "信息来源", "满分", "得分", "扣分、加分说明", "佐证")
 WIDTHS = (10, 16, 22, 20, 7, 7, 60, 18)
@@ -23,7 +23,7 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     ws = wb.active
 
     def add(row: list) -> None:
-        ws.append([safe_cell(v) for v in row])  # experts' text never becomes a formula
+        append_row(ws, row)  # experts' text never becomes a formula
 
     ws.title = "评分表"
     thin = Side(style="thin", color="999999")
@@ -87,7 +87,7 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     )
     veto = "\n".join(f"第{v.clause}条（{VETO_STATUS_ZH[v.status]}）{v.text}；{v.reason}" for v in r.veto) or "无"
     add(["否定项", "", "", "", "", "", veto])
-    add(["总分", "", "", "", rubric.meta.total_points, r.total, f"等级：{r.grade or '暂定（有待评指标，不评定等级）'}"])
+    add(["总分", "", "", "", rubric.meta.total_points, r.total, f"等级：{grade_text(r)}"])
     for row in ws.iter_rows(min_row=ws.max_row - 2, max_row=ws.max_row):
         for cell in row:
             cell.alignment = wrap

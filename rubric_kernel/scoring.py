@@ -86,6 +86,8 @@ class Result:
     # Points the pending indicators still contribute at their starting value (a deduction-style
     # indicator starts at its maximum): the provisional total may fall by up to this much.
     pending_points: float = 0.0
+    # Points the pending indicators could still add (an award-style indicator starts at 0).
+    pending_upside: float = 0.0
 
     @property
     def effective_veto(self) -> tuple[VetoState, ...]:
@@ -108,6 +110,7 @@ class Result:
             "next_grade": self.next_grade,
             "to_next_grade": self.to_next_grade,
             "pending_points": self.pending_points,
+            "pending_upside": self.pending_upside,
             "indicators": {str(i.number): i.score for i in self.indicators},
         }
 
@@ -313,7 +316,7 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
     judgments, adjustments = sheet.indicators, sheet.adjustments
     results: list[IndicatorResult] = []
     pending: list[int] = []
-    pending_points = 0.0
+    pending_points = pending_upside = 0.0
     level1 = [0.0] * len(plan.level1_names)
     level2 = [0.0] * len(plan.level2_names)
     for p, untouched in plan.indicators:
@@ -328,6 +331,7 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         if j is None and p.needs_judgment:
             pending.append(n)
             pending_points += ir.score
+            pending_upside += ir.max_points - ir.score
 
     bonus_items = rubric.bonus_items
     bonus_lines = tuple(
@@ -386,4 +390,5 @@ def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: S
         nxt,
         gap,
         round(pending_points, 4),
+        round(pending_upside, 4),
     )

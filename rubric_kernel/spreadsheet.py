@@ -2,7 +2,7 @@
 
 Synthetic data carries its mark as a column (so every exported row says so, and pandas still reads
 the header) and, in workbooks, as a first "说明" sheet. Text that a spreadsheet would run as a
-formula (leading =, +, -, @) is written as text.
+formula is written as text.
 """
 
 from __future__ import annotations
@@ -12,17 +12,27 @@ import io
 from collections.abc import Sequence
 
 MARK_COLUMN = "数据"
-FORMULA_START = ("=", "+", "-", "@")
 
 
 def marked(rows: list[dict], mark: str) -> list[dict]:
     return [{MARK_COLUMN: mark, **r} for r in rows] if mark else rows
 
 
-def safe_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+def append_row(ws, values: list) -> None:
+    """Append a row; text that openpyxl would store as a formula (leading "=") is kept as text."""
+    ws.append(values)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
+
+
+def csv_safe(value: object) -> object:
+    """Text a spreadsheet would run when opening a CSV gets a leading apostrophe; numbers and
+    ordinary notes such as "-3 扣分说明" are left alone."""
+    if not isinstance(value, str):
+        return value
+    runs = value[:1] in ("=", "@") or (value[:1] in ("+", "-") and value[1:2] not in tuple("0123456789. "))
+    return "'" + value if runs else value
 
 
 def csv_text(rows: list[dict], mark: str) -> str:
@@ -32,7 +42,7 @@ def csv_text(rows: list[dict], mark: str) -> str:
     if rows:
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: csv_safe(v) for k, v in r.items()} for r in rows)
     return "\ufeff" + buf.getvalue()
 
 
@@ -54,8 +64,8 @@ def xlsx_bytes(sheets: Sequence[tuple[str, list[dict]]], mark: str) -> bytes:
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             for row in rows:
-                ws.append([safe_cell(v) for v in row.values()])
-            ws.freeze_panes = ws.cell(row=2, column=3)
+                append_row(ws, list(row.values()))
+            ws.freeze_panes = ws.cell(row=2, column=3 + bool(mark))  # keep 序号 and 机构 in view
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

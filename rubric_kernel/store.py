@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
 
-SCHEMA_VERSION = 2  # 2: workflow events
+SCHEMA_VERSION = 1  # the first released schema: versions, numbered workflow events, meta
 GROUP_SHEET = "group"
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[1] / "var" / "rubric-kernel.sqlite"
 
@@ -139,10 +139,15 @@ class Snapshot:
 
 
 def resolve_url(db: str | None = None) -> str:
-    """--db, else RUBRIC_KERNEL_DB, else the default file; a plain path means a SQLite file."""
+    """--db, else RUBRIC_KERNEL_DB, else the default file; a plain path means a SQLite file.
+
+    A bare ``postgresql://`` URL uses the psycopg 3 driver this package installs.
+    """
     db = db or os.environ.get("RUBRIC_KERNEL_DB")
     if not db:
         return f"sqlite:///{DEFAULT_DB_PATH}"
+    if db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
     return db if "://" in db else f"sqlite:///{Path(db).resolve()}"
 
 
@@ -177,17 +182,15 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
+        """Create what is missing; refuse a store written by a newer release. Writes only on first use."""
         metadata.create_all(self.engine)
-        with self._writer.begin() as conn:
+        with self.engine.connect() as conn:
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
-            if row is None:
+        if row is None:
+            with self._writer.begin() as conn:
                 conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(f"评分库的结构版本 {row[0]} 高于本程序支持的 {SCHEMA_VERSION}，请升级 rubric-kernel")
-            elif int(row[0]) < SCHEMA_VERSION:  # older stores only lack tables, which create_all added
-                conn.execute(
-                    meta_table.update().where(meta_table.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-                )
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(f"评分库的结构版本 {row[0]} 高于本程序支持的 {SCHEMA_VERSION}，请升级 rubric-kernel")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -336,15 +339,19 @@ class Store:
             payload=canonical(payload or {}),
             note=note,
         )
-        try:
-            with self._writer.begin() as conn:
-                if after is None:
-                    after = conn.execute(select(func.coalesce(func.max(events.c.seq), 0)).where(scope)).scalar_one()
-                values["seq"] = after + 1
-                new_id = conn.execute(insert(events).values(**values)).inserted_primary_key[0]
-        except IntegrityError:
-            raise StoreError("操作被拒绝：机构流程状态已被他人更新，请刷新后重试") from None
-        return _event({**values, "id": new_id})
+        for _attempt in range(5):  # an unconditional append retries when a concurrent one took its number
+            try:
+                with self._writer.begin() as conn:
+                    seq = after
+                    if seq is None:
+                        seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0)).where(scope)).scalar_one()
+                    values["seq"] = seq + 1
+                    new_id = conn.execute(insert(events).values(**values)).inserted_primary_key[0]
+                return _event({**values, "id": new_id})
+            except IntegrityError:
+                if after is not None:
+                    break
+        raise StoreError("操作被拒绝：机构流程状态已被他人更新，请刷新后重试")
 
     def events(self, dataset: str, institution: int | None = None) -> list[Event]:
         q = select(events).where(events.c.dataset == dataset)

@@ -86,6 +86,8 @@ def postgres_server():
     import subprocess
 
     bin_dir = _pg_bin()
+    if os.geteuid() != 0:
+        pytest.skip("the throwaway PostgreSQL cluster is started as the postgres user, which needs root")
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries not installed (tools/system_deps.sh postgres)")
     root = Path(tempfile.mkdtemp(prefix="rk-pg-"))  # pytest's own tmp is private to root; postgres must enter

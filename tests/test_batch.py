@@ -312,3 +312,15 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
     for n in range(1, 9):
         assert (e.out / "latest" / f"{n:02d}.html").is_file()
     assert not lingering, "processes left 10 s after kill -9:\n" + "\n".join(lingering)
+
+
+def test_a_second_batch_on_the_same_output_folder_is_refused(env, capsys):
+    """Two runs in one folder would delete each other's files in flight: the second waits its turn."""
+    import fcntl
+
+    env.out.mkdir(parents=True, exist_ok=True)
+    with (env.out / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code = main(["batch", "--only", "13", "--db", env.db, "--out", str(env.out)])
+    assert code == 4
+    assert "另一个批量任务正在使用输出目录" in capsys.readouterr().out

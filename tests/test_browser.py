@@ -50,7 +50,7 @@ KERNEL_READY_JS = """() => {
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="需要 Debian chromium（/usr/bin/chromium）：make browser-deps"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="需要 Debian chromium（/usr/bin/chromium）：make test-deps"),
 ]
 
 

@@ -264,6 +264,6 @@ def test_withdrawing_a_judgment_makes_the_result_provisional(form):
     assert not c.judged.disabled
     c.judged.value = False
     assert c.ind.number in form.result.pending
-    assert "<span class='rk-grade'>暂定</span>" in form.header.value
+    assert "<span class='rk-grade'>暂不评定</span>" in form.header.value
     assert "<span class='rk-pending'>1</span>" in form.header.value
     assert form.changes(form.sheet()) == {f"indicator:{c.ind.number}": None}

@@ -341,7 +341,8 @@ def test_newer_schema_is_refused(sqlite_store, db):
 def test_resolve_url(db, tmp_path, monkeypatch):
     assert resolve_url() == f"sqlite:///{Path(db).resolve()}", "RUBRIC_KERNEL_DB is used when --db is absent"
     assert resolve_url(str(tmp_path / "x.sqlite")) == f"sqlite:///{(tmp_path / 'x.sqlite').resolve()}"
-    assert resolve_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert resolve_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db", "the installed driver"
+    assert resolve_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
 def test_a_workflow_step_based_on_a_stale_state_is_refused(tmp_path):
@@ -364,3 +365,37 @@ def test_the_command_line_works_against_postgresql(postgres_url, capsys):
     assert '"name": "四川旅游学院"' in out.out
     assert main(["history", "13", "--key", "indicator:1", "--db", postgres_url]) == 0
     assert "导入评分文件 13.yaml" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ imports and the workflow
+def test_reimport_withdraws_an_experts_raised_veto_but_keeps_the_centres_decisions(sqlite_store, ws, tmp_path):
+    """A file owns the experts' judgments and raised vetoes, never the centre's confirmations or adjustments."""
+    source = read_judgments(DEMO_DATA / "judgments" / "44.yaml")
+    assert source.veto["1(2)"].status == "raised"
+    import_judgments(sqlite_store, ws, [DEMO_DATA / "judgments" / "44.yaml"])
+    snap = sqlite_store.snapshot(DATASET, 44)
+    sqlite_store.save(
+        DATASET,
+        44,
+        {"adjust:1": {"score": 10, "reason": "复核", "by": "省职鉴中心"}},
+        snap.base,
+        expert="省职鉴中心",
+        stage="复核",
+        reason="复核调整",
+    )
+    without_veto = yaml.safe_load((DEMO_DATA / "judgments" / "44.yaml").read_text(encoding="utf-8"))
+    without_veto.pop("veto")
+    (tmp_path / "44.yaml").write_text(yaml.safe_dump(without_veto, allow_unicode=True), encoding="utf-8")
+    import_judgments(sqlite_store, ws, [tmp_path / "44.yaml"])
+    live = sqlite_store.snapshot(DATASET, 44).live
+    assert "veto:1(2)" not in live, "the expert withdrew the veto they had raised"
+    assert live["adjust:1"]["by"] == "省职鉴中心", "the centre's adjustment is not the file's to withdraw"
+
+
+def test_an_import_never_overwrites_a_signed_sheet(sqlite_store, ws):
+    import_judgments(sqlite_store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
+    sqlite_store.add_event(DATASET, 13, "transition", actor="省职鉴中心", payload={"from": "现场评估", "to": "初评"})
+    token = sqlite_store.state_token(DATASET)
+    with pytest.raises(InputError, match="已签字"):
+        import_judgments(sqlite_store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
+    assert sqlite_store.state_token(DATASET) == token

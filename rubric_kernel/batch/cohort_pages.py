@@ -81,7 +81,7 @@ def write_publicity(
         "供复核前预览，尚未经省职鉴中心复核；正式公示名单在复核通过后由 rubric-kernel publicity 生成。</p>"
     )
     atomic_write(out / "publicity.html", page(title, html_table(shown) + note, mark))
-    atomic_write(out / "publicity.xlsx", xlsx_bytes([("公示名单", rows)], mark))
+    atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark))
 
 
 def grade_chart_svg(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
@@ -121,7 +121,7 @@ def write_index(
                 }
             )
             continue
-        grade = r["grade"] or "—"
+        grade = r["grade"] or "暂不评定"
         status = STATUS_ZH[r["status"]] + (f"（待评 {len(r['pending'])} 项）" if r["pending"] else "")
         rows.append(
             {

@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..report.digest import rubric_digest
 from ..sheet_codec import digest
-from ..workspace import NOTEBOOK, Workspace
+from ..workspace import MATERIALS_PATH, NOTEBOOK, Workspace
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -29,6 +29,7 @@ def shared_inputs(ws: Workspace, as_of: str, notebook: Path = NOTEBOOK) -> dict[
     """Inputs every report shares; with each institution's own (``institution_digests``) they decide a re-run."""
     return {
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+        "materials": hashlib.sha256(MATERIALS_PATH.read_bytes()).hexdigest(),  # the report's 附件3 section
         "rubric": rubric_digest(ws),
         "code": code_digest(),
         "dataset": ws.dataset.name,

@@ -182,8 +182,15 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
 
     # Kernels find the store through RUBRIC_KERNEL_DB, never through a parameter: a database password
     # must not be written into every executed notebook.
+    previous = os.environ.get("RUBRIC_KERNEL_DB")
     os.environ["RUBRIC_KERNEL_DB"] = cfg.db_url
-    execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
+    try:
+        execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
+    finally:
+        if previous is None:
+            os.environ.pop("RUBRIC_KERNEL_DB", None)
+        else:
+            os.environ["RUBRIC_KERNEL_DB"] = previous
 
     results = {
         n: e.result for n, e in state.entries.items() if e.result is not None and (run_dir / f"{n:02d}.html").exists()

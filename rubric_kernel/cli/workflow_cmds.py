@@ -315,8 +315,9 @@ def cmd_announce(args) -> int:
         before = wf.states()
         candidates = [n for n, st in before.items() if st.stage in ("公示", "异议处理", "公告")]
         results = _results(wf, candidates)
-        done, held = wf.announce(day, by=args.by)
-        announced = {n: st.announced for n, st in wf.states().items() if st.stage == "公告" and st.announced}
+        done, held = wf.announce(day, by=args.by, valid_years=args.valid_years)
+        states = {n: st for n, st in wf.states().items() if st.stage == "公告" and st.announced}
+        announced = {n: st.announced for n, st in states.items()}
     finally:
         store.close()
     out = Path(args.out) if args.out else OUT
@@ -335,7 +336,7 @@ def cmd_announce(args) -> int:
         {n: results[n] for n in announced},
         as_of=wf.ws.dataset.as_of,
         announced=announced,
-        valid_years=args.valid_years,
+        valid_years={n: st.valid_years for n, st in states.items()},  # each as recorded when announced
         synthetic=wf.ws.dataset.synthetic,
     )
     paths += documents.write_sharing(out, records)

@@ -21,9 +21,17 @@ MESSAGES = {
     "unrecognized arguments: %s": "无法识别的参数：%s",
     "expected one argument": "需要一个值",
     "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 有歧义，可能是 %(matches)s",
+    "expected at least one argument": "至少需要一个值",
 }
 
 
+def _translate(text: str) -> str:
+    return MESSAGES.get(text, _ORIGINAL(text))
+
+
+_ORIGINAL = argparse._  # type: ignore[attr-defined]
+
+
 def install() -> None:
-    original = argparse._  # type: ignore[attr-defined]
-    argparse._ = lambda text: MESSAGES.get(text, original(text))  # type: ignore[attr-defined]
+    """Idempotent; affects argparse in this process only (the command line's own process)."""
+    argparse._ = _translate  # type: ignore[attr-defined]

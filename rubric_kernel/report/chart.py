@@ -83,17 +83,20 @@ def bar_chart(
     return "".join(parts)
 
 
-def level1_chart_svg(rubric: Rubric, r: Result, class_mean: Mapping[str, float], all_mean: Mapping[str, float]) -> str:
-    """Each first-level score as a share of its points: the institution, its class, everyone."""
+def level1_chart_svg(
+    rubric: Rubric, r: Result, class_mean: Mapping[str, float] | None, all_mean: Mapping[str, float] | None
+) -> str:
+    """Each first-level score as a share of its points: the institution, its class, everyone (a mean
+    with no complete institution behind it is left out rather than drawn as zero)."""
     names = [lv.name for lv in rubric.levels]
     maxima = {lv.name: lv.points for lv in rubric.levels}
 
     def pct(scores: Mapping[str, float]) -> list[float]:
         return [round(100 * scores[k] / maxima[k], 1) for k in names]
 
-    series = [
-        ("本机构", pct(r.level1), "#c0392b"),
-        (f"{r.klass}均值", pct(class_mean), "#7f8c8d"),
-        ("全部机构均值", pct(all_mean), "#c7ccd1"),
-    ]
+    series = [("本机构", pct(r.level1), "#c0392b")]
+    if class_mean is not None:
+        series.append((f"{r.klass}均值", pct(class_mean), "#7f8c8d"))
+    if all_mean is not None:
+        series.append(("全部机构均值", pct(all_mean), "#c7ccd1"))
     return bar_chart(names, series, y_max=100, y_label="得分率（%）", title=f"{r.name} 一级指标得分率对比")

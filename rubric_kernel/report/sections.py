@@ -105,15 +105,18 @@ def level1(a: Assessment, r: Result) -> str:
     complete = {n: x for n, x in a.cohort.items() if x.status == "complete"}
     means = class_means(complete)
     counts = {k: sum(1 for x in complete.values() if k in ("全部", x.klass)) for k in means}
-    empty = dict.fromkeys(r.level1, 0.0)
-    mine, everyone = means.get(r.klass, empty), means.get("全部", empty)
+    mine, everyone = means.get(r.klass), means.get("全部")
+
+    def mean(m: dict | None, name: str) -> str:
+        return "—" if m is None else f"{m[name]:.1f}"  # no complete institution to compare with
+
     rows = [
         (
             esc(lv.name),
             fmt(lv.points),
             f"<strong>{fmt(r.level1[lv.name])}</strong>",
-            f"{mine[lv.name]:.1f}",
-            f"{everyone[lv.name]:.1f}",
+            mean(mine, lv.name),
+            mean(everyone, lv.name),
         )
         for lv in a.ws.rubric.levels
     ]
@@ -296,7 +299,7 @@ def history(a: Assessment) -> str:
     if versions:
         body += f"<p>评分库共记录 {len(versions)} 个版本（每次修改均保留修改人、时间、原因与原值）。</p>"
         body += _table(
-            ("时间", "修改人", "阶段", "项目", "版本", "内容", "说明"),
+            ("时间（北京时间）", "修改人", "阶段", "项目", "版本", "内容", "说明"),
             [_version_row(a.ws.rubric, v) for v in reversed(versions)],
             "rk-history",
         )

@@ -131,13 +131,17 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def _years(valid_years: Mapping[int, int] | int, n: int) -> int:
+    return valid_years if isinstance(valid_years, int) else valid_years[n]
+
+
 def sharing_records(
     roster: Mapping[int, Institution],
     results: Mapping[int, dict],
     *,
     as_of: dt.date,
     announced: Mapping[int, dt.date],
-    valid_years: int,
+    valid_years: Mapping[int, int] | int,
     synthetic: bool,
 ) -> list[dict]:
     """One record per announced institution, each with its own announcement date and validity."""
@@ -150,7 +154,7 @@ def sharing_records(
             "grade": r["grade"],
             "score": r["total"],
             "assessment_date": as_of.isoformat(),
-            "valid_until": (_add_years(announced[n], valid_years) - dt.timedelta(days=1)).isoformat(),
+            "valid_until": (_add_years(announced[n], _years(valid_years, n)) - dt.timedelta(days=1)).isoformat(),
             "announcement_date": announced[n].isoformat(),
             "synthetic": synthetic,
         }

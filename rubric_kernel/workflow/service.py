@@ -62,7 +62,9 @@ class Workflow:
         return Facts(self.sheet_digest(n), len(r.pending), undecided, today)
 
     # steps ------------------------------------------------------------------------------------
-    def move(self, n: int, to: str, *, actor: str, note: str = "", today: dt.date | None = None) -> Event:
+    def move(
+        self, n: int, to: str, *, actor: str, note: str = "", today: dt.date | None = None, extra: dict | None = None
+    ) -> Event:
         today = today or dt.date.today()
         st = self.state(n)
         problems = transition_problems(st, to, self.facts(n, today))
@@ -74,7 +76,7 @@ class Workflow:
             "transition",
             actor=actor,
             note=note,
-            payload={"from": st.stage, "to": to, "date": today.isoformat()},
+            payload={"from": st.stage, "to": to, "date": today.isoformat(), **(extra or {})},
             after=st.last_seq,
         )
 
@@ -223,26 +225,30 @@ class Workflow:
             raise WorkflowError(["异议处理须写明核实情况"])
         reason = f"异议 {objection} 成立：{note}"
         changes = {f"adjust:{k}": {"score": v, "reason": f"{r}（{reason}）", "by": by} for k, (v, r) in adjust.items()}
-        if changes:
-            self._save_decision(n, changes, by=by, stage="异议处理", reason=reason)
+        snap = self._checked(n, changes, stage="异议处理", reason=reason)  # refused here, before anything is written
         change = "；".join(f"指标{k}调整为{v:g}分" for k, (v, _) in adjust.items())
-        return self.store.add_event(
+        event = self.store.add_event(  # decided once: a second decision based on the same state is refused
             self.dataset,
             n,
             "objection_decision",
             actor=by,
             note=note,
             payload={"objection": objection, "decision": decision, "change": change},
+            after=st.last_seq,
         )
+        self._write(n, changes, snap, by=by, stage="异议处理", reason=reason)
+        return event
 
-    def announce(self, today: dt.date, *, by: str) -> tuple[list[int], list[str]]:
+    def announce(self, today: dt.date, *, by: str, valid_years: int = 2) -> tuple[list[int], list[str]]:
         """Announce every institution in publicity that may be; returns those and why the others may not."""
         done, held = [], []
         for n, st in self.states().items():
             if st.stage not in ("公示", "异议处理"):
                 continue
             try:
-                self.move(n, "公告", actor=by, note="公告最终信用评估结果", today=today)
+                self.move(
+                    n, "公告", actor=by, note="公告最终信用评估结果", today=today, extra={"valid_years": valid_years}
+                )
                 done.append(n)
             except WorkflowError as exc:
                 held.extend(exc.problems)

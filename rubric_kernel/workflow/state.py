@@ -61,6 +61,7 @@ class WorkflowState:
     publicity: tuple[dt.date, dt.date] | None = None
     objections: list[Objection] = field(default_factory=list)
     announced: dt.date | None = None
+    valid_years: int = 2  # validity of the announced result, as recorded when it was announced
     last_seq: int = 0  # the newest event this state was derived from; steps based on it pass it as ``after``
 
     def valid_signatures(self, digest: str) -> list[str]:
@@ -84,6 +85,7 @@ def derive(events: Sequence[Event]) -> WorkflowState:
             st.history.append(e)
             if p["to"] == "公告":
                 st.announced = dt.date.fromisoformat(p.get("date", e.created_at[:10]))
+                st.valid_years = int(p.get("valid_years", st.valid_years))
             if p["to"] == "复核" and p.get("from") == "公告":
                 st.announced = None
         elif e.kind == "group":
