@@ -16,7 +16,7 @@ from .errors import Fault, InputError
 from .evidence import Evidence, parse_date
 from .judgments import bootstrap
 from .roster import Institution
-from .scoring import Result, score
+from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import GROUP_SHEET, Snapshot, Store
 from .workspace import Workspace, load_workspace_cached
@@ -66,7 +66,7 @@ class Assessment:
             faults = self.check(sheet)
             if faults:
                 raise InputError(faults)
-        return score(self.ws.rubric, self.institution, self.evidence, sheet, self.as_of)
+        return self.ws.score(self.institution.number, sheet, self.as_of)
 
     @cached_property
     def cohort(self) -> dict[int, Result]:

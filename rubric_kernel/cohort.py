@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from .errors import Fault, InputError
-from .scoring import Result, score
+from .scoring import Result
 from .sheet import check_sheet
 from .store import Snapshot, Store
 from .workspace import Workspace
@@ -25,14 +25,14 @@ def score_cohort(
     as_of = as_of or ws.dataset.as_of
     faults: list[Fault] = []
     results: dict[int, Result] = {}
-    for n, inst in ws.roster.items():
+    for n in ws.roster:
         sheet = snapshots.get(n, Snapshot({})).sheet()
         evidence = ws.dataset.for_institution(n)
         found = check_sheet(sheet, ws.rubric, evidence, f"评分库（机构 {n}）")
         if found:
             faults.extend(found)
             continue
-        results[n] = score(ws.rubric, inst, evidence, sheet, as_of)
+        results[n] = ws.score(n, sheet, as_of)
     if faults and strict:
         raise InputError(faults)
     return results

@@ -6,6 +6,7 @@ path can be overridden, so an official rubric or a real dataset is a matter of a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from .evidence import Dataset, load_dataset
 from .judgments_file import JudgmentsFile, read_judgments
 from .roster import Institution, load_roster
 from .rubric import Rubric, load_rubric
-from .sheet import check_sheet
+from .scoring import Result, score
+from .sheet import Sheet, check_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRIC_PATH = ROOT / "parameters" / "rubric.yaml"
@@ -38,6 +40,16 @@ class Workspace:
             raise InputError(
                 [Fault("institutions.csv", f"机构序号 {number} 不在名单中（1–{max(self.roster)}）")]
             ) from None
+
+    def score(self, number: int, sheet: Sheet, as_of: dt.date | None = None) -> Result:
+        """Score one institution of this workspace with its own evidence (the sheet must be checked)."""
+        return score(
+            self.rubric,
+            self.institution(number),
+            self.dataset.for_institution(number),
+            sheet,
+            as_of or self.dataset.as_of,
+        )
 
 
 def load_workspace(

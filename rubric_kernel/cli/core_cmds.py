@@ -10,7 +10,6 @@ import sys
 from ..cohort import score_cohort
 from ..errors import InputError
 from ..evidence import parse_date
-from ..scoring import score
 from ..textview import render_result, render_rubric, render_summary
 from ..workspace import judgment_files, load_workspace, read_checked
 from .common import add_data_options, open_store, open_workspace, sheet_for
@@ -64,7 +63,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     inst = ws.institution(args.number)
     as_of = _as_of(args.as_of, ws.dataset.as_of)
-    result = score(ws.rubric, inst, ws.dataset.for_institution(inst.number), sheet_for(args, ws, inst.number), as_of)
+    result = ws.score(inst.number, sheet_for(args, ws, inst.number), as_of)
     if args.json:
         payload = result.as_json()
         payload["dataset"] = ws.dataset.name

@@ -10,7 +10,6 @@ from ..files import atomic_write
 from ..judgments import current_sheet, expand, import_judgments
 from ..labels import describe_version, local_time
 from ..score_sheet import score_sheet_xlsx
-from ..scoring import score
 from ..workspace import ROOT
 from .common import add_data_options, open_store, open_workspace
 
@@ -60,7 +59,7 @@ def cmd_export_sheet(args: argparse.Namespace) -> int:
         experts = sorted({v.expert for v in store.history(ws.dataset.name, inst.number)})
     finally:
         store.close()
-    result = score(ws.rubric, inst, ws.dataset.for_institution(inst.number), sheet, ws.dataset.as_of)
+    result = ws.score(inst.number, sheet)
     out = Path(args.out) if args.out else ROOT / "outputs" / "sheets" / f"{inst.number:02d}-评分表.xlsx"
     atomic_write(out, score_sheet_xlsx(ws.rubric, inst, result, ws.dataset.mark, experts))
     print(display_path(out))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..judgments import current_sheet
-from ..scoring import score
 from ..store import Store
 from ..workspace import Workspace
 
@@ -30,18 +29,9 @@ class Divergence:
 
 
 def consolidate(ws: Workspace, store: Store, n: int, threshold: float) -> list[Divergence]:
-    inst = ws.institution(n)
+    ws.institution(n)  # an unknown number is refused even when no expert has scored yet
     experts = [s.removeprefix(EXPERT_PREFIX) for s in store.sheets(ws.dataset.name, n) if s.startswith(EXPERT_PREFIX)]
-    results = {
-        e: score(
-            ws.rubric,
-            inst,
-            ws.dataset.for_institution(n),
-            current_sheet(store, ws, n, expert_sheet(e)),
-            ws.dataset.as_of,
-        )
-        for e in experts
-    }
+    results = {e: ws.score(n, current_sheet(store, ws, n, expert_sheet(e))) for e in experts}
     rows = []
     for number, ind in ws.rubric.indicators.items():
         per = {e: next(i for i in r.indicators if i.number == number) for e, r in results.items()}

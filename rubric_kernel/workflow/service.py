@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from ..judgments import current_sheet
-from ..scoring import Result, score
+from ..scoring import Result
 from ..sheet import check_sheet
 from ..sheet_codec import digest, entries_to_sheet
 from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
@@ -54,7 +54,7 @@ class Workflow:
         return digest(self.store.snapshot(self.dataset, n).live)
 
     def result(self, n: int) -> Result:
-        return self._score_sheet(n, current_sheet(self.store, self.ws, n))
+        return self.ws.score(n, current_sheet(self.store, self.ws, n))
 
     def facts(self, n: int, today: dt.date) -> Facts:
         r = self.result(n)
@@ -149,7 +149,7 @@ class Workflow:
             changes[f"adjust:{number}"] = {"score": value, "reason": reason, "by": by}
         snap = self._checked(n, changes, stage="复核", reason="省职鉴中心复核")
         if approve and st.stage == "初评":
-            prospective = self._score_sheet(n, entries_to_sheet({**snap.live, **changes}))
+            prospective = self.ws.score(n, entries_to_sheet({**snap.live, **changes}))
             facts = Facts(
                 digest({**snap.live, **changes}),
                 len(prospective.pending),
@@ -255,11 +255,6 @@ class Workflow:
         if not done:
             raise WorkflowError(held or ["没有处于公示阶段的机构"])
         return done, held
-
-    def _score_sheet(self, n: int, sheet) -> Result:
-        return score(
-            self.ws.rubric, self.ws.institution(n), self.ws.dataset.for_institution(n), sheet, self.ws.dataset.as_of
-        )
 
     def _checked(self, n: int, changes: dict, *, stage: str, reason: str) -> Snapshot:
         """Refuse, before anything is written, a decision the workflow or the rubric does not allow."""
