@@ -19,6 +19,7 @@ from .roster import Institution
 from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import GROUP_SHEET, Snapshot, Store
+from .workflow.state import WorkflowState, derive
 from .workspace import Workspace, load_workspace_cached
 
 MODES = ("interactive", "report")
@@ -36,6 +37,8 @@ class Assessment:
     mode: str = "report"
     sheet_name: str = GROUP_SHEET
     _snapshot: Snapshot | None = field(default=None, repr=False)
+    _stored_result: Result | None = field(default=None, repr=False)
+    _workflow: WorkflowState | None = field(default=None, repr=False)
 
     @property
     def dataset(self) -> str:
@@ -53,6 +56,7 @@ class Assessment:
         """The store's current sheet; cached so one notebook run reads the store once."""
         if self._snapshot is None or refresh:
             self._snapshot = self.store.snapshot(self.dataset, self.institution.number, self.sheet_name)
+            self._stored_result = self._workflow = None  # both derive from what the store holds
         return self._snapshot
 
     def check(self, sheet: Sheet) -> list[Fault]:
@@ -61,12 +65,15 @@ class Assessment:
     def score(self, sheet: Sheet | None = None) -> Result:
         """Score the stored sheet (refused with every fault if it no longer fits the rubric or records),
         or a sheet being edited and already checked (the form's live header)."""
-        if sheet is None:
-            sheet = self.snapshot().sheet()
-            faults = self.check(sheet)
+        if sheet is not None:
+            return self.ws.score(self.institution.number, sheet, self.as_of)
+        stored = self.snapshot().sheet()
+        if self._stored_result is None:  # the report's sections and its result output share one scoring
+            faults = self.check(stored)
             if faults:
                 raise InputError(faults)
-        return self.ws.score(self.institution.number, sheet, self.as_of)
+            self._stored_result = self.ws.score(self.institution.number, stored, self.as_of)
+        return self._stored_result
 
     @cached_property
     def cohort(self) -> dict[int, Result]:
@@ -92,10 +99,12 @@ class Assessment:
     def events(self):
         return self.store.events(self.dataset, self.institution.number)
 
-    def workflow(self):
-        from .workflow.state import derive
-
-        return derive(self.events())
+    def workflow(self) -> WorkflowState:
+        """The institution's workflow state, read once per snapshot (a report asks for it three times)."""
+        if self._workflow is None:
+            self.snapshot()
+            self._workflow = derive(self.events())
+        return self._workflow
 
     def history(self, key: str | None = None):
         return self.store.history(self.dataset, self.institution.number, key, self.sheet_name)

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import (
@@ -135,6 +136,10 @@ class Snapshot:
         return {k: v.content for k, v in self.entries.items() if v.content is not None}
 
     def sheet(self) -> Sheet:
+        return self._sheet
+
+    @cached_property
+    def _sheet(self) -> Sheet:  # decoded once: a report reads the same snapshot's sheet several times
         return entries_to_sheet(self.live)
 
 
