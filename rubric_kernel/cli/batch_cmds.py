@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from ..errors import display_path
+from ..report.style import report_title
 from ..store import resolve_url
 from ..workspace import DEMO_DATA, ROOT
 from .common import add_data_options, open_store, open_workspace
-from .report_cmds import report_title
 
 
 def register(sub: argparse._SubParsersAction) -> None:

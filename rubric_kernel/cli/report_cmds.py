@@ -11,6 +11,7 @@ from pathlib import Path
 from ..assessment import open_assessment
 from ..errors import Fault, InputError, display_path
 from ..report.digest import input_digests
+from ..report.style import report_title
 from ..store import resolve_url
 from ..workspace import DEMO_DATA, NOTEBOOK, ROOT
 from .common import add_data_options, open_store, open_workspace
@@ -36,10 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("report", help="报告 HTML 文件")
     add_data_options(p)
     p.set_defaults(handler=cmd_verify)
-
-
-def report_title(name: str, mark: str) -> str:
-    return f"{'【' + mark + '】' if mark else ''}信用评估报告 - {name}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -1,6 +1,10 @@
-"""The report's stylesheet, shared by the notebook view and the HTML export (no heavy imports here)."""
+"""The report's stylesheet and title, shared by the notebook view, the HTML export and the batch (no heavy imports)."""
 
 from pathlib import Path
 
 HERE = Path(__file__).parent
 CSS = (HERE / "report.css").read_text(encoding="utf-8")
+
+
+def report_title(name: str, mark: str) -> str:
+    return f"{'【' + mark + '】' if mark else ''}信用评估报告 - {name}"
