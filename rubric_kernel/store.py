@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from .records import Event, Version
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
 
@@ -88,37 +89,6 @@ class StaleSave(StoreError):
             f"{v.key} 已由 {v.expert} 于 {v.created_at} 修改为版本 {v.seq}（{v.reason or '无说明'}）" for v in conflicts
         ]
         super().__init__("保存被拒绝：您编辑期间评分已被他人修改，请刷新后重试。" + "；".join(parts))
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    id: int
-    dataset: str
-    institution: int
-    sheet: str
-    key: str
-    seq: int
-    stage: str
-    expert: str
-    created_at: str
-    content: dict | None
-    reason: str
-    replaces: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A workflow fact (stage change, signature, objection…); like versions, never edited or deleted."""
-
-    id: int
-    dataset: str
-    institution: int
-    seq: int
-    kind: str
-    actor: str
-    created_at: str
-    payload: dict
-    note: str
 
 
 @dataclass(frozen=True)

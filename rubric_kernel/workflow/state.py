@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..store import Event
+from ..records import Event
 
 STAGES = ("待评估", "现场评估", "初评", "复核", "公示", "异议处理", "公告")
 NEXT = {
