@@ -18,6 +18,7 @@ from ..report.page import SORT_JS, html_table, page
 from ..roster import CLASSES, Institution
 from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
+from ..workflow.documents import publicity_rows
 
 GRADE_ORDER = ("AAAAA", "AAAA", "AAA", "AA", "A")
 
@@ -55,15 +56,6 @@ def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: 
     rows = summary_rows(rubric, results)
     atomic_write(out / "summary.csv", csv_text(rows, mark))
     atomic_write(out / "summary.xlsx", xlsx_bytes([("评分汇总", rows)], mark))
-
-
-def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> list[dict]:
-    """Only what may be published: no personal data, only complete results."""
-    return [
-        {"序号": n, "评价机构": roster[n].name, "类别": roster[n].klass, "信用得分": r["total"], "信用等级": r["grade"]}
-        for n, r in sorted(results.items())
-        if r["status"] == "complete" and r["grade"]
-    ]
 
 
 def write_publicity(

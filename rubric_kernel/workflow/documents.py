@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from ..batch.cohort_pages import publicity_rows
 from ..files import atomic_write
 from ..report.page import html_table, page
 from ..roster import Institution
@@ -104,6 +103,15 @@ def write_schedule(out: Path, visits: Sequence[Visit], roster: Mapping[int, Inst
     body += "<h2>附件3 准备材料清单</h2><ol>" + "".join(f"<li>{escape(i['材料'])}</li>" for i in items) + "</ol>"
     atomic_write(paths[3], page("信用评估实地评估通知", body, mark))
     return paths
+
+
+def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> list[dict]:
+    """Only what may be published: no personal data, only complete results."""
+    return [
+        {"序号": n, "评价机构": roster[n].name, "类别": roster[n].klass, "信用得分": r["total"], "信用等级": r["grade"]}
+        for n, r in sorted(results.items())
+        if r["status"] == "complete" and r["grade"]
+    ]
 
 
 def write_public_list(
