@@ -18,6 +18,8 @@ LINE_KIND_ZH = {
     "clamp": "封顶",
     "adjusted": "复核调整",
 }
+BASE_ZH = {"full": "扣分制", "zero": "加分制"}  # how an indicator starts: at its max, or at 0
+RECORD_STATUS_ZH = {"record": "计分", "dismissed": "已排除", "outside": "回溯期外"}  # a credit record's fate
 DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
 
 

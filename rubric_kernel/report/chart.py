@@ -100,3 +100,54 @@ def level1_chart_svg(
     if all_mean is not None:
         series.append(("全部机构均值", pct(all_mean), "#c7ccd1"))
     return bar_chart(names, series, y_max=100, y_label="得分率（%）", title=f"{r.name} 一级指标得分率对比")
+
+
+def heatmap(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    shares: Sequence[Sequence[float]],
+    tips: Sequence[Sequence[str]],
+    *,
+    bands: Sequence[tuple[str, int]] = (),
+    title: str = "",
+    cell: int = 11,
+) -> str:
+    """A matrix of shares in [0, 1] as shaded cells, darker for more; zero cells stay blank, so a
+    75 × 68 matrix of mostly untouched indicators stays small. Every cell names itself on hover.
+
+    ``bands`` label consecutive runs of columns (label, how many columns), e.g. first-level indicators;
+    their labels alternate between two lines so that narrow neighbours do not overwrite each other.
+    """
+    left, top, label_every = 30, 52, 5
+    width, height = left + cell * len(columns) + 8, top + cell * len(rows) + 8
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" font-family="{FONT}" font-size="10">'
+    ]
+    if title:
+        parts.append(f"<title>{escape(title)}</title>")
+    x = left
+    for k, (label, span) in enumerate(bands):
+        fill = "#f3f4f6" if k % 2 == 0 else "#e5e7eb"
+        parts.append(
+            f'<rect x="{x}" y="{top}" width="{cell * span}" height="{cell * len(rows)}" fill="{fill}"/>'
+            f'<text x="{x + 1}" y="{12 + 12 * (k % 2)}" fill="#374151">{escape(label)}</text>'
+        )
+        x += cell * span
+    shown = [j for j in range(len(columns)) if j == 0 or (j + 1) % label_every == 0]
+    if columns and len(columns) - 1 - shown[-1] > 2:
+        shown.append(len(columns) - 1)
+    for j in shown:
+        parts.append(f'<text x="{left + cell * j}" y="{top - 4}" fill="#6b7280">{escape(columns[j])}</text>')
+    for i, row in enumerate(rows):
+        y = top + cell * i
+        parts.append(f'<text x="{left - 4}" y="{y + cell - 2}" text-anchor="end" fill="#111827">{escape(row)}</text>')
+        for j, share in enumerate(shares[i]):
+            if share > 0:
+                parts.append(
+                    f'<rect x="{left + cell * j}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
+                    f'fill="#b91c1c" fill-opacity="{0.15 + 0.85 * min(share, 1.0):.2f}">'
+                    f"<title>{escape(tips[i][j])}</title></rect>"
+                )
+    parts.append("</svg>")
+    return "".join(parts)
