@@ -240,9 +240,10 @@ def outliers(c: CohortFrames, threshold: float = 2.0) -> pd.DataFrame:
 
 def compare_programmes(a: CohortFrames, b: CohortFrames) -> pd.DataFrame:
     """Institutions scored in both programmes: total and grade in each, and how they moved."""
-    left = a.institutions[["评价机构", "类别", "总分", "等级"]]
-    right = b.institutions[["总分", "等级"]]
-    both = left.join(right, how="inner", lsuffix=f"·{a.programme}", rsuffix=f"·{b.programme}")
+    cols = ["总分", "等级"]
+    left = a.institutions[["评价机构", "类别", *cols]].rename(columns={k: f"{k}·{a.programme}" for k in cols})
+    right = b.institutions[cols].rename(columns={k: f"{k}·{b.programme}" for k in cols})
+    both = left.join(right, how="inner")
     both["总分变化"] = (both[f"总分·{b.programme}"] - both[f"总分·{a.programme}"]).round(4)
     order = grade_order(a.rubric)
     rank = {g: i for i, g in enumerate(order)}
