@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import platform
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,7 +18,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TextIO
 
 from ..report.digest import institution_digests
 from ..store import Snapshot, Store
@@ -268,11 +266,10 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def print_failures(report: BatchReport, stream: TextIO | None = None) -> None:
-    stream = stream or sys.stderr
+def failures_text(report: BatchReport) -> str:
+    """The failure table the batch command shows (empty when nothing failed)."""
     if not report.failures:
-        return
-    print(f"\n失败 {len(report.failures)} 家（下次运行会自动重试）：", file=stream)
-    print(f"{'序号':>4}  首条错误", file=stream)
-    for n, err in sorted(report.failures.items()):
-        print(f"{n:>4}  {err}", file=stream)
+        return ""
+    lines = [f"\n失败 {len(report.failures)} 家（下次运行会自动重试）：", f"{'序号':>4}  首条错误"]
+    lines += [f"{n:>4}  {err}" for n, err in sorted(report.failures.items())]
+    return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..errors import display_path
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..batch.runner import BatchBusy, BatchConfig, print_failures, run_batch
+    from ..batch.runner import BatchBusy, BatchConfig, failures_text, run_batch
     from ..batch.selection import parse_only
 
     ws = open_workspace(args)
@@ -50,7 +51,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return 130
     finally:
         store.close()
-    print_failures(report)
+    if report.failures:
+        print(failures_text(report), file=sys.stderr)
     print(
         f"{'【' + mark + '】' if mark else ''}运行 {report.run_id}：执行 {len(report.executed)} 家，"
         f"复用 {len(report.reused)} 家，失败 {len(report.failures)} 家，用时 {report.seconds:.1f} 秒。"
