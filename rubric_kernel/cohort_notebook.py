@@ -9,14 +9,16 @@ font and no plotting library is imported. Every output made from synthetic data 
 from __future__ import annotations
 
 from html import escape
-
-import pandas as pd
-from pandas.io.formats.style import Styler
+from typing import TYPE_CHECKING
 
 from . import frames
 from .frames import CohortFrames
 from .report.chart import bar_chart, heatmap
 from .store import Store
+
+if TYPE_CHECKING:  # pandas itself is imported by frames.py alone
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 CLASS_COLOURS = {"院校": "#2e86c1", "社评机构": "#c0392b", "专项机构": "#7f8c8d"}
 
