@@ -204,6 +204,11 @@ def test_two_programmes_compared(demo, demo_copy, tmp_path):
     assert (table["总分变化"] != 0).any(), "a later as-of date moves records out of their windows"
     same = table[table["等级·demo"].astype(object) == table["等级·demo-2024"].astype(object)]
     assert (same["等级变化"] == "持平").all()
+    graded = table[table["等级·demo"].notna() & table["等级·demo-2024"].notna()]
+    assert set(graded.loc[graded["总分变化"] > 0, "等级变化"]) <= {"持平", "上升"}
+    assert set(graded.loc[graded["总分变化"] < 0, "等级变化"]) <= {"持平", "下降"}
+    assert (graded["等级变化"] != "持平").any()
+    assert (table.loc[table.index.difference(graded.index), "等级变化"] == "暂定，不比较").all()
     shown = view.comparison(first, str(demo_copy), url)
     assert len(shown.data) == len(results) and "demo-2024" in shown.to_html()
 
