@@ -40,11 +40,11 @@ def csv_safe(value: object) -> object:
 
 
 def csv_text(rows: list[dict], mark: str) -> str:
-    """UTF-8 with BOM so Excel opens Chinese correctly."""
+    """UTF-8 with BOM so Excel opens Chinese correctly; CRLF rows (RFC 4180)."""
     rows = marked(rows, mark)
     buf = io.StringIO()
     if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\r\n")  # RFC 4180; a CR in a cell is quoted
         w.writeheader()
         w.writerows({k: csv_safe(v) for k, v in r.items()} for r in rows)
     return "\ufeff" + buf.getvalue()

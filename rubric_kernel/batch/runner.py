@@ -91,7 +91,8 @@ def _link(src: Path, dst: Path) -> None:
 def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
     """Bring an institution's last good outputs into this run; False when they are gone.
 
-    The entry then points at this run, so an older run folder (say, a killed one) is never needed again.
+    An entry whose outputs sit in a killed run's folder (no manifest) then points at this run instead, so
+    ``batch --clean`` can remove that folder without losing them.
     """
     src = out / entry.run
     files = [src / f"{n:02d}.ipynb", src / f"{n:02d}.html"]
@@ -100,7 +101,8 @@ def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
     if src.resolve() != run_dir.resolve():
         for f in files:
             _link(f, run_dir / f.name)
-        entry.run = run_dir.name
+        if not (src / "manifest.json").exists():
+            entry.run = run_dir.name
     return True
 
 
@@ -172,6 +174,8 @@ def incomplete_runs(out: Path) -> list[Path]:
 
 def clean_incomplete(out: Path) -> list[Path]:
     """Remove the folders of killed runs (only those); state entries that pointed into them are forgotten."""
+    if not out.is_dir():
+        return []
     with _lock(out):
         stale = incomplete_runs(out)
         if not stale:
@@ -227,7 +231,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
         # the store URL travels in the environment
         params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of, rubric=cfg.rubric, roster=cfg.roster)
         jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook))
-    state.save()  # reused entries now point at this run
+    state.save()  # entries moved out of killed runs' folders
 
     timings: dict[int, float] = {}
     progress = Progress(len(jobs))
