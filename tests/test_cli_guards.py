@@ -82,6 +82,8 @@ CASES = [
     (["score", "10000000000000000000000"], 2, "不在名单中"),
     (["score", "13", "--rubric", "{root}/missing.yaml"], 2, "missing.yaml"),
     (["summary", "--as-of", "13"], 2, "日期“13”无效"),
+    (["status", "99"], 2, "机构序号 99 不在名单中"),
+    (["status", "0"], 2, "机构序号 0 不在名单中"),
     (["consolidate", "13", "--threshold", "nan"], 2, "应在 0–1000 之间"),
     (["consolidate", "13", "--threshold", "-1"], 2, "应在 0–1000 之间"),
     (["consolidate", "13", "--threshold", "1e400"], 2, "应在 0–1000 之间"),

@@ -124,16 +124,17 @@ def cmd_status(args) -> int:
     wf, store = _open(args)
     try:
         states = wf.states()
-        numbers = [args.institution] if args.institution else list(states)
+        # an unknown number is refused before the table starts, so the error stays one line
+        numbers = [wf.ws.institution(args.institution).number] if args.institution is not None else list(states)
         print(f"{'序号':>4}  {'阶段':<6} {'评估日期':<10}  签字  异议  机构")
         for n in numbers:
-            st = states[wf.ws.institution(n).number]
+            st = states[n]
             digest = wf.sheet_digest(n)
             signed = f"{len(st.valid_signatures(digest))}/{len(st.group)}" if st.group else "—"
             objections = f"{len(st.open_objections)}/{len(st.objections)}" if st.objections else "—"
             visit = st.visit.isoformat() if st.visit else "—"
             print(f"{n:>4}  {st.stage:<6} {visit:<10}  {signed:<4}  {objections:<4}  {wf.ws.roster[n].name}")
-            if args.institution:
+            if args.institution is not None:
                 for e in st.history:
                     print(
                         f"      {local_time(e.created_at)}  {e.payload['from']} → {e.payload['to']}  {e.actor}  {e.note}"
