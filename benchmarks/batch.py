@@ -25,8 +25,9 @@ from pathlib import Path
 import nbformat
 
 from rubric_kernel.batch.contract import RESULT_MIMETYPE
+from rubric_kernel.batch.limits import default_workers
 from rubric_kernel.batch.params import notebook_parameters
-from rubric_kernel.batch.runner import BatchConfig, default_workers, execute_jobs, run_batch
+from rubric_kernel.batch.runner import BatchConfig, execute_jobs, run_batch
 from rubric_kernel.batch.worker import Job
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.store import Store

@@ -110,6 +110,17 @@ class Assessment:
         return self.store.history(self.dataset, self.institution.number, key, self.sheet_name)
 
 
+class NotebookInputError(InputError):
+    """An input fault shown in a notebook as its Chinese lines, not as a traceback.
+
+    IPython renders an exception through ``_render_traceback_`` when it has one; the cell still fails,
+    so a batch (papermill) records the institution as failed with this message.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"输入有误：{f}" for f in self.faults]
+
+
 def _parse_institution(raw: object, ws: Workspace) -> Institution:
     text = str(raw).strip()
     if not text.isdigit():
@@ -134,24 +145,27 @@ def open_assessment(
     """Build an assessment from notebook parameters (empty string = default).
 
     ``sheet``: "group" edits the expert group's agreed sheet; "own" the expert's independent one,
-    compared with the others' by the consolidation step.
+    compared with the others' by the consolidation step. Faults are raised as ``NotebookInputError``.
     """
-    if sheet not in ("group", "own"):
-        raise InputError([Fault("参数 sheet", f"“{sheet}”无效，应为 group（小组评分表）或 own（本人独立评分）")])
-    if sheet == "own" and not expert.strip():
-        raise InputError([Fault("参数 expert", "独立评分（sheet=own）必须填写专家姓名")])
-    if mode not in MODES:
-        raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
-    if stage not in STAGES:
-        raise InputError([Fault("参数 stage", f"阶段“{stage}”无效，应为 {'、'.join(STAGES)} 之一")])
-    ws = load_workspace_cached(data or None, rubric or None, roster or None)
-    inst = _parse_institution(institution, ws)
     try:
-        when = parse_date(as_of) if as_of else ws.dataset.as_of
-    except ValueError:
-        raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
-    store = Store(db or None)
-    if bootstrap_store:
-        bootstrap(store, ws, hint=False)  # the command line points out unimported files; notebooks stay clean
-    name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
-    return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)
+        if sheet not in ("group", "own"):
+            raise InputError([Fault("参数 sheet", f"“{sheet}”无效，应为 group（小组评分表）或 own（本人独立评分）")])
+        if sheet == "own" and not expert.strip():
+            raise InputError([Fault("参数 expert", "独立评分（sheet=own）必须填写专家姓名")])
+        if mode not in MODES:
+            raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
+        if stage not in STAGES:
+            raise InputError([Fault("参数 stage", f"阶段“{stage}”无效，应为 {'、'.join(STAGES)} 之一")])
+        ws = load_workspace_cached(data or None, rubric or None, roster or None)
+        inst = _parse_institution(institution, ws)
+        try:
+            when = parse_date(as_of) if as_of else ws.dataset.as_of
+        except ValueError:
+            raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
+        store = Store(db or None)
+        if bootstrap_store:
+            bootstrap(store, ws, hint=False)  # the command line points out unimported files; notebooks stay clean
+        name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
+        return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)
+    except InputError as exc:
+        raise NotebookInputError(exc.faults) from None

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from .assessment import Assessment
+from collections.abc import Callable
+from functools import wraps
+
+from .assessment import Assessment, NotebookInputError
 from .batch.contract import RESULT_MIMETYPE
+from .errors import InputError
 from .report.sections import full_report
 from .report.style import CSS
 
 
+def _short_faults(fn: Callable[[Assessment], None]) -> Callable[[Assessment], None]:
+    """A stored sheet that no longer fits the rubric shows its Chinese lines, not a traceback."""
+
+    @wraps(fn)
+    def call(a: Assessment) -> None:
+        try:
+            fn(a)
+        except NotebookInputError:
+            raise
+        except InputError as exc:
+            raise NotebookInputError(exc.faults) from None
+
+    return call
+
+
+@_short_faults
 def show_report(a: Assessment) -> None:
     """Display the report sections, one output each (the HTML export keeps exactly these)."""
     from IPython.display import HTML, display
@@ -21,6 +41,7 @@ def show_report(a: Assessment) -> None:
         display({RESULT_MIMETYPE: {**a.score().as_json(), "stage": a.workflow().stage}}, raw=True)
 
 
+@_short_faults
 def show_form(a: Assessment) -> None:
     """The on-site form in interactive mode; in report mode (batch) nothing, so no widget state is saved."""
     if a.mode != "interactive":

@@ -2,7 +2,8 @@
 
 Synthetic data carries its mark as a column (so every exported row says so, and pandas still reads
 the header) and, in workbooks, as a first "说明" sheet. Text that a spreadsheet would run as a
-formula is written as text.
+formula is written as text: in workbooks as a text cell (shown as typed), in CSV with a leading
+apostrophe (``csv_safe``), since a CSV cell has no type.
 """
 
 from __future__ import annotations
@@ -26,21 +27,24 @@ def append_row(ws, values: list) -> None:
             cell.data_type = "s"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_safe(value: object) -> object:
-    """Text a spreadsheet would run when opening a CSV gets a leading apostrophe; numbers and
-    ordinary notes such as "-3 扣分说明" are left alone."""
-    if not isinstance(value, str):
-        return value
-    runs = value[:1] in ("=", "@") or (value[:1] in ("+", "-") and value[1:2] not in tuple("0123456789. "))
-    return "'" + value if runs else value
+    """The one guard of every CSV the tool writes (OWASP CSV injection): text beginning with = + - @,
+    tab or CR gets a leading apostrophe, whatever follows ("-3 扣分说明" too: a spreadsheet may still
+    evaluate it). Numbers stay numbers: a negative score is a float, data rather than text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def csv_text(rows: list[dict], mark: str) -> str:
-    """UTF-8 with BOM so Excel opens Chinese correctly."""
+    """UTF-8 with BOM so Excel opens Chinese correctly; CRLF rows (RFC 4180)."""
     rows = marked(rows, mark)
     buf = io.StringIO()
     if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\r\n")  # RFC 4180; a CR in a cell is quoted
         w.writeheader()
         w.writerows({k: csv_safe(v) for k, v in r.items()} for r in rows)
     return "\ufeff" + buf.getvalue()

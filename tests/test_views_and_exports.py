@@ -38,7 +38,7 @@ def test_spreadsheets_keep_formula_looking_text_as_text_and_notes_as_written():
     assert formula_cell.data_type == "s" and formula_cell.value.startswith("=HYPERLINK")
     assert note_cell.value == "-3 考评员未持证", "no stray apostrophe in what experts sign"
     assert number_cell.value == -3
-    assert csv_safe("=1+1") == "'=1+1" and csv_safe("-3 说明") == "-3 说明" and csv_safe("-x") == "'-x"
+    assert csv_safe("=1+1") == "'=1+1" and csv_safe("-3 说明") == "'-3 说明" and csv_safe("-x") == "'-x"
     assert "'=HYPERLINK" in csv_text(rows, "").splitlines()[1]
 
 

@@ -30,6 +30,8 @@ def notebook_parameters(
     expert: str = "",
     as_of: str = "",
     mode: str = "report",
+    rubric: str = "",
+    roster: str = "",
 ) -> dict[str, str]:
     """Every parameter as a string, the types the notebook's parameters cell declares."""
     return {
@@ -40,4 +42,6 @@ def notebook_parameters(
         "expert": expert,
         "as_of": as_of,
         "mode": mode,
+        "rubric": rubric,
+        "roster": roster,
     }

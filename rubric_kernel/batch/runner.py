@@ -10,15 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 
+from ..files import open_lock_file
 from ..report.digest import institution_digests
 from ..store import Snapshot, Store
 from ..workspace import NOTEBOOK, Workspace
@@ -50,6 +53,8 @@ class BatchConfig:
     db_url: str
     as_of: str = ""
     notebook: Path = NOTEBOOK
+    rubric: str = ""  # absolute paths, or "" for the bundled files: the notebooks must load what the CLI loaded
+    roster: str = ""
 
 
 @dataclass
@@ -60,6 +65,8 @@ class BatchReport:
     reused: list[int] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
+    published: bool = False  # latest now shows this run (not when every institution of it failed)
+    incomplete: list[Path] = field(default_factory=list)  # killed runs' folders found at the start
 
 
 def new_run_id(out: Path) -> str:
@@ -80,7 +87,11 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
-    """Bring an institution's last good outputs into this run; False when they are gone."""
+    """Bring an institution's last good outputs into this run; False when they are gone.
+
+    An entry whose outputs sit in a killed run's folder (no manifest) then points at this run instead, so
+    ``batch --clean`` can remove that folder without losing them.
+    """
     src = out / entry.run
     files = [src / f"{n:02d}.ipynb", src / f"{n:02d}.html"]
     if not entry.run or not all(f.exists() for f in files):
@@ -88,6 +99,8 @@ def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
     if src.resolve() != run_dir.resolve():
         for f in files:
             _link(f, run_dir / f.name)
+        if not (src / "manifest.json").exists():
+            entry.run = run_dir.name
     return True
 
 
@@ -118,17 +131,62 @@ class BatchBusy(RuntimeError):
     pass
 
 
-def _lock(out: Path):
+RUN_ID = re.compile(r"\d{8}-\d{6}(?:-\d+)?")
+
+
+@contextmanager
+def _lock(out: Path) -> Iterator[None]:
     """One batch per output folder at a time: a second would delete the first's files in flight."""
     import fcntl
 
-    handle = (out / ".lock").open("w")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise BatchBusy(f"另一个批量任务正在使用输出目录 {out}，请等待其结束") from None
-    return handle
+        fd = open_lock_file(out / ".lock")
+    except OSError:
+        raise BatchBusy(f"输出目录 {out} 中的 .lock 不是普通文件（可能是符号链接），已拒绝使用；请删除后重试") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchBusy(f"另一个批量任务正在使用输出目录 {out}，请等待其结束") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def incomplete_runs(out: Path) -> list[Path]:
+    """Run folders left by killed runs: named like a run, no manifest (written last), not what latest shows."""
+    if not out.is_dir():
+        return []
+    latest = out / "latest"
+    shown = os.readlink(latest) if latest.is_symlink() else ""
+    return sorted(
+        d
+        for d in out.iterdir()
+        if RUN_ID.fullmatch(d.name)
+        and d.is_dir()
+        and not d.is_symlink()
+        and d.name != shown
+        and not (d / "manifest.json").exists()
+    )
+
+
+def clean_incomplete(out: Path) -> list[Path]:
+    """Remove the folders of killed runs (only those); state entries that pointed into them are forgotten."""
+    if not out.is_dir():
+        return []
+    with _lock(out):
+        stale = incomplete_runs(out)
+        if not stale:
+            return []
+        state = State.load(out)
+        names = {d.name for d in stale}
+        for n, entry in list(state.entries.items()):
+            if entry.run in names:
+                del state.entries[n]  # its outputs go with the folder: the next run executes it again
+        state.save()
+        for d in stale:
+            shutil.rmtree(d)
+        return stale
 
 
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
@@ -140,11 +198,12 @@ def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchR
 def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
     out = cfg.out
     _remove_leftovers(out)
+    incomplete = incomplete_runs(out)
     state = State.load(out)
     run_id = new_run_id(out)
     run_dir = out / run_id
     run_dir.mkdir()
-    report = BatchReport(run_id, run_dir)
+    report = BatchReport(run_id, run_dir, incomplete=incomplete)
     started = time.perf_counter()
 
     snapshots = store.snapshots(ws.dataset.name)
@@ -167,8 +226,10 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
         if up_to_date and _reuse(out, run_dir, n, entry):
             report.reused.append(n)
             continue
-        params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of)  # the store URL travels in the environment
+        # the store URL travels in the environment
+        params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of, rubric=cfg.rubric, roster=cfg.roster)
         jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook))
+    state.save()  # entries moved out of killed runs' folders
 
     timings: dict[int, float] = {}
     progress = Progress(len(jobs))
@@ -224,7 +285,11 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
             "seconds": round(report.seconds, 2),
         },
     )
-    _switch_latest(out, run_id)
+    # A run in which every selected institution failed (a bad option, a broken input) has no report to
+    # show: latest keeps showing the last run that had one.
+    report.published = bool(report.executed or report.reused or not report.failures)
+    if report.published:
+        _switch_latest(out, run_id)
     return report
 
 
@@ -260,10 +325,6 @@ def _record(state: State, res: JobResult, prints: dict[int, str], run_id: str, r
         state.entries[res.number] = Entry("", previous.run, previous.result, round(res.seconds, 3), res.error)
         report.failures[res.number] = res.error
     state.save()
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def failures_text(report: BatchReport) -> str:

@@ -1,20 +1,33 @@
-"""``rubric-kernel`` command line: argument parsing and dispatch; each command lives in its own module."""
+"""``rubric-kernel`` command line: argument parsing and dispatch; each command lives in its own module.
+
+No traceback reaches the screen: a user error ends in Chinese lines naming the place and a non-zero
+exit; anything unexpected ends in one Chinese line pointing at a log file that holds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import InputError
 from ..store import StoreError
-from . import batch_cmds, core_cmds, report_cmds, store_cmds, workflow_cmds, zh
+from . import batch_cmds, core_cmds, crash, report_cmds, store_cmds, workflow_cmds, zh
 
 COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, ending a bad option with one line (what is wrong, and how to see the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}：错误：{message}（用法：{self.prog} -h）\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rubric-kernel", description="技能人才评价机构信用评估工具")
+    parser = Parser(prog="rubric-kernel", description="技能人才评价机构信用评估工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
     for module in COMMAND_MODULES:
         module.register(sub)
@@ -27,13 +40,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except InputError as exc:
-        print(f"输入有误，共 {len(exc.faults)} 处：", file=sys.stderr)
-        for fault in exc.faults:
-            print(f"  {fault}", file=sys.stderr)
+        if len(exc.faults) == 1:
+            print(f"输入有误：{exc.faults[0]}", file=sys.stderr)
+        else:
+            print(f"输入有误，共 {len(exc.faults)} 处：", file=sys.stderr)
+            for fault in exc.faults:
+                print(f"  {fault}", file=sys.stderr)
         return 2
     except StoreError as exc:  # refused saves and workflow steps: the message says why
         print(str(exc), file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("\n已中断。", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader (head, less) closed the pipe: nothing left to say to anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
+    except OSError as exc:  # a file the user named cannot be read or written: say which and why
+        print(crash.os_error_line(exc), file=sys.stderr)
+        return 2
+    except Exception:  # a bug: the traceback goes to a log file, the screen gets one line
+        print(crash.report(args.command), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

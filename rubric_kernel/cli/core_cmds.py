@@ -9,10 +9,9 @@ import sys
 
 from ..cohort import score_cohort
 from ..errors import InputError
-from ..evidence import parse_date
 from ..textview import render_result, render_rubric, render_summary
 from ..workspace import judgment_files, load_workspace, read_checked
-from .common import add_data_options, open_store, open_workspace, sheet_for
+from .common import add_data_options, iso_date, open_store, open_workspace, sheet_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,13 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="计算一家机构的信用评分")
     p.add_argument("number", type=int, help="机构序号")
     add_data_options(p)
-    p.add_argument("--as-of", help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
+    p.add_argument("--as-of", type=iso_date, help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(handler=cmd_score)
 
     p = sub.add_parser("summary", help="全部机构的评分一览表")
     add_data_options(p)
-    p.add_argument("--as-of", help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
+    p.add_argument("--as-of", type=iso_date, help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
     p.set_defaults(handler=cmd_summary)
 
     p = sub.add_parser("rubric", help="显示已加载的指标体系")
@@ -124,11 +123,5 @@ def cmd_rubric(args: argparse.Namespace) -> int:
 
 
 def _as_of(text: str | None, default: dt.date) -> dt.date:
-    if not text:
-        return default
-    try:
-        return parse_date(text)
-    except ValueError:
-        from ..errors import Fault
-
-        raise InputError([Fault("--as-of", f"日期“{text}”无效，应为 YYYY-MM-DD")]) from None
+    """``--as-of`` (already checked by the parser), or the dataset's own date."""
+    return dt.date.fromisoformat(text) if text else default

@@ -13,8 +13,8 @@ from ..errors import Fault, InputError, display_path
 from ..report.digest import input_digests
 from ..report.style import report_title
 from ..store import resolve_url
-from ..workspace import DEMO_DATA, NOTEBOOK, ROOT
-from .common import add_data_options, open_store, open_workspace
+from ..workspace import NOTEBOOK, ROOT
+from .common import add_data_options, input_paths, iso_date, open_store, open_workspace, out_folder
 
 DIGEST_LABELS = {
     "rubric": "指标体系",
@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="生成一家机构的 HTML 信用评估报告")
     p.add_argument("number", type=int, help="机构序号")
     add_data_options(p)
-    p.add_argument("--as-of", default="", help="评估基准日 YYYY-MM-DD")
-    p.add_argument("--out", help="输出目录（默认 outputs/reports）")
+    p.add_argument("--as-of", type=iso_date, help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
+    p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/reports）")
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("verify", help="核对报告与评分库、数据集是否一致")
@@ -46,10 +46,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     inst = ws.institution(args.number)
     open_store(args, ws).close()  # first use: load the dataset's judgments before the kernel reads them
-    out = Path(args.out) if args.out else ROOT / "outputs" / "reports"
-    data = str(Path(args.data or DEMO_DATA).resolve())
+    out = args.out or ROOT / "outputs" / "reports"
     os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
-    params = notebook_parameters(inst.number, data=data, as_of=args.as_of)
+    params = notebook_parameters(inst.number, as_of=args.as_of or "", **input_paths(args))
     install()
     res = run_job(Job(inst.number, report_title(inst.name, ws.dataset.mark), out, params, NOTEBOOK))
     if not res.ok:

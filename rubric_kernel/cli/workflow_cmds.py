@@ -14,7 +14,7 @@ from ..workflow.consolidate import consolidate, render_consolidation
 from ..workflow.schedule import WINDOW, PlanError, plan_visits
 from ..workflow.service import CENTRE, Workflow
 from ..workspace import ROOT
-from .common import add_data_options, open_store, open_workspace
+from .common import add_data_options, float_in, int_in, open_store, open_workspace, out_folder
 
 OUT = ROOT / "outputs" / "workflow"
 
@@ -63,11 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False)
     p.add_argument("--start", default=WINDOW[0].isoformat(), help="评估期开始日")
     p.add_argument("--end", default=WINDOW[1].isoformat(), help="评估期结束日")
-    p.add_argument("--groups", type=int, default=3, help="评估小组数")
-    p.add_argument("--per-day", type=int, default=1, help="每组每日评估家数")
+    p.add_argument("--groups", type=int_in(1, 100), default=3, help="评估小组数（1–100）")
+    p.add_argument("--per-day", type=int_in(1, 20), default=1, help="每组每日评估家数（1–20）")
     p.add_argument("--notify-on", default="2023-05-04", help="发出通知的日期")
     p.add_argument("--set", action="append", metavar="序号=日期", help="指定某机构的评估日期，可多次使用")
-    p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
+    p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
     p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage)
     p.add_argument("to", choices=("现场评估", "初评"), help="目标阶段")
@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--expert", required=True, help="签字专家")
 
     p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by=False)
-    p.add_argument("--threshold", type=float, default=3.0, help="分差超过多少分列出（默认 3）")
+    p.add_argument("--threshold", type=float_in(0, 1000), default=3.0, help="分差超过多少分列出（0–1000，默认 3）")
 
     p = _cmd(sub, "review", "省职鉴中心复核：核实否定项、调整分数、通过复核", cmd_review)
     p.add_argument("--veto", action="append", metavar="条款=confirmed|rejected:核实情况")
@@ -94,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = _cmd(sub, "publicity", "对已复核的机构开始公示并生成公示名单", cmd_publicity, number=False)
     p.add_argument("--start", required=True, help="公示开始日")
     p.add_argument("--days", type=int, default=7, help="公示天数（默认 7）")
-    p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
+    p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
     p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
     p.add_argument("--applicant", required=True, help="申请人")
@@ -111,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False)
     p.add_argument("--date", required=True, help="公告日期")
     p.add_argument("--valid-years", type=int, default=2, help="结果有效期（年，默认 2）")
-    p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
+    p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
 
 def _open(args) -> tuple[Workflow, object]:
@@ -124,16 +124,17 @@ def cmd_status(args) -> int:
     wf, store = _open(args)
     try:
         states = wf.states()
-        numbers = [args.institution] if args.institution else list(states)
+        # an unknown number is refused before the table starts, so the error stays one line
+        numbers = [wf.ws.institution(args.institution).number] if args.institution is not None else list(states)
         print(f"{'序号':>4}  {'阶段':<6} {'评估日期':<10}  签字  异议  机构")
         for n in numbers:
-            st = states[wf.ws.institution(n).number]
+            st = states[n]
             digest = wf.sheet_digest(n)
             signed = f"{len(st.valid_signatures(digest))}/{len(st.group)}" if st.group else "—"
             objections = f"{len(st.open_objections)}/{len(st.objections)}" if st.objections else "—"
             visit = st.visit.isoformat() if st.visit else "—"
             print(f"{n:>4}  {st.stage:<6} {visit:<10}  {signed:<4}  {objections:<4}  {wf.ws.roster[n].name}")
-            if args.institution:
+            if args.institution is not None:
                 for e in st.history:
                     print(
                         f"      {local_time(e.created_at)}  {e.payload['from']} → {e.payload['to']}  {e.actor}  {e.note}"
