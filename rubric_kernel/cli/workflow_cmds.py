@@ -9,10 +9,11 @@ from pathlib import Path
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
 from ..labels import DECISION_ZH, local_time
+from ..programme import PROGRAMME_PATH, Programme, check_limit, load_programme
 from ..workflow import documents
 from ..workflow.consolidate import consolidate, render_consolidation
-from ..workflow.schedule import WINDOW, PlanError, plan_visits
-from ..workflow.service import CENTRE, Workflow
+from ..workflow.schedule import PlanError, check_known, plan_visits
+from ..workflow.service import Workflow
 from ..workspace import ROOT
 from .common import add_data_options, open_store, open_workspace
 
@@ -50,10 +51,18 @@ def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: bool =
     if number:
         p.add_argument("number", type=int, help="机构序号")
     add_data_options(p)
+    p.add_argument("--programme", help="评估项目参数文件（默认 parameters/programme.yaml）")
     if by:
-        p.add_argument("--by", default=CENTRE, help=f"操作人（默认 {CENTRE}）")
+        p.add_argument("--by", help="操作人（默认为评估项目参数中省职鉴中心的名称）")
     p.set_defaults(handler=handler)
     return p
+
+
+def _limits(*checks: tuple[str, int | None, str]) -> None:
+    """Refuse out-of-range overrides before anything is opened or written."""
+    faults = [f for name, value, option in checks if value is not None for f in check_limit(name, value, option)]
+    if faults:
+        raise InputError(faults)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,11 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("institution", nargs="?", type=int, help="机构序号（省略则列出全部）")
 
     p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False)
-    p.add_argument("--start", default=WINDOW[0].isoformat(), help="评估期开始日")
-    p.add_argument("--end", default=WINDOW[1].isoformat(), help="评估期结束日")
-    p.add_argument("--groups", type=int, default=3, help="评估小组数")
-    p.add_argument("--per-day", type=int, default=1, help="每组每日评估家数")
-    p.add_argument("--notify-on", default="2023-05-04", help="发出通知的日期")
+    p.add_argument("--start", help="评估期开始日（默认取评估项目参数）")
+    p.add_argument("--end", help="评估期结束日（默认取评估项目参数）")
+    p.add_argument("--groups", type=int, help="评估小组数（默认取评估项目参数）")
+    p.add_argument("--per-day", type=int, help="每组每日评估家数（默认取评估项目参数）")
+    p.add_argument("--notify-on", help="发出通知的日期（默认取评估项目参数）")
     p.add_argument("--set", action="append", metavar="序号=日期", help="指定某机构的评估日期，可多次使用")
     p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
 
@@ -93,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = _cmd(sub, "publicity", "对已复核的机构开始公示并生成公示名单", cmd_publicity, number=False)
     p.add_argument("--start", required=True, help="公示开始日")
-    p.add_argument("--days", type=int, default=7, help="公示天数（默认 7）")
+    p.add_argument("--days", type=int, help="公示天数（默认取评估项目参数）")
     p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
 
     p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
@@ -110,14 +119,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False)
     p.add_argument("--date", required=True, help="公告日期")
-    p.add_argument("--valid-years", type=int, default=2, help="结果有效期（年，默认 2）")
+    p.add_argument("--valid-years", type=int, help="结果有效期（年，默认取评估项目参数）")
     p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
 
 
-def _open(args) -> tuple[Workflow, object]:
+def _programme(args) -> Programme:
+    """The programme the command works under; the operator defaults to its 省职鉴中心."""
+    programme = load_programme(args.programme or PROGRAMME_PATH)
+    if getattr(args, "by", "") is None:
+        args.by = programme.roles.centre.value
+    return programme
+
+
+def _open(args, programme: Programme | None = None) -> tuple[Workflow, object]:
+    programme = programme or _programme(args)
     ws = open_workspace(args)
     store = open_store(args, ws)
-    return Workflow(ws, store), store
+    return Workflow(ws, store, programme), store
 
 
 def cmd_status(args) -> int:
@@ -151,21 +169,35 @@ def cmd_status(args) -> int:
 
 
 def cmd_schedule(args) -> int:
-    wf, store = _open(args)
+    programme = _programme(args)
+    _limits(("groups", args.groups, "--groups"), ("per_day", args.per_day, "--per-day"))
+    window = programme.window.value
+    start = _date(args.start, "--start") if args.start else window.start
+    end = _date(args.end, "--end") if args.end else window.end
+    notified = programme.notification_date.overridden(
+        _date(args.notify_on, "--notify-on") if args.notify_on else None, "--notify-on"
+    )
+    groups = args.groups or programme.groups.value
+    fixed = {}
+    for item in args.set or []:
+        number, _, day = item.partition("=")
+        if not number.strip().isdigit():
+            raise InputError([Fault("--set", f"“{item}”格式应为 序号=YYYY-MM-DD")])
+        fixed[int(number)] = _date(day, "--set")
+    try:  # dates the holiday calendar does not cover are refused before the store is opened
+        check_known(start, end, notified.value, *fixed.values())
+    except PlanError as exc:
+        raise InputError([Fault("schedule", str(exc))]) from None
+    wf, store = _open(args, programme)
     try:
-        fixed = {}
-        for item in args.set or []:
-            number, _, day = item.partition("=")
-            if not number.strip().isdigit():
-                raise InputError([Fault("--set", f"“{item}”格式应为 序号=YYYY-MM-DD")])
-            fixed[int(number)] = _date(day, "--set")
         visits = plan_visits(
             list(wf.ws.roster),
-            start=_date(args.start, "--start"),
-            end=_date(args.end, "--end"),
-            groups=args.groups,
-            per_day=args.per_day,
-            notify_on=_date(args.notify_on, "--notify-on"),
+            start=start,
+            end=end,
+            groups=groups,
+            per_day=args.per_day or programme.per_day.value,
+            notify_on=notified.value,
+            notice=programme.notice_days.value,
             fixed=fixed,
         )
         wf.record_schedule(visits, actor=args.by)
@@ -174,9 +206,17 @@ def cmd_schedule(args) -> int:
     finally:
         store.close()
     out = Path(args.out) if args.out else OUT
-    for p in documents.write_schedule(out, visits, wf.ws.roster, wf.ws.dataset.mark):
+    for p in documents.write_schedule(
+        out,
+        visits,
+        wf.ws.roster,
+        wf.ws.dataset.mark,
+        programme=programme,
+        checklist=wf.ws.materials,
+        notified=notified,
+    ):
         print(display_path(p))
-    print(f"已安排 {len(visits)} 家：{visits[0].date} 至 {max(v.date for v in visits)}，{args.groups} 个小组。")
+    print(f"已安排 {len(visits)} 家：{visits[0].date} 至 {max(v.date for v in visits)}，{groups} 个小组。")
     return 0
 
 
@@ -254,14 +294,17 @@ def _results(wf: Workflow, numbers) -> dict[int, dict]:
 
 
 def cmd_publicity(args) -> int:
-    wf, store = _open(args)
+    programme = _programme(args)
+    _limits(("publicity_days", args.days, "--days"))
+    start = _date(args.start, "--start")
+    days = programme.publicity_days.overridden(args.days, "--days")
+    wf, store = _open(args, programme)
     try:
-        start = _date(args.start, "--start")
         results = _results(wf, [n for n, st in wf.states().items() if st.stage == "复核"])
-        moved = wf.open_publicity(start, args.days, by=args.by)
+        moved = wf.open_publicity(start, days.value, by=args.by)
     finally:
         store.close()
-    end = start + dt.timedelta(days=args.days - 1)
+    end = start + dt.timedelta(days=days.value - 1)
     out = Path(args.out) if args.out else OUT
     for p in documents.write_public_list(
         out,
@@ -270,10 +313,11 @@ def cmd_publicity(args) -> int:
         wf.ws.roster,
         {n: results[n] for n in moved},
         wf.ws.dataset.mark,
-        f"公示期 {start.isoformat()} 至 {end.isoformat()}；如有异议请在公示期内向省职鉴中心提出并提供实质性依据。",
+        documents.publicity_note(programme, start, days),
+        programme,
     ):
         print(display_path(p))
-    return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}。")
+    return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}（{days.shown(' 天')}）。")
 
 
 def cmd_objection(args) -> int:
@@ -309,13 +353,16 @@ def cmd_decide(args) -> int:
 
 
 def cmd_announce(args) -> int:
-    wf, store = _open(args)
+    programme = _programme(args)
+    _limits(("validity_years", args.valid_years, "--valid-years"))
+    day = _date(args.date, "--date")
+    years = programme.validity_years.overridden(args.valid_years, "--valid-years")
+    wf, store = _open(args, programme)
     try:
-        day = _date(args.date, "--date")
         before = wf.states()
         candidates = [n for n, st in before.items() if st.stage in ("公示", "异议处理", "公告")]
         results = _results(wf, candidates)
-        done, held = wf.announce(day, by=args.by, valid_years=args.valid_years)
+        done, held = wf.announce(day, by=args.by, valid_years=years.value)
         states = {n: st for n, st in wf.states().items() if st.stage == "公告" and st.announced}
         announced = {n: st.announced for n, st in states.items()}
     finally:
@@ -329,7 +376,8 @@ def cmd_announce(args) -> int:
         wf.ws.roster,
         {n: results[n] for n in done},
         mark,
-        f"公告日期 {day.isoformat()}，有效期 {args.valid_years} 年。",
+        documents.announcement_note(programme, day, years),
+        programme,
     )
     records = documents.sharing_records(  # every announced institution, not only today's
         wf.ws.roster,
