@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Generic, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import Fault, InputError, display_path
 
@@ -118,15 +118,14 @@ class Programme(_Strict):
     report_number: Setting[str]
     roles: Roles
 
-    @model_validator(mode="after")
-    def _numbering(self) -> Programme:
+    @field_validator("report_number")
+    @classmethod
+    def _numbering(cls, pattern: Setting[str]) -> Setting[str]:
         try:
-            self.report_number.value.format(year=2023, number=1)
+            pattern.value.format(year=2023, number=1)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"报告编号格式“{self.report_number.value}”无效（只可使用 {{year}} 与 {{number}}）：{exc}"
-            ) from None
-        return self
+            raise ValueError(f"报告编号格式“{pattern.value}”无效（只可使用 {{year}} 与 {{number}}）：{exc}") from None
+        return pattern
 
     def report_no(self, institution: int) -> str:
         """The report number of one institution in this programme's year."""
@@ -153,11 +152,6 @@ class PersonnelTable(_Strict):
     roles: list[str] = Field(default_factory=list)
 
 
-def _numbered(numbers: list[int], what: str) -> None:
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise ValueError(f"{what}须从 1 起连续编号，实际为 {numbers}")
-
-
 class Materials(_Strict):
     """附件3: the materials an institution prepares and the personnel tables it fills in."""
 
@@ -165,11 +159,14 @@ class Materials(_Strict):
     items: list[MaterialItem] = Field(min_length=1)
     tables: list[PersonnelTable] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _consecutive(self) -> Materials:
-        _numbered([i.number for i in self.items], "材料")
-        _numbered([t.number for t in self.tables], "人员统计表")
-        return self
+    @field_validator("items", "tables")
+    @classmethod
+    def _consecutive(cls, entries: list, info: ValidationInfo) -> list:
+        numbers = [e.number for e in entries]
+        if numbers != list(range(1, len(numbers) + 1)):
+            what = "材料" if info.field_name == "items" else "人员统计表"
+            raise ValueError(f"{what}须从 1 起连续编号，实际为 {numbers}")
+        return entries
 
     @property
     def count(self) -> int:
@@ -195,6 +192,7 @@ _MESSAGES_ZH = {
     "model_type": "应为键值映射",
     "dict_type": "应为键值映射",
     "too_short": "不能为空",
+    "string_too_short": "不能为空",
 }
 
 
