@@ -3,14 +3,17 @@ seed does not fix are marked as project defaults, and the documents showing them
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
 import yaml
 from openpyxl import load_workbook
 
+from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.programme import (
     DEFAULT_MARK,
@@ -190,3 +193,15 @@ def test_notifications_mark_a_default_notification_date(tmp_path, programme, ws,
     assert marked == (override is None)
     assert programme.document_number.value in html and programme.organiser.value in html
     assert f"共 {ws.materials.count} 项" in html
+
+
+def test_a_faulty_programme_file_stops_a_command_with_file_and_field(tmp_path):
+    path = tmp_path / "programme.yaml"
+    path.write_text(yaml.safe_dump(changed(("publicity_days", "value"), 0), allow_unicode=True), encoding="utf-8")
+    db = tmp_path / "s.sqlite"
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = main(["publicity", "--start", "2023-09-01", "--programme", str(path), "--db", str(db)])
+    assert rc == 2
+    assert "programme.yaml [publicity_days.value]: 0 过小，应不小于 1" in err.getvalue()
+    assert not db.exists()

@@ -46,15 +46,16 @@ def _adjustments(items: list[str] | None) -> dict[int, tuple[float, str]]:
         raise InputError([Fault("--adjust", "指标编号应为整数、分值应为数字，例如 12=8:补充材料已核实")]) from None
 
 
-def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: bool = True):
+def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: str = "centre"):
+    """A workflow command; ``by`` is the programme role that acts by default ("" when the command takes no --by)."""
     p = sub.add_parser(name, help=help_)
     if number:
         p.add_argument("number", type=int, help="机构序号")
     add_data_options(p)
     p.add_argument("--programme", help="评估项目参数文件（默认 parameters/programme.yaml）")
     if by:
-        p.add_argument("--by", help="操作人（默认为评估项目参数中省职鉴中心的名称）")
-    p.set_defaults(handler=handler)
+        p.add_argument("--by", help=f"操作人（默认取评估项目参数 roles.{by}）")
+    p.set_defaults(handler=handler, role=by)
     return p
 
 
@@ -66,10 +67,10 @@ def _limits(*checks: tuple[str, int | None, str]) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False, by=False)
+    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False, by="")
     p.add_argument("institution", nargs="?", type=int, help="机构序号（省略则列出全部）")
 
-    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False)
+    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False, by="organiser")
     p.add_argument("--start", help="评估期开始日（默认取评估项目参数）")
     p.add_argument("--end", help="评估期结束日（默认取评估项目参数）")
     p.add_argument("--groups", type=int, help="评估小组数（默认取评估项目参数）")
@@ -78,20 +79,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="序号=日期", help="指定某机构的评估日期，可多次使用")
     p.add_argument("--out", help="输出目录（默认 outputs/workflow）")
 
-    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage)
+    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage, by="organiser")
     p.add_argument("to", choices=("现场评估", "初评"), help="目标阶段")
     p.add_argument("--note", default="", help="说明")
 
-    p = _cmd(sub, "group", "登记评估小组成员", cmd_group)
+    p = _cmd(sub, "group", "登记评估小组成员", cmd_group, by="organiser")
     p.add_argument("--experts", required=True, help="专家姓名，逗号分隔")
 
-    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment)
+    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment, by="organiser")
     p.add_argument("--date", required=True, help="签署日期")
 
-    p = _cmd(sub, "sign", "评估专家在当前评分表上签字", cmd_sign, by=False)
+    p = _cmd(sub, "sign", "评估专家在当前评分表上签字", cmd_sign, by="")
     p.add_argument("--expert", required=True, help="签字专家")
 
-    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by=False)
+    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by="")
     p.add_argument("--threshold", type=float, default=3.0, help="分差超过多少分列出（默认 3）")
 
     p = _cmd(sub, "review", "省职鉴中心复核：核实否定项、调整分数、通过复核", cmd_review)
@@ -124,10 +125,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _programme(args) -> Programme:
-    """The programme the command works under; the operator defaults to its 省职鉴中心."""
+    """The programme the command works under; the operator defaults to the role that acts in this step."""
     programme = load_programme(args.programme or PROGRAMME_PATH)
     if getattr(args, "by", "") is None:
-        args.by = programme.roles.centre.value
+        args.by = getattr(programme.roles, args.role).value
     return programme
 
 
