@@ -72,7 +72,7 @@ class Setting(_Strict, Generic[T]):
         """This setting, or the value given on the command line in its place (no longer a default)."""
         if value is None:
             return self
-        return Setting[type(value)](value=value, source=f"命令行 {option}")  # type: ignore[misc]
+        return self.model_copy(update={"value": value, "default": False, "source": f"命令行 {option}", "note": ""})
 
 
 class Window(_Strict):
