@@ -19,11 +19,10 @@ from .roster import Institution
 from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import GROUP_SHEET, Snapshot, Store
-from .workflow.state import WorkflowState, derive
+from .workflow.state import STAGES, WorkflowState, derive
 from .workspace import Workspace, load_workspace_cached
 
 MODES = ("interactive", "report")
-STAGES = ("待评估", "现场评估", "初评", "复核", "公示", "异议处理", "公告")
 
 
 @dataclass

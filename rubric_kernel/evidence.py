@@ -17,18 +17,10 @@ from pathlib import Path
 import yaml
 
 from .errors import Fault, InputError, display_path
+from .programme import Materials
 from .roster import Institution
 from .rubric import SEVERITIES, Rubric
 from .tabular import Column, Row, read_table
-
-MATERIALS_COUNT = 27
-PERSONNEL_TABLES = {
-    1: "岗位人员名单",
-    2: "管理人员（法定代表人、负责人）名单",
-    3: "考评人员名单",
-    4: "内部质量督导员名单",
-    5: "题库专家名单",
-}
 
 RECORD_COLUMNS = (
     Column("id", ("记录编号", "id")),
@@ -200,17 +192,17 @@ def _records(path: Path, rubric: Rubric, roster: Mapping[int, Institution], faul
             )
 
 
-def _materials(path: Path, roster: Mapping[int, Institution], faults: list[Fault]):
+def _materials(path: Path, roster: Mapping[int, Institution], checklist: Materials, faults: list[Fault]):
     seen: set[tuple[int, int]] = set()
     for row in read_table(path, MATERIAL_COLUMNS):
         v = row.values
         n = _institution(row, roster, faults)
         try:
             item = int(v["item"])
-            if not 1 <= item <= MATERIALS_COUNT:
+            if not 1 <= item <= checklist.count:
                 raise ValueError
         except ValueError:
-            faults.append(row.fault("材料序号", f"材料序号“{v['item']}”无效，应为 1–{MATERIALS_COUNT}"))
+            faults.append(row.fault("材料序号", f"材料序号“{v['item']}”无效，应为 1–{checklist.count}"))
             continue
         if v["provided"] not in YES | NO:
             faults.append(row.fault("是否提供", f"“{v['provided']}”无效，应为 是 或 否"))
@@ -224,16 +216,16 @@ def _materials(path: Path, roster: Mapping[int, Institution], faults: list[Fault
         yield n, Material(item, v["provided"] in YES, v.get("note", ""))
 
 
-def _personnel(path: Path, roster: Mapping[int, Institution], faults: list[Fault]):
+def _personnel(path: Path, roster: Mapping[int, Institution], checklist: Materials, faults: list[Fault]):
     for row in read_table(path, PERSONNEL_COLUMNS):
         v = row.values
         n = _institution(row, roster, faults)
         try:
             table = int(v["table"])
-            if table not in PERSONNEL_TABLES:
+            if table not in checklist.table_names:
                 raise ValueError
         except ValueError:
-            faults.append(row.fault("表号", f"表号“{v['table']}”无效，应为 1–5"))
+            faults.append(row.fault("表号", f"表号“{v['table']}”无效，应为 1–{len(checklist.tables)}"))
             continue
         try:
             years = int(v["years"])
@@ -249,8 +241,10 @@ def _personnel(path: Path, roster: Mapping[int, Institution], faults: list[Fault
             yield n, Person(table, v["role"], v["name"], v["qualification"], v.get("education", ""), years)
 
 
-def load_dataset(folder: Path | str, rubric: Rubric, roster: Mapping[int, Institution]) -> Dataset:
-    """Load and validate a whole dataset folder; raises InputError listing every fault."""
+def load_dataset(
+    folder: Path | str, rubric: Rubric, roster: Mapping[int, Institution], checklist: Materials
+) -> Dataset:
+    """Load and validate a whole dataset folder against the 附件3 checklist; raises InputError listing every fault."""
     folder = Path(folder)
     meta_path = folder / "dataset.yaml"
     if not meta_path.exists():
@@ -266,8 +260,8 @@ def load_dataset(folder: Path | str, rubric: Rubric, roster: Mapping[int, Instit
     faults: list[Fault] = []
     parsers = {
         "records": lambda path: _records(path, rubric, roster, faults),
-        "materials": lambda path: _materials(path, roster, faults),
-        "personnel": lambda path: _personnel(path, roster, faults),
+        "materials": lambda path: _materials(path, roster, checklist, faults),
+        "personnel": lambda path: _personnel(path, roster, checklist, faults),
     }
     grouped: dict[str, dict[int, list]] = {stem: defaultdict(list) for stem in parsers}
     for stem, parse in parsers.items():

@@ -49,7 +49,7 @@ def total_note(r: Result) -> str:
 
 def next_grade_text(r: Result) -> str:
     if r.effective_veto:
-        return "经核实的否定项：直接列为 A 级"
+        return f"经核实的否定项：直接列为 {r.grade} 级"  # the rubric's lowest grade
     if r.pending:
         return "暂定结果，不计算"
     if r.next_grade:

@@ -14,6 +14,7 @@ from pathlib import Path
 from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
 from .judgments_file import JudgmentsFile, read_judgments
+from .programme import MATERIALS_PATH, Materials, load_materials
 from .roster import Institution, load_roster
 from .rubric import Rubric, load_rubric
 from .scoring import Result, score
@@ -24,7 +25,6 @@ RUBRIC_PATH = ROOT / "parameters" / "rubric.yaml"
 ROSTER_PATH = ROOT / "parameters" / "institutions.csv"
 DEMO_DATA = ROOT / "data" / "demo"
 NOTEBOOK = ROOT / "notebooks" / "assessment.ipynb"
-MATERIALS_PATH = ROOT / "parameters" / "materials.yaml"
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Workspace:
     rubric: Rubric
     roster: Mapping[int, Institution]
     dataset: Dataset
+    materials: Materials  # 附件3, which the dataset's materials and personnel tables were checked against
 
     def institution(self, number: int) -> Institution:
         try:
@@ -57,7 +58,7 @@ def load_workspace(
 ) -> Workspace:
     """Load and validate rubric, roster and dataset; faults of all three are reported together."""
     faults: list[Fault] = []
-    r = ro = None
+    r = ro = m = None
     try:
         r = load_rubric(rubric or RUBRIC_PATH)
     except InputError as exc:
@@ -66,16 +67,13 @@ def load_workspace(
         ro = load_roster(roster or ROSTER_PATH)
     except InputError as exc:
         faults.extend(exc.faults)
-    if faults or r is None or ro is None:
+    try:
+        m = load_materials(MATERIALS_PATH)
+    except InputError as exc:
+        faults.extend(exc.faults)
+    if faults or r is None or ro is None or m is None:
         raise InputError(faults)
-    return Workspace(r, ro, load_dataset(Path(data or DEMO_DATA), r, ro))
-
-
-def materials() -> dict:
-    """附件3: the 27 materials and the personnel tables, as written in ``parameters/materials.yaml``."""
-    import yaml
-
-    return yaml.safe_load(MATERIALS_PATH.read_text(encoding="utf-8"))
+    return Workspace(r, ro, load_dataset(Path(data or DEMO_DATA), r, ro, m), m)
 
 
 _CACHE: dict[tuple, Workspace] = {}
@@ -97,7 +95,7 @@ def load_workspace_cached(
 ) -> Workspace:
     """``load_workspace``, reused while none of the input files has changed (size and mtime)."""
     folder = Path(data or DEMO_DATA)
-    files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), folder / "dataset.yaml"]
+    files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), MATERIALS_PATH, folder / "dataset.yaml"]
     files += [
         folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
     ]

@@ -17,8 +17,9 @@ import yaml
 
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
-from rubric_kernel.evidence import MATERIALS_COUNT, load_dataset, parse_date
+from rubric_kernel.evidence import load_dataset, parse_date
 from rubric_kernel.judgments_file import read_judgments
+from rubric_kernel.programme import load_materials
 from rubric_kernel.roster import load_roster
 from rubric_kernel.scoring import score
 from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH, load_workspace, read_checked
@@ -75,11 +76,11 @@ def ws():
 
 @pytest.fixture(scope="module")
 def demo_evidence(rubric, roster):
-    return load_dataset(DEMO_DATA, rubric, roster).evidence
+    return load_dataset(DEMO_DATA, rubric, roster, load_materials()).evidence
 
 
 def load(folder: Path, rubric, roster):
-    return load_dataset(folder, rubric, roster)
+    return load_dataset(folder, rubric, roster, load_materials())
 
 
 # ── the demo dataset as shipped ─────────────────────────────────────────────────────────────────
@@ -91,7 +92,7 @@ def test_demo_dataset_loads(rubric, roster):
     assert ds.as_of == dt.date(2023, 7, 31)
     assert set(ds.evidence) == set(roster)
     materials = ds.for_institution(13).materials
-    assert [m.item for m in materials] == list(range(1, MATERIALS_COUNT + 1))
+    assert [m.item for m in materials] == list(range(1, load_materials().count + 1))
     assert {p.table for p in ds.for_institution(13).personnel} <= {1, 2, 3, 4, 5}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rubric_kernel.evidence import MATERIALS_COUNT, PERSONNEL_TABLES
+from rubric_kernel.programme import load_materials
 from rubric_kernel.roster import CLASSES
 
 # The seed lives in the project's shared folder beside the checkout (../shared/seed); override with
@@ -37,15 +37,12 @@ LEVEL1_POINTS = {
 
 
 def test_fixed_counts_without_the_seed(roster):
-    """附件1: 75 institutions, 44 院校 / 26 社评机构 / 5 专项机构; 附件3: 27 materials (parameters/materials.yaml)."""
-    import yaml
-
-    from rubric_kernel.workspace import ROOT
-
+    """附件1: 75 institutions, 44 院校 / 26 社评机构 / 5 专项机构; 附件3: 27 materials, tables 1–5 (materials.yaml)."""
     assert len(roster) == 75
     assert Counter(i.klass for i in roster.values()) == {"院校": 44, "社评机构": 26, "专项机构": 5}
-    items = yaml.safe_load((ROOT / "parameters" / "materials.yaml").read_text(encoding="utf-8"))["items"]
-    assert [i["number"] for i in items] == list(range(1, 28)) == list(range(1, MATERIALS_COUNT + 1))
+    checklist = load_materials()
+    assert checklist.count == 27 and [i.number for i in checklist.items] == list(range(1, 28))
+    assert sorted(checklist.table_names) == [1, 2, 3, 4, 5]
 
 
 @pytest.fixture(scope="module")
@@ -238,15 +235,14 @@ def test_veto_clause_texts_come_from_seed(rubric, veto_part):
 
 
 def test_27_materials_items(annex):
-    assert MATERIALS_COUNT == 27
     items = [int(n) for n in re.findall(r"^(\d+)\.", annex[3], re.M)]
-    assert items == list(range(1, MATERIALS_COUNT + 1))
+    assert items == list(range(1, 28)) == [i.number for i in load_materials().items]
 
 
 def test_personnel_tables_1_to_5_match_seed(annex):
-    assert sorted(PERSONNEL_TABLES) == [1, 2, 3, 4, 5]
     seed_tables = {int(n): name for n, name in re.findall(r"^表(\d) (\S+)", annex[3], re.M)}
-    assert seed_tables == PERSONNEL_TABLES
+    assert sorted(seed_tables) == [1, 2, 3, 4, 5]
+    assert seed_tables == load_materials().table_names
 
 
 def test_record_types_cover_the_seed_pre_collection_list(rubric, seed_text):

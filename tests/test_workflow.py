@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from types import SimpleNamespace
 
+import chinese_calendar
 import pytest
 from openpyxl import load_workbook
 
@@ -23,18 +24,20 @@ from rubric_kernel.assessment import Assessment, open_assessment
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import bootstrap, current_sheet
+from rubric_kernel.programme import load_materials, load_programme
 from rubric_kernel.report.signoffs import signoffs_html
 from rubric_kernel.sheet_codec import sheet_to_entries
 from rubric_kernel.store import Store, StoreError
 from rubric_kernel.workflow.consolidate import consolidate, expert_sheet
-from rubric_kernel.workflow.documents import SHARING_FIELDS, materials, sharing_records
-from rubric_kernel.workflow.service import CENTRE, Workflow, WorkflowError
+from rubric_kernel.workflow.documents import SHARING_FIELDS, sharing_records
+from rubric_kernel.workflow.service import Workflow, WorkflowError
 from rubric_kernel.workflow.state import NEXT, STAGES, Facts, WorkflowState, transition_problems
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
 
 D = dt.date
 EXPERTS = ("林晓峰", "陈静怡")
 AGENT = "大证信用"
+CENTRE = load_programme().roles.centre.value
 PUBLICITY = (D(2023, 9, 1), D(2023, 9, 7))
 
 
@@ -286,13 +289,42 @@ def test_publicity_needs_a_window(wf):
     to_reviewed(wf, 13)
     with pytest.raises(WorkflowError, match="尚未设定公示期"):
         wf.move(13, "公示", actor=CENTRE)
-    with pytest.raises(WorkflowError, match="公示期至少 1 天"):
-        wf.open_publicity(PUBLICITY[0], 0, by=CENTRE)
+    for days in (0, 61):
+        with pytest.raises(WorkflowError, match=f"公示天数 {days} 超出允许范围 1–60"):
+            wf.open_publicity(PUBLICITY[0], days, by=CENTRE)
+    assert wf.state(13).stage == "复核"
     assert wf.open_publicity(PUBLICITY[0], 7, by=CENTRE) == [13]
     st = wf.state(13)
     assert (st.stage, st.publicity) == ("公示", PUBLICITY)
     with pytest.raises(WorkflowError, match="没有已复核的机构可以公示"):
         wf.open_publicity(PUBLICITY[0], 7, by=CENTRE)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("publicity", "--start", "2023-09-01", "--days", "100000000"), "--days: 公示天数 100000000 超出允许范围 1–60"),
+        (("publicity", "--start", "2023-09-01", "--days", "0"), "--days: 公示天数 0 超出允许范围 1–60"),
+        (("announce", "--date", "2023-09-08", "--valid-years", "100000"), "--valid-years: 结果有效期（年） 100000"),
+        (("announce", "--date", "2023-09-08", "--valid-years", "-1"), "超出允许范围 1–10"),
+    ],
+    ids=["publicity-huge", "publicity-zero", "announce-huge", "announce-negative"],
+)
+def test_out_of_range_overrides_are_refused_before_anything_is_written(wf, store, db, tmp_path, argv, message):
+    """Each step would go ahead with sane values (13 reviewed, then in publicity that has ended)."""
+    to_reviewed(wf, 13)
+    if argv[0] == "announce":
+        wf.open_publicity(PUBLICITY[0], 7, by=CENTRE)
+    before = len(store.events(wf.dataset))
+    out = tmp_path / "out"
+    rc, stdout, err = cli(*argv, "--db", str(db), "--out", str(out))
+    assert rc == 2, (stdout, err)
+    assert message in err and "Traceback" not in err
+    assert len(store.events(wf.dataset)) == before and not out.exists()
+    sane = [a for a in argv if a not in ("--days", "--valid-years") and not a.lstrip("-").isdigit()]
+    rc, stdout, err = cli(*sane, "--db", str(db), "--out", str(out))  # the programme's default goes through
+    assert rc == 0, (stdout, err)
+    assert len(store.events(wf.dataset)) > before
 
 
 def test_objections_and_announcement_guards(wf):
@@ -521,14 +553,14 @@ def test_walk_schedule_outputs(walk, ws):
     ics = (out / "schedule.ics").read_text(encoding="utf-8")
     assert ics.startswith("BEGIN:VCALENDAR") and ics.count("BEGIN:VEVENT") == len(ws.roster) == 75
     assert ics.count("END:VEVENT") == 75 and "DTSTART;VALUE=DATE:" in ics
-    items = materials()["items"]
+    items = load_materials().items
     assert len(items) == 27
     html = (out / "notifications.html").read_text(encoding="utf-8")
     for item in items:
-        assert escape(item["text"]) in html
+        assert escape(item.text) in html
     book = load_workbook(out / "notifications.xlsx", read_only=True)
     texts = {str(c) for row in book["准备材料清单"].iter_rows(values_only=True) for c in row if c is not None}
-    assert all(item["text"] in texts for item in items)
+    assert all(item.text in texts for item in items)
     book.close()
     store = Store(f"sqlite:///{walk.db}")
     try:
@@ -538,7 +570,7 @@ def test_walk_schedule_outputs(walk, ws):
     assert len(visits) == 75
     for e in visits:
         visit, notified = D.fromisoformat(e.payload["visit"]), D.fromisoformat(e.payload["notified"])
-        assert visit.weekday() < 5 and (visit - notified).days >= 5
+        assert chinese_calendar.is_workday(visit) and (visit - notified).days >= 5
 
 
 def test_walk_refusals(walk):

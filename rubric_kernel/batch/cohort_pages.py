@@ -20,7 +20,11 @@ from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
 from ..workflow.documents import publicity_rows
 
-GRADE_ORDER = ("AAAAA", "AAAA", "AAA", "AA", "A")
+
+def grade_order(rubric: Rubric) -> list[str]:
+    """The active preset's grades from highest to lowest, ending with the rubric's lowest grade."""
+    grades = [c.grade for c in rubric.cutoffs]
+    return grades if rubric.grades.lowest in grades else [*grades, rubric.grades.lowest]
 
 
 def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
@@ -76,9 +80,9 @@ def write_publicity(
     atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark))
 
 
-def grade_chart_svg(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
+def grade_chart_svg(rubric: Rubric, roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
     counts = Counter((roster[n].klass, r["grade"] or "暂定") for n, r in results.items())
-    grades = [*GRADE_ORDER, "暂定"]
+    grades = [*grade_order(rubric), "暂定"]
     colours = {"院校": "#2e86c1", "社评机构": "#c0392b", "专项机构": "#7f8c8d"}
     series = [(k, [counts.get((k, g), 0) for g in grades], colours[k]) for k in CLASSES]
     peak = max([sum(s[1][i] for s in series) for i in range(len(grades))] + [1])
@@ -89,12 +93,14 @@ def grade_chart_svg(roster: Mapping[int, Institution], results: Mapping[int, dic
 
 def write_index(
     out: Path,
+    rubric: Rubric,
     roster: Mapping[int, Institution],
     results: Mapping[int, dict],
     failures: Mapping[int, str],
     mark: str,
     run_id: str,
 ) -> None:
+    order = grade_order(rubric)
     rows = []
     for n, inst in roster.items():
         r = results.get(n)
@@ -121,7 +127,7 @@ def write_index(
                 "评价机构": escape(inst.name),
                 "类别": inst.klass,
                 "总分": f"{r['total']:g}",
-                "等级": f'<span data-v="{GRADE_ORDER.index(grade) if grade in GRADE_ORDER else 9}">{grade}</span>',
+                "等级": f'<span data-v="{order.index(grade) if grade in order else len(order)}">{grade}</span>',
                 "状态": status,
                 "流程阶段": escape(r.get("stage", "")),
                 "报告": f'<a href="{n:02d}.html">查看报告</a>',
@@ -132,7 +138,7 @@ def write_index(
         '<a href="publicity.html">拟公示名单（预览）</a>（<a href="publicity.xlsx">xlsx</a>） · '
         f'<a href="manifest.json">运行清单</a> · 运行编号 {escape(run_id)}</p>'
     )
-    chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(roster, results)}</figure>"
+    chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(rubric, roster, results)}</figure>"
     body = links + chart + "<h2>全部机构（点击表头排序）</h2>" + html_table(rows, "sortable")
     atomic_write(out / "index.html", page("技能人才评价机构信用评估结果", body, mark, SORT_JS))
 

@@ -257,7 +257,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
     mark = ws.dataset.mark
     cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
     cohort_pages.write_publicity(run_dir, ws.roster, results, mark)
-    cohort_pages.write_index(run_dir, ws.roster, results, report.failures, mark, run_id)
+    cohort_pages.write_index(run_dir, ws.rubric, ws.roster, results, report.failures, mark, run_id)
     report.seconds = time.perf_counter() - started
     cohort_pages.write_manifest(
         run_dir,

@@ -9,12 +9,13 @@ from pathlib import Path
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
 from ..labels import DECISION_ZH, local_time
+from ..programme import PROGRAMME_PATH, Programme, check_limit, load_programme
 from ..workflow import documents
 from ..workflow.consolidate import consolidate, render_consolidation
-from ..workflow.schedule import WINDOW, PlanError, plan_visits
-from ..workflow.service import CENTRE, Workflow
+from ..workflow.schedule import PlanError, check_known, plan_visits
+from ..workflow.service import Workflow
 from ..workspace import ROOT
-from .common import add_data_options, float_in, int_in, open_store, open_workspace, out_folder
+from .common import add_data_options, float_in, open_store, open_workspace, out_folder
 
 OUT = ROOT / "outputs" / "workflow"
 
@@ -45,44 +46,53 @@ def _adjustments(items: list[str] | None) -> dict[int, tuple[float, str]]:
         raise InputError([Fault("--adjust", "指标编号应为整数、分值应为数字，例如 12=8:补充材料已核实")]) from None
 
 
-def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: bool = True):
+def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: str = "centre"):
+    """A workflow command; ``by`` is the programme role that acts by default ("" when the command takes no --by)."""
     p = sub.add_parser(name, help=help_)
     if number:
         p.add_argument("number", type=int, help="机构序号")
     add_data_options(p)
+    p.add_argument("--programme", help="评估项目参数文件（默认 parameters/programme.yaml）")
     if by:
-        p.add_argument("--by", default=CENTRE, help=f"操作人（默认 {CENTRE}）")
-    p.set_defaults(handler=handler)
+        p.add_argument("--by", help=f"操作人（默认取评估项目参数 roles.{by}）")
+    p.set_defaults(handler=handler, role=by)
     return p
 
 
+def _limits(*checks: tuple[str, int | None, str]) -> None:
+    """Refuse out-of-range overrides before anything is opened or written."""
+    faults = [f for name, value, option in checks if value is not None for f in check_limit(name, value, option)]
+    if faults:
+        raise InputError(faults)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False, by=False)
+    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False, by="")
     p.add_argument("institution", nargs="?", type=int, help="机构序号（省略则列出全部）")
 
-    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False)
-    p.add_argument("--start", default=WINDOW[0].isoformat(), help="评估期开始日")
-    p.add_argument("--end", default=WINDOW[1].isoformat(), help="评估期结束日")
-    p.add_argument("--groups", type=int_in(1, 100), default=3, help="评估小组数（1–100）")
-    p.add_argument("--per-day", type=int_in(1, 20), default=1, help="每组每日评估家数（1–20）")
-    p.add_argument("--notify-on", default="2023-05-04", help="发出通知的日期")
+    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False, by="organiser")
+    p.add_argument("--start", help="评估期开始日（默认取评估项目参数）")
+    p.add_argument("--end", help="评估期结束日（默认取评估项目参数）")
+    p.add_argument("--groups", type=int, help="评估小组数（默认取评估项目参数）")
+    p.add_argument("--per-day", type=int, help="每组每日评估家数（默认取评估项目参数）")
+    p.add_argument("--notify-on", help="发出通知的日期（默认取评估项目参数）")
     p.add_argument("--set", action="append", metavar="序号=日期", help="指定某机构的评估日期，可多次使用")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
-    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage)
+    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage, by="organiser")
     p.add_argument("to", choices=("现场评估", "初评"), help="目标阶段")
     p.add_argument("--note", default="", help="说明")
 
-    p = _cmd(sub, "group", "登记评估小组成员", cmd_group)
+    p = _cmd(sub, "group", "登记评估小组成员", cmd_group, by="organiser")
     p.add_argument("--experts", required=True, help="专家姓名，逗号分隔")
 
-    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment)
+    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment, by="organiser")
     p.add_argument("--date", required=True, help="签署日期")
 
-    p = _cmd(sub, "sign", "评估专家在当前评分表上签字", cmd_sign, by=False)
+    p = _cmd(sub, "sign", "评估专家在当前评分表上签字", cmd_sign, by="")
     p.add_argument("--expert", required=True, help="签字专家")
 
-    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by=False)
+    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by="")
     p.add_argument("--threshold", type=float_in(0, 1000), default=3.0, help="分差超过多少分列出（0–1000，默认 3）")
 
     p = _cmd(sub, "review", "省职鉴中心复核：核实否定项、调整分数、通过复核", cmd_review)
@@ -93,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = _cmd(sub, "publicity", "对已复核的机构开始公示并生成公示名单", cmd_publicity, number=False)
     p.add_argument("--start", required=True, help="公示开始日")
-    p.add_argument("--days", type=int, default=7, help="公示天数（默认 7）")
+    p.add_argument("--days", type=int, help="公示天数（默认取评估项目参数）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
     p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
@@ -110,14 +120,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False)
     p.add_argument("--date", required=True, help="公告日期")
-    p.add_argument("--valid-years", type=int, default=2, help="结果有效期（年，默认 2）")
+    p.add_argument("--valid-years", type=int, help="结果有效期（年，默认取评估项目参数）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
 
-def _open(args) -> tuple[Workflow, object]:
+def _programme(args) -> Programme:
+    """The programme the command works under; the operator defaults to the role that acts in this step."""
+    programme = load_programme(args.programme or PROGRAMME_PATH)
+    if getattr(args, "by", "") is None:
+        args.by = getattr(programme.roles, args.role).value
+    return programme
+
+
+def _open(args, programme: Programme | None = None) -> tuple[Workflow, object]:
+    programme = programme or _programme(args)
     ws = open_workspace(args)
     store = open_store(args, ws)
-    return Workflow(ws, store), store
+    return Workflow(ws, store, programme), store
 
 
 def cmd_status(args) -> int:
@@ -152,21 +171,35 @@ def cmd_status(args) -> int:
 
 
 def cmd_schedule(args) -> int:
-    wf, store = _open(args)
+    programme = _programme(args)
+    _limits(("groups", args.groups, "--groups"), ("per_day", args.per_day, "--per-day"))
+    window = programme.window.value
+    start = _date(args.start, "--start") if args.start else window.start
+    end = _date(args.end, "--end") if args.end else window.end
+    notified = programme.notification_date.overridden(
+        _date(args.notify_on, "--notify-on") if args.notify_on else None, "--notify-on"
+    )
+    groups = args.groups or programme.groups.value
+    fixed = {}
+    for item in args.set or []:
+        number, _, day = item.partition("=")
+        if not number.strip().isdigit():
+            raise InputError([Fault("--set", f"“{item}”格式应为 序号=YYYY-MM-DD")])
+        fixed[int(number)] = _date(day, "--set")
+    try:  # dates the holiday calendar does not cover are refused before the store is opened
+        check_known(start, end, notified.value, *fixed.values())
+    except PlanError as exc:
+        raise InputError([Fault("schedule", str(exc))]) from None
+    wf, store = _open(args, programme)
     try:
-        fixed = {}
-        for item in args.set or []:
-            number, _, day = item.partition("=")
-            if not number.strip().isdigit():
-                raise InputError([Fault("--set", f"“{item}”格式应为 序号=YYYY-MM-DD")])
-            fixed[int(number)] = _date(day, "--set")
         visits = plan_visits(
             list(wf.ws.roster),
-            start=_date(args.start, "--start"),
-            end=_date(args.end, "--end"),
-            groups=args.groups,
-            per_day=args.per_day,
-            notify_on=_date(args.notify_on, "--notify-on"),
+            start=start,
+            end=end,
+            groups=groups,
+            per_day=args.per_day or programme.per_day.value,
+            notify_on=notified.value,
+            notice=programme.notice_days.value,
             fixed=fixed,
         )
         wf.record_schedule(visits, actor=args.by)
@@ -175,9 +208,17 @@ def cmd_schedule(args) -> int:
     finally:
         store.close()
     out = Path(args.out) if args.out else OUT
-    for p in documents.write_schedule(out, visits, wf.ws.roster, wf.ws.dataset.mark):
+    for p in documents.write_schedule(
+        out,
+        visits,
+        wf.ws.roster,
+        wf.ws.dataset.mark,
+        programme=programme,
+        checklist=wf.ws.materials,
+        notified=notified,
+    ):
         print(display_path(p))
-    print(f"已安排 {len(visits)} 家：{visits[0].date} 至 {max(v.date for v in visits)}，{args.groups} 个小组。")
+    print(f"已安排 {len(visits)} 家：{visits[0].date} 至 {max(v.date for v in visits)}，{groups} 个小组。")
     return 0
 
 
@@ -255,14 +296,17 @@ def _results(wf: Workflow, numbers) -> dict[int, dict]:
 
 
 def cmd_publicity(args) -> int:
-    wf, store = _open(args)
+    programme = _programme(args)
+    _limits(("publicity_days", args.days, "--days"))
+    start = _date(args.start, "--start")
+    days = programme.publicity_days.overridden(args.days, "--days")
+    wf, store = _open(args, programme)
     try:
-        start = _date(args.start, "--start")
         results = _results(wf, [n for n, st in wf.states().items() if st.stage == "复核"])
-        moved = wf.open_publicity(start, args.days, by=args.by)
+        moved = wf.open_publicity(start, days.value, by=args.by)
     finally:
         store.close()
-    end = start + dt.timedelta(days=args.days - 1)
+    end = start + dt.timedelta(days=days.value - 1)
     out = Path(args.out) if args.out else OUT
     for p in documents.write_public_list(
         out,
@@ -271,10 +315,11 @@ def cmd_publicity(args) -> int:
         wf.ws.roster,
         {n: results[n] for n in moved},
         wf.ws.dataset.mark,
-        f"公示期 {start.isoformat()} 至 {end.isoformat()}；如有异议请在公示期内向省职鉴中心提出并提供实质性依据。",
+        documents.publicity_note(programme, start, days),
+        programme,
     ):
         print(display_path(p))
-    return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}。")
+    return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}（{days.shown(' 天')}）。")
 
 
 def cmd_objection(args) -> int:
@@ -310,13 +355,16 @@ def cmd_decide(args) -> int:
 
 
 def cmd_announce(args) -> int:
-    wf, store = _open(args)
+    programme = _programme(args)
+    _limits(("validity_years", args.valid_years, "--valid-years"))
+    day = _date(args.date, "--date")
+    years = programme.validity_years.overridden(args.valid_years, "--valid-years")
+    wf, store = _open(args, programme)
     try:
-        day = _date(args.date, "--date")
         before = wf.states()
         candidates = [n for n, st in before.items() if st.stage in ("公示", "异议处理", "公告")]
         results = _results(wf, candidates)
-        done, held = wf.announce(day, by=args.by, valid_years=args.valid_years)
+        done, held = wf.announce(day, by=args.by, valid_years=years.value)
         states = {n: st for n, st in wf.states().items() if st.stage == "公告" and st.announced}
         announced = {n: st.announced for n, st in states.items()}
     finally:
@@ -330,7 +378,8 @@ def cmd_announce(args) -> int:
         wf.ws.roster,
         {n: results[n] for n in done},
         mark,
-        f"公告日期 {day.isoformat()}，有效期 {args.valid_years} 年。",
+        documents.announcement_note(programme, day, years),
+        programme,
     )
     records = documents.sharing_records(  # every announced institution, not only today's
         wf.ws.roster,

@@ -92,11 +92,13 @@ def conclusion(a: Assessment, r: Result) -> str:
         + "</div>"
     )
     body += (
-        f'<p class="rk-note">总分 = 68 项三级指标得分 {fmt(r.subtotal)} + 加分项 {fmt(r.bonus)}。'
+        f'<p class="rk-note">总分 = {len(a.ws.rubric.indicators)} 项三级指标得分 {fmt(r.subtotal)} + 加分项 {fmt(r.bonus)}。'
         f"等级分数线：{esc('，'.join(f'{c.grade} ≥ {fmt(c.min)}' for c in a.ws.rubric.cutoffs))}。</p>"
     )
     if r.pending:
-        verdict = "经核实的否定项已使信用等级直接列为 A 级" if r.effective_veto else "本结果为暂定结果，不评定等级"
+        verdict = (
+            f"经核实的否定项已使信用等级直接列为 {r.grade} 级" if r.effective_veto else "本结果为暂定结果，不评定等级"
+        )
         body += f'<p class="rk-warn">尚有指标未评：{esc(total_note(r))}。{verdict}。</p>'
     return _section("评估结论", body, "rk-conclusion")
 
@@ -228,10 +230,7 @@ def records(a: Assessment, r: Result) -> str:
 
 def materials_and_staff(a: Assessment) -> str:
     """附件3 as the institution provided it: missing materials by name, staff counted per table (no names)."""
-    from ..evidence import PERSONNEL_TABLES
-    from ..workspace import materials
-
-    items = {i["number"]: i["text"] for i in materials()["items"]}
+    items = {i.number: i.text for i in a.ws.materials.items}
     given = {m.item: m for m in a.evidence.materials}
     missing = [n for n in items if n not in given or not given[n].provided]
     if not given:
@@ -245,7 +244,7 @@ def materials_and_staff(a: Assessment) -> str:
         body = f"<p>附件3 所列 {len(items)} 项材料均已提供。</p>"
     counts = [
         (f"表{t}", esc(name), str(sum(1 for p in a.evidence.personnel if p.table == t)))
-        for t, name in PERSONNEL_TABLES.items()
+        for t, name in a.ws.materials.table_names.items()
     ]
     body += "<h3>相关人员统计表</h3>" + _table(("表", "名单", "人数"), counts)
     return _section("准备材料与人员（附件3）", body)
@@ -264,7 +263,7 @@ def bonus_and_veto(a: Assessment, r: Result) -> str:
             body += (
                 '<p class="rk-warn">经省职鉴中心核实的否定项：第 '
                 + "、".join(esc(v.clause) for v in r.effective_veto)
-                + " 条，信用等级直接列为 A 级。</p>"
+                + f" 条，信用等级直接列为 {esc(r.grade)} 级。</p>"
             )
     else:
         body += "<h3>否定项</h3><p>未发现否定项情形。</p>"

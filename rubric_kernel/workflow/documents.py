@@ -11,10 +11,10 @@ from html import escape
 from pathlib import Path
 
 from ..files import atomic_write
+from ..programme import DEFAULT_MARK, Materials, Programme, Setting
 from ..report.page import html_table, page
 from ..roster import Institution
 from ..spreadsheet import csv_text, xlsx_bytes
-from ..workspace import materials
 from .schedule import Visit
 
 SHARING_FIELDS = (
@@ -67,7 +67,18 @@ def _fold(line: str, limit: int = 75) -> str:
     return "\r\n".join(part.decode("utf-8") for part in out) + "\r\n"
 
 
-def write_schedule(out: Path, visits: Sequence[Visit], roster: Mapping[int, Institution], mark: str) -> list[Path]:
+def write_schedule(
+    out: Path,
+    visits: Sequence[Visit],
+    roster: Mapping[int, Institution],
+    mark: str,
+    *,
+    programme: Programme,
+    checklist: Materials,
+    notified: Setting,
+) -> list[Path]:
+    """Schedule and notifications; ``notified`` is the date every visit was notified on, and whether it is the
+    project default (then the notifications say so)."""
     rows = [
         {
             "序号": v.institution,
@@ -80,27 +91,35 @@ def write_schedule(out: Path, visits: Sequence[Visit], roster: Mapping[int, Inst
         }
         for v in visits
     ]
-    checklist = materials()
+    basis = (
+        f"根据{programme.issuer.value}{programme.title.value}（{programme.document_number.value}），"
+        f"{programme.organiser.value}"
+    )
     notes = [
         {
             "序号": v.institution,
             "评价机构": roster[v.institution].name,
-            "通知日期": v.notified.isoformat(),
+            "通知日期": notified.shown(),
             "实地评估日期": v.date.isoformat(),
-            "通知内容": f"定于 {v.date.isoformat()} 开展实地信用评估，请按附件3准备材料（共 {len(checklist['items'])} 项）。",
+            "通知内容": f"{basis}定于 {v.date.isoformat()} 对贵机构开展实地信用评估"
+            f"（实地评估前{programme.notice_days.value}日通知），请按附件3准备材料（共 {checklist.count} 项）。",
         }
         for v in visits
     ]
-    items = [{"序号": i["number"], "材料": i["text"]} for i in checklist["items"]]
+    items = [{"序号": i.number, "材料": i.text} for i in checklist.items]
     paths = [out / "schedule.xlsx", out / "schedule.ics", out / "notifications.xlsx", out / "notifications.html"]
     atomic_write(paths[0], xlsx_bytes([("现场评估日程", rows)], mark))
     atomic_write(paths[1], schedule_ics(visits, roster, dt.datetime.now(dt.UTC)))
     atomic_write(paths[2], xlsx_bytes([("评估通知", notes), ("准备材料清单", items)], mark))
     body = "".join(
-        f"<section><h2>{escape(n['评价机构'])}</h2><p>{escape(n['通知内容'])}（通知日期 {n['通知日期']}）</p></section>"
+        f"<section><h2>{escape(n['评价机构'])}</h2><p>{escape(n['通知内容'])}（通知日期 {escape(n['通知日期'])}）</p></section>"
         for n in notes
     )
-    body += "<h2>附件3 准备材料清单</h2><ol>" + "".join(f"<li>{escape(i['材料'])}</li>" for i in items) + "</ol>"
+    body += (
+        f"<h2>附件3 {escape(checklist.title)}</h2><ol>"
+        + "".join(f"<li>{escape(i['材料'])}</li>" for i in items)
+        + "</ol>"
+    )
     atomic_write(paths[3], page("信用评估实地评估通知", body, mark))
     return paths
 
@@ -114,6 +133,22 @@ def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict
     ]
 
 
+def publicity_note(programme: Programme, start: dt.date, days: Setting) -> str:
+    """Window, site and objection channels of a publicity, each project default flagged."""
+    end = start + dt.timedelta(days=days.value - 1)
+    return (
+        f"公示期 {start.isoformat()} 至 {end.isoformat()}，共 {days.shown(' 天')}；"
+        f"由{programme.issuer.value}通过 {programme.publication_site.shown()} 公示。{programme.objection_text()}"
+    )
+
+
+def announcement_note(programme: Programme, day: dt.date, years: Setting) -> str:
+    return (
+        f"公告日期 {day.isoformat()}，信用评估结果有效期 {years.shown(' 年')}；"
+        f"由{programme.issuer.value}通过 {programme.publication_site.shown()} 公告。"
+    )
+
+
 def write_public_list(
     out: Path,
     stem: str,
@@ -122,12 +157,16 @@ def write_public_list(
     results: Mapping[int, dict],
     mark: str,
     note: str,
+    programme: Programme,
 ) -> list[Path]:
-    rows = publicity_rows(roster, results)
+    """A public list (公示 or 公告) with its note in both formats; report numbers follow the programme's pattern."""
+    rows = [{**r, "报告编号": programme.report_no(r["序号"])} for r in publicity_rows(roster, results)]
+    if programme.report_number.default:
+        note += f"报告编号格式为{DEFAULT_MARK}。"
     shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
     atomic_write(html, page(title, html_table(shown) + f'<p class="muted">{escape(note)}</p>', mark))
-    atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark))
+    atomic_write(xlsx, xlsx_bytes([(title[:28], rows), ("说明", [{"说明": note}])], mark))
     return [html, xlsx]
 
 

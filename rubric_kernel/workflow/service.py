@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from ..judgments import current_sheet
+from ..programme import Programme, check_limit, load_programme
 from ..scoring import Result
 from ..sheet import check_sheet
 from ..sheet_codec import digest, entries_to_sheet
@@ -16,8 +17,6 @@ from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
 from ..workspace import Workspace
 from .schedule import Visit
 from .state import SIGNED, Facts, WorkflowState, derive, edit_problems, transition_problems
-
-CENTRE = "省职鉴中心"
 
 
 class WorkflowError(StoreError):
@@ -33,8 +32,9 @@ def guard_edit(store: Store, dataset: str, institution: int, stage: str, reason:
 
 
 class Workflow:
-    def __init__(self, ws: Workspace, store: Store):
+    def __init__(self, ws: Workspace, store: Store, programme: Programme | None = None):
         self.ws, self.store = ws, store
+        self.programme = programme or load_programme()
 
     @property
     def dataset(self) -> str:
@@ -169,10 +169,12 @@ class Workflow:
             raise WorkflowError(["重新复核已公告的结果必须写明理由"])
         return self.move(n, "复核", actor=by, note=f"重新复核：{reason}", today=today)
 
-    def open_publicity(self, start: dt.date, days: int, *, by: str) -> list[int]:
-        """Every reviewed institution enters publicity with the same window."""
-        if days < 1:
-            raise WorkflowError(["公示期至少 1 天"])
+    def open_publicity(self, start: dt.date, days: int | None = None, *, by: str) -> list[int]:
+        """Every reviewed institution enters publicity with the same window (default: the programme's days)."""
+        days = self.programme.publicity_days.value if days is None else days
+        faults = check_limit("publicity_days", days, "公示天数")
+        if faults:
+            raise WorkflowError([f.message for f in faults])
         end = start + dt.timedelta(days=days - 1)
         moved = []
         for n, st in self.states().items():
@@ -239,8 +241,16 @@ class Workflow:
         self._write(n, changes, snap, by=by, stage="异议处理", reason=reason)
         return event
 
-    def announce(self, today: dt.date, *, by: str, valid_years: int = 2) -> tuple[list[int], list[str]]:
-        """Announce every institution in publicity that may be; returns those and why the others may not."""
+    def announce(self, today: dt.date, *, by: str, valid_years: int | None = None) -> tuple[list[int], list[str]]:
+        """Announce every institution in publicity that may be; returns those and why the others may not.
+
+        Each announcement records its validity (default: the programme's), so a later change of the
+        programme does not rewrite what was announced.
+        """
+        valid_years = self.programme.validity_years.value if valid_years is None else valid_years
+        faults = check_limit("validity_years", valid_years, "结果有效期")
+        if faults:
+            raise WorkflowError([f.message for f in faults])
         done, held = [], []
         for n, st in self.states().items():
             if st.stage not in ("公示", "异议处理"):
