@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import statistics
-import time
 from contextlib import closing
 from pathlib import Path
 
