@@ -73,9 +73,9 @@ def load_workspace(
 
 def materials() -> dict:
     """附件3: the 27 materials and the personnel tables, as written in ``parameters/materials.yaml``."""
-    import yaml
+    from .yamlsafe import load_yaml
 
-    return yaml.safe_load(MATERIALS_PATH.read_text(encoding="utf-8"))
+    return load_yaml(MATERIALS_PATH)  # type: ignore[return-value]
 
 
 _CACHE: dict[tuple, Workspace] = {}
