@@ -190,9 +190,9 @@ def read_table(path: Path | str, columns: Sequence[Column]) -> list[Row]:
         if cells.ragged_is_fault and len(raw) != width:
             faults.append(Fault(file, _ragged(len(raw), width), row=n))
             continue
-        extra = [pos for pos in range(width, len(raw)) if raw[pos].strip()]
-        if extra:
-            faults.append(Fault(file, f"第 {extra[0] + 1} 列有内容但没有表头", row=n))
+        stray = [pos for pos, cell in enumerate(raw) if cell.strip() and (pos >= width or not header[pos])]
+        if stray:
+            faults.append(Fault(file, f"第 {stray[0] + 1} 列有内容但没有表头", row=n))
             continue
         rows.append(Row(file, n, {k: (raw[i].strip() if i < len(raw) else "") for k, i in index.items()}))
     if faults:
