@@ -164,7 +164,7 @@ def _institution(row: Row, roster: Mapping[int, Institution], faults: list[Fault
     return n
 
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not \d: that matches full-width digits too
 DATE_HINT = "日期须写作 YYYY-MM-DD（四位年-两位月-两位日），例如 2023-05-08；Excel 中也可用日期格式的单元格"
 
 

@@ -288,7 +288,9 @@ def test_materials_duplicate_names_both_rows(demo_copy, rubric, roster):
 # ── dates ───────────────────────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("text", ["5/8/23", "23-05-08", "2023/5/8", "2023-5-8", "2023年5月8日", "08-05-2023"])
+@pytest.mark.parametrize(
+    "text", ["5/8/23", "23-05-08", "2023/5/8", "2023-5-8", "2023年5月8日", "08-05-2023", "２０２３-０５-０８"]
+)
 def test_foreign_date_forms_are_refused(text, demo_copy, rubric, roster, capsys, monkeypatch):
     set_cells(demo_copy, "records", 5, 日期=text)
     f = fault_at(faults(demo_copy, rubric, roster), "records.csv", 5, "日期")
