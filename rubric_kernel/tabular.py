@@ -119,13 +119,13 @@ def _read_xlsx(path: Path, file: str) -> _Cells:
         formulas_wb = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise InputError([Fault(file, f"无法读取 XLSX：{excerpt(exc)}")]) from None
+    rows: list[tuple[int, list[str]]] = []
+    faults: list[Fault] = []
     try:
         if not values_wb.worksheets:
             raise InputError([Fault(file, "工作簿中没有工作表")])
         values, formulas = values_wb.worksheets[0], formulas_wb.worksheets[0]
         sheet = excerpt(values.title, 31)
-        rows: list[tuple[int, list[str]]] = []
-        faults: list[Fault] = []
         for number, (vrow, frow) in enumerate(zip(values.iter_rows(), formulas.iter_rows(), strict=False), start=1):
             texts = []
             for pos, (vcell, fcell) in enumerate(zip(vrow, frow, strict=False), start=1):
@@ -140,6 +140,10 @@ def _read_xlsx(path: Path, file: str) -> _Cells:
                     faults.append(Fault(file, f"{where} 是错误值 {excerpt(vcell.value, 12)}", row=number))
                 texts.append(_cell_text(vcell.value))
             rows.append((number, texts))
+    except InputError:
+        raise
+    except Exception as exc:  # a sheet's XML can be broken inside a valid archive
+        raise InputError([Fault(file, f"无法读取 XLSX 的内容：{excerpt(exc)}")]) from None
     finally:
         values_wb.close()
         formulas_wb.close()

@@ -372,6 +372,20 @@ def test_xlsx_number_in_date_column(demo_copy, rubric, roster):
     assert "45054" in fault_at(faults(demo_copy, rubric, roster), "records.xlsx", 5, "日期").message
 
 
+def test_xlsx_with_a_broken_sheet(demo_copy, rubric, roster, capsys, monkeypatch):
+    import zipfile
+
+    path = to_xlsx(demo_copy, "records")
+    with zipfile.ZipFile(path) as zin:
+        parts = {name: zin.read(name) for name in zin.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:300]  # cut off mid-element
+    with zipfile.ZipFile(path, "w") as zout:
+        for name, data in parts.items():
+            zout.writestr(name, data)
+    assert "XLSX" in fault_at(faults(demo_copy, rubric, roster), "records.xlsx", None).message
+    refused(capsys, monkeypatch, demo_copy, "records.xlsx")
+
+
 # ── one table, one file ─────────────────────────────────────────────────────────────────────────
 
 
