@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError, excerpt
 from rubric_kernel.evidence import load_dataset
 from rubric_kernel.rubric import POSITIVE_WINDOW, parse_rubric
 from rubric_kernel.scoring import in_window
-from rubric_kernel.tabular import MAX_FIELD
+from rubric_kernel.tabular import MAX_FIELD, Column, read_table
 from rubric_kernel.workspace import RUBRIC_PATH
 
 AS_OF = dt.date(2023, 7, 31)  # data/demo/dataset.yaml
@@ -173,6 +175,35 @@ def test_field_at_the_limit_is_read(demo_copy, rubric, roster):
     set_cells(demo_copy, "records", 4, 摘要="长" * MAX_FIELD)
     ds = load_dataset(demo_copy, rubric, roster)
     assert any(len(r.summary) == MAX_FIELD for e in ds.evidence.values() for r in e.records)
+
+
+COLUMNS = (Column("a", ("甲",)), Column("b", ("乙",)), Column("c", ("丙",)))
+CELL = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(CELL, CELL, CELL), max_size=6), cut=st.integers(0, 5), extra=st.booleans())
+def test_csv_round_trip_or_refusal(tmp_path, rows, cut, extra):
+    """Whatever csv.writer writes (commas, quotes, line breaks in cells) is read back cell for cell;
+    and a row with one cell too many or too few is refused at its row, never shifted or padded."""
+    path = tmp_path / "t.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["甲", "乙", "丙"], *rows])
+    kept = [(n, r) for n, r in enumerate(rows, start=2) if any(c.strip() for c in r)]
+    assert [(row.number, tuple(row.values.values())) for row in read_table(path, COLUMNS)] == [
+        (n, tuple(c.strip() for c in r)) for n, r in kept
+    ]
+    if not kept:
+        return
+    n, row = kept[cut % len(kept)]
+    short = list(row[:2])
+    broken = [*row, "多"] if extra or not any(c.strip() for c in short) else short  # a blank line is skipped
+    lines = [["甲", "乙", "丙"], *(broken if k == n else r for k, r in enumerate(rows, start=2))]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(lines)
+    with pytest.raises(InputError) as exc:
+        read_table(path, COLUMNS)
+    assert [f.row for f in exc.value.faults] == [n]
 
 
 # ── messages quote little of an unexpected file ─────────────────────────────────────────────────
