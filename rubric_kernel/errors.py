@@ -49,3 +49,13 @@ def display_path(path: Path | str) -> str:
     p = os.path.abspath(path)  # not resolve(): keep symlinks such as outputs/latest as the user sees them
     rel = os.path.relpath(p, os.getcwd())
     return p if rel.startswith("..") else rel
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """At most ``limit`` characters of file content for a message, control characters removed.
+
+    Messages quote what they refuse so a user can find it, but never a whole line of a file that
+    may not be ours (a symlinked system file) nor a 100,000-character cell.
+    """
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

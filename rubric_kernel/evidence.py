@@ -3,24 +3,28 @@
 Layout (see docs/evidence-formats.md): ``dataset.yaml`` (name, whether synthetic, default as-of
 date), ``records``, ``materials`` and ``personnel`` as ``.csv`` (UTF-8 or GBK) or ``.xlsx``, and
 a ``judgments/`` folder. Every row is checked against the rubric and the roster; all faults are
-reported together with file, row and column.
+reported together with file, row and column. A contested credit result must not rest on a guess, so
+anything that could be counted twice or in the wrong place (the same record or person listed twice,
+a date in a foreign format, a record dated after the assessment date) is refused, not repaired.
+Doubtful but possible rows (an issuer that does not usually issue that record type) become warnings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from .errors import Fault, InputError, display_path
+from .errors import Fault, InputError, display_path, excerpt
 from .programme import Materials
 from .roster import Institution
-from .rubric import SEVERITIES, Rubric
+from .rubric import POSITIVE_WINDOW, SEVERITIES, Rubric
 from .tabular import Column, Row, read_table
+from .yamlsafe import load_yaml
 
 RECORD_COLUMNS = (
     Column("id", ("记录编号", "id")),
@@ -47,7 +51,10 @@ PERSONNEL_COLUMNS = (
     Column("qualification", ("资格", "qualification")),
     Column("education", ("学历", "education"), required=False),
     Column("years", ("从业年限", "years")),
+    Column("id_number", ("证件号码", "身份证号", "id_number"), required=False),
 )
+TABLE_STEMS = ("records", "materials", "personnel")
+DATASET_KEYS = ("name", "synthetic", "as_of", "description")
 YES = {"是", "已提供", "有", "Y", "y", "yes", "true", "1"}
 NO = {"否", "未提供", "无", "N", "n", "no", "false", "0"}
 
@@ -60,7 +67,7 @@ class CreditRecord:
     authority: str
     system: str  # "人社" or "其他", classified from the authority by the rubric's keywords
     date: dt.date
-    severity: str
+    severity: str  # 一般, 较重, 严重; POSITIVE_WINDOW for 红名单 and 荣誉奖励, which have none
     ref: str
     summary: str
     source: str
@@ -100,6 +107,7 @@ class Dataset:
     as_of: dt.date
     description: str
     evidence: Mapping[int, Evidence] = field(default_factory=dict)
+    warnings: tuple[Fault, ...] = ()  # doubtful rows ``validate`` prints; they do not stop loading
 
     def for_institution(self, number: int) -> Evidence:
         return self.evidence.get(number, Evidence())
@@ -115,130 +123,273 @@ def classify_authority(authority: str, rubric: Rubric) -> str:
     return "人社" if any(k in authority for k in keywords) else "其他"
 
 
-def _find(folder: Path, stem: str) -> Path | None:
-    for suffix in (".csv", ".xlsx"):
-        p = folder / f"{stem}{suffix}"
-        if p.exists():
-            return p
-    return None
+def _find(folder: Path, stem: str, faults: list[Fault]) -> Path | None:
+    """The one table file of ``stem``; both formats at once, or only the old .xls format, is a fault."""
+    found = [folder / f"{stem}{suffix}" for suffix in (".csv", ".xlsx") if (folder / f"{stem}{suffix}").exists()]
+    if len(found) == 2:
+        faults.append(
+            Fault(
+                display_path(found[1]),
+                f"{stem}.csv 与 {stem}.xlsx 同时存在，无法确定以哪一份为准：请删除或移走其中一份",
+            )
+        )
+        return None
+    if not found:
+        xls = folder / f"{stem}.xls"
+        if xls.exists():
+            faults.append(Fault(display_path(xls), "不支持 .xls 格式：请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）"))
+        else:
+            faults.append(Fault(display_path(folder / f"{stem}.csv"), "缺少文件（.csv 或 .xlsx）"))
+        return None
+    return found[0]
 
 
 def _institution(row: Row, roster: Mapping[int, Institution], faults: list[Fault]) -> int | None:
     raw = row.values["institution"]
-    try:
-        n = int(raw)
-    except ValueError:
-        faults.append(row.fault("机构序号", f"机构序号“{raw}”不是整数"))
+    if not raw.isascii() or not raw.isdigit():
+        faults.append(row.fault("机构序号", f"机构序号“{excerpt(raw)}”不是整数"))
         return None
+    n = int(raw) if len(raw) <= 9 else -1  # int() of a 5,000-digit cell raises; no roster is that long
     if n not in roster:
-        faults.append(row.fault("机构序号", f"机构序号 {n} 不在机构名单中"))
+        faults.append(row.fault("机构序号", f"机构序号 {excerpt(raw)} 不在机构名单中"))
         return None
     return n
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not \d: that matches full-width digits too
+DATE_HINT = "日期须写作 YYYY-MM-DD（四位年-两位月-两位日），例如 2023-05-08；Excel 中也可用日期格式的单元格"
+
+
 def parse_date(text: str) -> dt.date:
-    """ISO dates, and the 2023/5/8 and 2023年5月8日 forms government exports use."""
-    t = text.strip().replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-").replace(".", "-")
-    parts = t.split(" ")[0].split("-")
-    if len(parts) != 3:
+    """A YYYY-MM-DD date, and nothing else.
+
+    ``5/8/23`` could be 8 May or 5 August of 2023, or the year 5; ``23-05-08`` the year 23. Guessing
+    would move a record into or out of its look-back window, so every other form is refused.
+    """
+    t = text.strip()
+    if not ISO_DATE.fullmatch(t):
         raise ValueError(text)
-    return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    return dt.date.fromisoformat(t)
 
 
-def _records(path: Path, rubric: Rubric, roster: Mapping[int, Institution], faults: list[Fault]):
-    seen: set[str] = set()
+def _first_seen(seen: dict, key: object, row: Row) -> int | None:
+    """The row that already holds ``key``, or None after remembering this row for it."""
+    if key in seen:
+        return seen[key]
+    seen[key] = row.number
+    return None
+
+
+def _ref_key(ref: str) -> str:
+    """文号 as a reader compares them: full-width forms and spaces do not make another document."""
+    return "".join(unicodedata.normalize("NFKC", ref).split())
+
+
+def _severity(row: Row, rubric: Rubric, faults: list[Fault]) -> str | None:
+    rtype = rubric.record_types_by_code.get(row.values["type"])
+    raw = row.values["severity"]
+    if rtype is not None and rtype.polarity == "positive":
+        if raw:
+            faults.append(
+                row.fault(
+                    "严重程度",
+                    f"{rtype.code}是正面记录，不分严重程度：请将“严重程度”留空"
+                    f"（回溯期 {rubric.look_back_days[POSITIVE_WINDOW]} 天，见 rubric.yaml 的 look_back_days）",
+                )
+            )
+            return None
+        return POSITIVE_WINDOW
+    if raw not in SEVERITIES:
+        faults.append(row.fault("严重程度", f"严重程度“{excerpt(raw)}”无效；允许：{'、'.join(SEVERITIES)}"))
+        return None
+    return raw
+
+
+def _records(path: Path, ctx: _Context):
+    rubric, faults = ctx.rubric, ctx.faults
+    ids: dict[str, int] = {}
+    documents: dict[tuple[int, str, dt.date], int] = {}
     for row in read_table(path, RECORD_COLUMNS):
         v = row.values
-        n = _institution(row, roster, faults)
+        n = _institution(row, ctx.roster, faults)
         ok = n is not None
         if not v["id"]:
             faults.append(row.fault("记录编号", "记录编号为空"))
             ok = False
-        elif v["id"] in seen:
-            faults.append(row.fault("记录编号", f"记录编号 {v['id']} 重复"))
+        elif (first := _first_seen(ids, v["id"], row)) is not None:
+            faults.append(row.fault("记录编号", f"记录编号“{excerpt(v['id'])}”与第 {first} 行重复：记录编号必须唯一"))
             ok = False
-        seen.add(v["id"])
         if v["type"] not in rubric.record_types_by_code:
             faults.append(
-                row.fault("记录类型", f"未知记录类型“{v['type']}”；允许：{'、'.join(rubric.record_types_by_code)}")
+                row.fault(
+                    "记录类型", f"未知记录类型“{excerpt(v['type'])}”；允许：{'、'.join(rubric.record_types_by_code)}"
+                )
             )
             ok = False
-        if v["severity"] not in SEVERITIES:
-            faults.append(row.fault("严重程度", f"严重程度“{v['severity']}”无效；允许：{'、'.join(SEVERITIES)}"))
-            ok = False
+        severity = _severity(row, rubric, faults)
+        ok = ok and severity is not None
         if not v["authority"]:
             faults.append(row.fault("发布机关", "发布机关为空"))
             ok = False
         try:
             date = parse_date(v["date"])
         except ValueError:
-            faults.append(row.fault("日期", f"日期“{v['date']}”无效，应为 YYYY-MM-DD"))
-            ok = False
-        if ok:
-            yield (
-                n,
-                CreditRecord(
-                    v["id"],
-                    n,
-                    v["type"],
-                    v["authority"],
-                    classify_authority(v["authority"], rubric),
-                    date,
-                    v["severity"],
-                    v["ref"],
-                    v["summary"],
-                    v["source"],
-                ),
+            faults.append(row.fault("日期", f"日期“{excerpt(v['date'])}”无效：{DATE_HINT}"))
+            continue
+        if date > ctx.as_of:
+            faults.append(
+                row.fault(
+                    "日期",
+                    f"日期 {date.isoformat()} 晚于数据集的评估基准日 {ctx.as_of.isoformat()}（dataset.yaml 的 as_of）："
+                    "请核对日期，或调整评估基准日",
+                )
             )
+            ok = False
+        if n is not None and v["ref"] and (first := _first_seen(documents, (n, _ref_key(v["ref"]), date), row)):
+            faults.append(
+                row.fault(
+                    "文号",
+                    f"与第 {first} 行是同一机构、同一文号、同一日期的同一份文书，不能以两个记录编号重复计分："
+                    "请删去重复的一行（一份文书只登记一条记录）",
+                )
+            )
+            ok = False
+        if not ok:
+            continue
+        if not rubric.plausible_issuer(v["type"], v["authority"]):
+            kind = rubric.issuer_kind(v["authority"]) or "未识别"
+            usual = "、".join(rubric.record_types_by_code[v["type"]].issuers or ())
+            ctx.warnings.append(
+                row.fault(
+                    "发布机关",
+                    f"“{excerpt(v['authority'])}”（{kind}）通常不发布“{v['type']}”类记录（通常由{usual}发布）："
+                    "请核对记录类型与发布机关",
+                )
+            )
+        yield (
+            n,
+            CreditRecord(
+                v["id"],
+                n,
+                v["type"],
+                v["authority"],
+                classify_authority(v["authority"], rubric),
+                date,
+                severity,
+                v["ref"],
+                v["summary"],
+                v["source"],
+            ),
+        )
 
 
-def _materials(path: Path, roster: Mapping[int, Institution], checklist: Materials, faults: list[Fault]):
-    seen: set[tuple[int, int]] = set()
+def _materials(path: Path, ctx: _Context):
+    faults = ctx.faults
+    seen: dict[tuple[int, int], int] = {}
     for row in read_table(path, MATERIAL_COLUMNS):
         v = row.values
-        n = _institution(row, roster, faults)
+        n = _institution(row, ctx.roster, faults)
         try:
             item = int(v["item"])
-            if not 1 <= item <= checklist.count:
+            if not 1 <= item <= ctx.checklist.count:
                 raise ValueError
         except ValueError:
-            faults.append(row.fault("材料序号", f"材料序号“{v['item']}”无效，应为 1–{checklist.count}"))
+            faults.append(row.fault("材料序号", f"材料序号“{excerpt(v['item'])}”无效，应为 1–{ctx.checklist.count}"))
             continue
         if v["provided"] not in YES | NO:
-            faults.append(row.fault("是否提供", f"“{v['provided']}”无效，应为 是 或 否"))
+            faults.append(row.fault("是否提供", f"“{excerpt(v['provided'])}”无效，应为 是 或 否"))
             continue
         if n is None:
             continue
-        if (n, item) in seen:
-            faults.append(row.fault("材料序号", f"机构 {n} 的材料 {item} 重复"))
+        if (first := _first_seen(seen, (n, item), row)) is not None:
+            faults.append(row.fault("材料序号", f"机构 {n} 的材料 {item} 与第 {first} 行重复"))
             continue
-        seen.add((n, item))
         yield n, Material(item, v["provided"] in YES, v.get("note", ""))
 
 
-def _personnel(path: Path, roster: Mapping[int, Institution], checklist: Materials, faults: list[Fault]):
+def _personnel(path: Path, ctx: _Context):
+    faults = ctx.faults
+    seen: dict[tuple[int, int, str], int] = {}
     for row in read_table(path, PERSONNEL_COLUMNS):
         v = row.values
-        n = _institution(row, roster, faults)
+        n = _institution(row, ctx.roster, faults)
         try:
             table = int(v["table"])
-            if table not in checklist.table_names:
+            if table not in ctx.checklist.table_names:
                 raise ValueError
         except ValueError:
-            faults.append(row.fault("表号", f"表号“{v['table']}”无效，应为 1–{len(checklist.tables)}"))
+            faults.append(row.fault("表号", f"表号“{excerpt(v['table'])}”无效，应为 1–{len(ctx.checklist.tables)}"))
             continue
         try:
             years = int(v["years"])
-            if years < 0:
+            if not 0 <= years <= 80:
                 raise ValueError
         except ValueError:
-            faults.append(row.fault("从业年限", f"从业年限“{v['years']}”应为非负整数"))
+            faults.append(row.fault("从业年限", f"从业年限“{excerpt(v['years'])}”应为 0–80 的整数"))
             continue
         if not v["name"]:
             faults.append(row.fault("姓名", "姓名为空"))
             continue
-        if n is not None:
-            yield n, Person(table, v["role"], v["name"], v["qualification"], v.get("education", ""), years)
+        if n is None:
+            continue
+        person = v.get("id_number") or v["name"]  # the ID number tells apart two people of one name
+        if (first := _first_seen(seen, (n, table, person), row)) is not None:
+            faults.append(
+                row.fault(
+                    "证件号码" if v.get("id_number") else "姓名",
+                    f"机构 {n} 表{table}中此人与第 {first} 行重复：同一人在一张表中只列一行"
+                    "（兼任多个岗位或多个职业（工种）的，在同一行“岗位”栏用“、”分隔）；"
+                    "同名的不同人员请填写“证件号码”列",
+                )
+            )
+            continue
+        yield n, Person(table, v["role"], v["name"], v["qualification"], v.get("education", ""), years)
+
+
+@dataclass
+class _Context:
+    """What every table's rows are checked against, and where their faults and warnings go."""
+
+    rubric: Rubric
+    roster: Mapping[int, Institution]
+    checklist: Materials
+    as_of: dt.date
+    faults: list[Fault] = field(default_factory=list)
+    warnings: list[Fault] = field(default_factory=list)
+
+
+def _meta(path: Path) -> tuple[str, bool, dt.date, str]:
+    """name, synthetic, as_of and description of ``dataset.yaml``; anything else is a fault."""
+    file = display_path(path)
+    if not path.exists():
+        raise InputError([Fault(file, "数据集缺少 dataset.yaml")])
+    meta = load_yaml(path)
+    if not isinstance(meta, dict):
+        raise InputError([Fault(file, "dataset.yaml 应为键值对：name、as_of（YYYY-MM-DD）、synthetic、description")])
+    faults = [
+        Fault(file, f"未知的键“{excerpt(k)}”；允许：{'、'.join(DATASET_KEYS)}") for k in meta if k not in DATASET_KEYS
+    ]
+    name = meta.get("name")
+    if not isinstance(name, str) or not name.strip():
+        faults.append(Fault(file, "name（数据集名称）必须填写为文字"))
+    synthetic = meta.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        faults.append(Fault(file, "synthetic 应为 true 或 false"))
+    raw = meta.get("as_of")
+    as_of = raw if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime) else None
+    if as_of is None:
+        try:
+            as_of = parse_date(raw) if isinstance(raw, str) else None
+        except ValueError:
+            as_of = None
+    if as_of is None:
+        faults.append(Fault(file, f"as_of（评估基准日）“{excerpt(raw if raw is not None else '')}”无效：{DATE_HINT}"))
+    description = meta.get("description", "")
+    if not isinstance(description, str):
+        faults.append(Fault(file, "description 应为文字"))
+    if faults or as_of is None:
+        raise InputError(faults)
+    return str(name), bool(synthetic), as_of, str(description)
 
 
 def load_dataset(
@@ -246,36 +397,21 @@ def load_dataset(
 ) -> Dataset:
     """Load and validate a whole dataset folder against the 附件3 checklist; raises InputError listing every fault."""
     folder = Path(folder)
-    meta_path = folder / "dataset.yaml"
-    if not meta_path.exists():
-        raise InputError([Fault(display_path(meta_path), "数据集缺少 dataset.yaml")])
-    meta_file = display_path(meta_path)
-    try:
-        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-        as_of = parse_date(str(meta["as_of"]))
-        name = str(meta["name"])
-        synthetic = bool(meta.get("synthetic", False))
-    except (yaml.YAMLError, KeyError, ValueError, TypeError) as exc:
-        raise InputError([Fault(meta_file, f"dataset.yaml 需要 name 与 as_of（YYYY-MM-DD）：{exc}")]) from None
-    faults: list[Fault] = []
-    parsers = {
-        "records": lambda path: _records(path, rubric, roster, faults),
-        "materials": lambda path: _materials(path, roster, checklist, faults),
-        "personnel": lambda path: _personnel(path, roster, checklist, faults),
-    }
-    grouped: dict[str, dict[int, list]] = {stem: defaultdict(list) for stem in parsers}
-    for stem, parse in parsers.items():
-        path = _find(folder, stem)
+    name, synthetic, as_of, description = _meta(folder / "dataset.yaml")
+    ctx = _Context(rubric, roster, checklist, as_of)
+    parsers = {"records": _records, "materials": _materials, "personnel": _personnel}
+    grouped: dict[str, dict[int, list]] = {stem: defaultdict(list) for stem in TABLE_STEMS}
+    for stem in TABLE_STEMS:
+        path = _find(folder, stem, ctx.faults)
         if path is None:
-            faults.append(Fault(display_path(folder / f"{stem}.csv"), "缺少文件（.csv 或 .xlsx）"))
             continue
         try:
-            for n, obj in parse(path):
+            for n, obj in parsers[stem](path, ctx):
                 grouped[stem][n].append(obj)
         except InputError as exc:
-            faults.extend(exc.faults)
-    if faults:
-        raise InputError(faults)
+            ctx.faults.extend(exc.faults)
+    if ctx.faults:
+        raise InputError(ctx.faults)
     evidence = {
         n: Evidence(
             tuple(sorted(grouped["records"].get(n, []), key=lambda r: (r.date, r.id))),
@@ -284,4 +420,4 @@ def load_dataset(
         )
         for n in roster
     }
-    return Dataset(name, folder, synthetic, as_of, str(meta.get("description", "")), evidence)
+    return Dataset(name, folder, synthetic, as_of, description, evidence, tuple(ctx.warnings))

@@ -12,10 +12,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Generic, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import Fault, InputError, display_path
+from .yamlsafe import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMME_PATH = ROOT / "parameters" / "programme.yaml"
@@ -216,13 +216,7 @@ def _field(loc: tuple) -> str:
 
 def _load(path: Path | str, model: type[M]) -> M:
     file = display_path(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError([Fault(file, f"无法读取：{exc.strerror}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError([Fault(file, f"YAML 格式错误：{exc}", row=mark.line + 1 if mark else None)]) from None
+    data = load_yaml(path)  # strict: no aliases, no duplicate keys, faults name the line
     try:
         return model.model_validate(data)
     except ValidationError as exc:

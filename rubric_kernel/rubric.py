@@ -11,13 +11,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Fault, InputError, display_path
+from .yamlsafe import load_yaml
 
 Severity = Literal["一般", "较重", "严重"]
 SEVERITIES: tuple[str, ...] = ("一般", "较重", "严重")
+# Positive records (红名单, 荣誉奖励) have no severity; they carry this in its place, and it names
+# their own look-back window in ``look_back_days``.
+POSITIVE_WINDOW = "正面记录"
 AuthoritySystem = Literal["人社", "其他", "任意"]
 JUDGMENT_SOURCES = ("机构提供", "现场核查")
 
@@ -79,6 +82,7 @@ class RecordType(_Strict):
     description: str = ""
     polarity: Literal["negative", "positive"]
     effects: list[RecordEffect] = Field(min_length=1)
+    issuers: list[str] | None = None  # issuer kinds that plausibly issue this type; None: any issuer
 
 
 class BonusItem(_Strict):
@@ -135,8 +139,9 @@ class Meta(_Strict):
 
 class Rubric(_Strict):
     meta: Meta
-    look_back_days: dict[Severity, int]
+    look_back_days: dict[str, int]
     authority_systems: dict[str, list[str]]
+    issuer_kinds: dict[str, list[str]] = Field(default_factory=dict)
     levels: list[Level1] = Field(min_length=1)
     record_types: list[RecordType] = Field(min_length=1)
     bonus: Bonus
@@ -155,6 +160,17 @@ class Rubric(_Strict):
     @cached_property
     def record_types_by_code(self) -> dict[str, RecordType]:
         return {t.code: t for t in self.record_types}
+
+    def issuer_kind(self, authority: str) -> str | None:
+        """The first issuer kind whose keyword the authority's name contains (人社 first), or None."""
+        kinds = [("人社", self.authority_systems.get("人社", [])), *self.issuer_kinds.items()]
+        return next((kind for kind, words in kinds if any(w in authority for w in words)), None)
+
+    def plausible_issuer(self, record_type: str, authority: str) -> bool:
+        """Whether an authority of this kind can issue records of this type (an unknown kind cannot, where
+        the type names its issuers)."""
+        issuers = self.record_types_by_code[record_type].issuers
+        return issuers is None or self.issuer_kind(authority) in issuers
 
     @cached_property
     def veto_clauses(self) -> dict[str, str]:
@@ -226,13 +242,18 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
     total = sum(lv.points for lv in r.levels)
     if abs(total - r.meta.total_points) > 1e-9:
         faults.append(Fault(file, f"一级指标分值合计 {total:g}，应为总分 {r.meta.total_points:g}"))
-    for sev in SEVERITIES:
+    windows = (*SEVERITIES, POSITIVE_WINDOW)
+    for sev in windows:
         if sev not in r.look_back_days:
-            faults.append(Fault(file, f"look_back_days 缺少严重程度“{sev}”的回溯期"))
-        elif r.look_back_days[sev] <= 0:  # type: ignore[index]
+            faults.append(Fault(file, f"look_back_days 缺少“{sev}”的回溯期"))
+        elif r.look_back_days[sev] <= 0:
             faults.append(Fault(file, f"look_back_days 中“{sev}”的回溯期必须为正整数天"))
+    for key in r.look_back_days:
+        if key not in windows:
+            faults.append(Fault(file, f"look_back_days 中的“{key}”不是严重程度；允许：{'、'.join(windows)}"))
     if "人社" not in r.authority_systems:
         faults.append(Fault(file, "authority_systems 必须定义“人社”系统的关键词"))
+    faults.extend(_issuer_faults(r, file))
     clauses = r.veto_clauses
     codes: set[str] = set()
     for t in r.record_types:
@@ -273,6 +294,24 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
     return faults
 
 
+def _issuer_faults(r: Rubric, file: str) -> list[Fault]:
+    """The plausibility map: keyword lists are non-empty, and record types name only defined kinds."""
+    faults: list[Fault] = []
+    if "人社" in r.issuer_kinds:
+        faults.append(Fault(file, "issuer_kinds 不应再定义“人社”：人社类别的关键词取自 authority_systems"))
+    for kind, words in r.issuer_kinds.items():
+        if not words or any(not w.strip() for w in words):
+            faults.append(Fault(file, f"issuer_kinds 中“{kind}”的关键词不能为空"))
+    known = {"人社", *r.issuer_kinds}
+    for t in r.record_types:
+        for kind in t.issuers or ():
+            if kind not in known:
+                faults.append(Fault(file, f"记录类型 {t.code} 的 issuers 引用未定义的发布机关类别“{kind}”"))
+        if t.issuers is not None and not t.issuers:
+            faults.append(Fault(file, f"记录类型 {t.code} 的 issuers 为空：不限发布机关时请删去该项"))
+    return faults
+
+
 def parse_rubric(data: object, file: str = "rubric.yaml") -> Rubric:
     """Validate already-parsed YAML; raises InputError naming every fault."""
     try:
@@ -286,17 +325,7 @@ def parse_rubric(data: object, file: str = "rubric.yaml") -> Rubric:
 
 
 def load_rubric(path: Path | str) -> Rubric:
-    file = display_path(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Fault(file, f"无法读取：{exc.strerror}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError([Fault(file, f"YAML 格式错误：{exc}", row=mark.line + 1 if mark else None)]) from None
-    return parse_rubric(data, file)
+    return parse_rubric(load_yaml(path), display_path(path))
 
 
 def _pydantic_faults(exc: ValidationError, file: str, data: object) -> list[Fault]:

@@ -96,12 +96,14 @@ def test_demo_dataset_loads(rubric, roster):
     assert {p.table for p in ds.for_institution(13).personnel} <= {1, 2, 3, 4, 5}
 
 
-@pytest.mark.parametrize("text", ["2023-05-08", "2023/5/8", "2023年5月8日", "2023.5.8", "2023-05-08 10:00:00"])
-def test_parse_date_forms(text):
-    assert parse_date(text) == dt.date(2023, 5, 8)
+def test_parse_date_iso():
+    assert parse_date(" 2023-05-08 ") == dt.date(2023, 5, 8)
 
 
-@pytest.mark.parametrize("text", ["", "2023-13-01", "2023-02-30", "2023-05", "昨天"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "2023-13-01", "2023-02-30", "2023-05", "昨天", "2023/5/8", "2023年5月8日", "2023.5.8", "2023-05-08 10:00:00"],
+)
 def test_parse_date_refuses(text):
     with pytest.raises(ValueError):
         parse_date(text)

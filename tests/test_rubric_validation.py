@@ -35,10 +35,18 @@ def record_type(data: dict, code: str) -> dict:
     return next(t for t in data["record_types"] if t["code"] == code)
 
 
+class NoAliases(yaml.SafeDumper):
+    """Writes a shared object out twice: the rubric loader refuses YAML aliases."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def load_broken(tmp_path: Path, data: dict) -> list:
     """Write ``data`` as YAML, load it, and return the faults (asserting it was refused and files are named)."""
     path = tmp_path / NAME
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    text = yaml.dump(data, Dumper=NoAliases, allow_unicode=True, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as exc:
         load_rubric(path)
     faults = exc.value.faults

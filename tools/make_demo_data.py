@@ -20,7 +20,7 @@ import yaml
 from rubric_kernel.evidence import CreditRecord, Evidence, classify_authority
 from rubric_kernel.judgments_file import JudgmentsFile, write_judgments
 from rubric_kernel.roster import load_roster
-from rubric_kernel.rubric import Rubric, load_rubric
+from rubric_kernel.rubric import POSITIVE_WINDOW, Rubric, load_rubric
 from rubric_kernel.scoring import score
 from rubric_kernel.sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH, RUBRIC_PATH
@@ -44,6 +44,8 @@ OTHERS = [
     "四川省生态环境厅",
     "成都市应急管理局",
     "四川省民政厅",
+    "成都市劳动人事争议仲裁委员会",
+    "成都市人民政府",
 ]
 NEGATIVE = [
     "履约践诺",
@@ -80,7 +82,7 @@ SUMMARIES = {
     "劳动争议": "劳动争议仲裁败诉",
     "管理人员失信": "负责人存在失信记录",
     "红名单": "列入守信激励名单",
-    "荣誉奖励": "获区县级人民政府表彰",
+    "荣誉奖励": "获政府部门表彰",
 }
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志宏海波宁"
@@ -119,6 +121,12 @@ def _severity_safe(rubric: Rubric, rtype: str, authority: str, severity: str) ->
     )
 
 
+def _issuer(rubric: Rubric, rtype: str, pool: list[str], rng: random.Random) -> str:
+    """An authority that plausibly issues this record type, from ``pool`` where it has one."""
+    plausible = [a for a in pool if rubric.plausible_issuer(rtype, a)]
+    return rng.choice(plausible or [a for a in HRSS + OTHERS if rubric.plausible_issuer(rtype, a)])
+
+
 def make_records(rubric: Rubric, numbers: list[int], rng: random.Random) -> list[dict]:
     rows: list[dict] = []
 
@@ -141,19 +149,15 @@ def make_records(rubric: Rubric, numbers: list[int], rng: random.Random) -> list
     for n in numbers:
         for _ in range(rng.choice([0, 0, 1, 1, 2, 3, 4])):
             rtype = rng.choice(NEGATIVE)
-            authority = rng.choice(HRSS if rng.random() < 0.5 else OTHERS)
+            authority = _issuer(rubric, rtype, HRSS if rng.random() < 0.5 else OTHERS, rng)
             severity = rng.choices(["一般", "较重", "严重"], [70, 22, 8])[0]
             if not _severity_safe(rubric, rtype, authority, severity):
                 severity = "一般"
             add(n, rtype, authority, severity, _date(rng, dt.date(2019, 6, 1), AS_OF - dt.timedelta(days=10)))
         if rng.random() < 0.3:
-            add(
-                n,
-                rng.choice(POSITIVE),
-                rng.choice(HRSS + OTHERS),
-                "一般",
-                _date(rng, dt.date(2022, 9, 1), AS_OF - dt.timedelta(days=10)),
-            )
+            rtype = rng.choice(POSITIVE)
+            authority = _issuer(rubric, rtype, HRSS + OTHERS, rng)
+            add(n, rtype, authority, "", _date(rng, dt.date(2022, 9, 1), AS_OF - dt.timedelta(days=10)))
         if n in DISMISSED:
             add(n, "负面舆情", "成都市市场监督管理局", "一般", dt.date(2023, 2, 14))
     add(CONFIRMED_VETO, "行政处罚", HRSS[0], "严重", dt.date(2023, 3, 20))
@@ -178,16 +182,22 @@ def make_materials(numbers: list[int], rng: random.Random) -> list[dict]:
 
 
 def make_personnel(numbers: list[int], rng: random.Random) -> list[dict]:
+    """One row per person and table (the loader refuses a person listed twice in one table)."""
     rows = []
     for n in numbers:
         for table, roles in PERSONNEL_ROLES.items():
+            names: set[str] = set()
             for role in roles if table in (1, 2) else [rng.choice(roles) for _ in range(rng.randint(2, 5))]:
+                name = _name(rng)
+                while name in names:
+                    name = _name(rng)
+                names.add(name)
                 rows.append(
                     {
                         "机构序号": n,
                         "表号": table,
                         "岗位": role,
-                        "姓名": _name(rng),
+                        "姓名": name,
                         "资格": rng.choice(QUALIFICATIONS[table]),
                         "学历": "" if table == 3 else rng.choice(EDUCATION),
                         "从业年限": rng.randint(1, 25),
@@ -206,7 +216,7 @@ def _records_by_institution(rubric: Rubric, rows: list[dict]) -> dict[int, Evide
             r["发布机关"],
             classify_authority(r["发布机关"], rubric),
             dt.date.fromisoformat(r["日期"]),
-            r["严重程度"],
+            r["严重程度"] or POSITIVE_WINDOW,
             r["文号"],
             r["摘要"],
             r["信息来源"],

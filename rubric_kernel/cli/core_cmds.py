@@ -49,11 +49,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if faults:
         raise InputError(faults)
     ds = ws.dataset
+    for warning in ds.warnings:  # doubtful but possible rows: shown, never fatal
+        print(f"警告：{warning}", file=sys.stderr)
     records = sum(len(e.records) for e in ds.evidence.values())
     mark = f"【{ds.mark}】" if ds.mark else ""
     print(
         f"{mark}校验通过：指标 {len(ws.rubric.indicators)} 项，机构 {len(ws.roster)} 家，"
-        f"信用记录 {records} 条，评分文件 {len(files)} 份（数据集 {ds.name}）。"
+        f"信用记录 {records} 条，评分文件 {len(files)} 份（数据集 {ds.name}）"
+        + (f"；警告 {len(ds.warnings)} 条，请核对。" if ds.warnings else "。")
     )
     return 0
 
