@@ -135,7 +135,13 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], faults: lis
     """Record lines; refuse type tags, keys that are not plain text, and keys written twice."""
     line = node.start_mark.line + 1
     if node.tag not in PLAIN_TAGS:
-        faults.append(Fault(file, f"{_where(path)}不支持 YAML 类型标签 {node.tag}，请直接写值", row=line))
+        faults.append(
+            Fault(
+                file,
+                f"{_where(path)}不支持 YAML 类型标签 {node.tag.replace('tag:yaml.org,2002:', '!!')}，请直接写值",
+                row=line,
+            )
+        )
         return
     if isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
