@@ -331,3 +331,18 @@ def test_import_fails_cleanly_or_round_trips(tmp_path, filled_store, ws, doc, as
         assert read_judgments(exported).to_sheet() == jf.to_sheet()
     finally:
         store.close()
+
+
+def test_absurd_count_already_in_the_store_is_a_fault_not_an_overflow(capsys, db, data):
+    """A count that reached the store another way (an older release) stops scoring with a message."""
+    store = Store(str(db))
+    try:
+        snap = store.snapshot("demo", 13)
+        content = {"ticks": {"1a": 10**400}, "free": [], "evidence": "", "note": ""}
+        store.save("demo", 13, {"indicator:1": content}, snap.base, expert="李明", stage="现场评估")
+    finally:
+        store.close()
+    code = main(["score", "13", "--db", str(db), "--data", str(data)])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert "评分库（机构 13）" in err and "指标1" in err and "最多为 5" in err
