@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 from .errors import Fault, InputError, display_path
+from .judgments_file import JudgmentsFile
 from .sheet import Sheet, check_sheet
 from .sheet_codec import sheet_to_entries
-from .store import GROUP_SHEET, Store, Version
+from .store import GROUP_SHEET, SaveRequest, Store, Version
 from .workflow.state import SIGNED, derive
 from .workspace import Workspace, judgment_files, read_checked
 
@@ -46,10 +47,9 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
             )
     if faults:
         raise InputError(faults)
-    written: dict[int, list[Version]] = {}
-    for path, jf in files:
-        written[jf.institution] = _import_one(store, ws.dataset.name, path, jf)
-    return written
+    requests = [_import_request(store, ws.dataset.name, path, jf) for path, jf in files]
+    written = store.save_many(requests)  # one transaction: every file's versions, or none
+    return {jf.institution: versions for (_path, jf), versions in zip(files, written, strict=True)}
 
 
 def _experts(key: str, content: dict) -> bool:
@@ -58,14 +58,14 @@ def _experts(key: str, content: dict) -> bool:
     return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
 
 
-def _import_one(store: Store, dataset: str, path: Path, jf) -> list[Version]:
+def _import_request(store: Store, dataset: str, path: Path, jf: JudgmentsFile) -> SaveRequest:
     """The file's judgments become current; the experts' keys it omits are withdrawn, while the
     centre's veto decisions and adjustments it does not mention are left as they are."""
     entries = sheet_to_entries(jf.to_sheet())
     snap = store.snapshot(dataset, jf.institution)
     changes: dict[str, dict | None] = {k: None for k, v in snap.live.items() if k not in entries and _experts(k, v)}
     changes.update(entries)
-    return store.save(
+    return SaveRequest(
         dataset,
         jf.institution,
         changes,

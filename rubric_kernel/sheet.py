@@ -7,6 +7,7 @@ and the institution's records so the core never meets an unknown item or record.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -61,6 +62,12 @@ class Sheet:
     adjustments: Mapping[int, Adjustment] = field(default_factory=dict)
 
 
+def tick_limit(max_points: float, item_points: float) -> int:
+    """The most occurrences of a counted item that can still move the score: more are a typo, not a fact
+    the rubric can use (and an absurd count would overflow the arithmetic)."""
+    return math.ceil(round(max_points / item_points, 9))
+
+
 def check_sheet(sheet: Sheet, rubric: Rubric, evidence: Evidence, file: str) -> list[Fault]:
     """Every way a sheet can disagree with the rubric or the records; empty means it can be scored."""
     faults: list[Fault] = []
@@ -77,6 +84,15 @@ def check_sheet(sheet: Sheet, rubric: Rubric, evidence: Evidence, file: str) -> 
                 faults.append(Fault(file, f"细则 {item_id} 的次数必须是正整数，而不是 {count!r}", indicator=number))
             elif count > 1 and not items[item_id].unit:
                 faults.append(Fault(file, f"细则 {item_id} 不按次数计分，只能勾选一次", indicator=number))
+            elif count > (most := tick_limit(ind.max_points, items[item_id].points)):
+                faults.append(
+                    Fault(
+                        file,
+                        f"细则 {item_id} 的次数最多为 {most}（每次 {items[item_id].points:g} 分，"
+                        f"满分 {ind.max_points:g} 分，更多次数不再计分）",
+                        indicator=number,
+                    )
+                )
         for entry in j.free:
             if not entry.reason.strip():
                 faults.append(Fault(file, "自由扣分必须填写理由", indicator=number))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -89,6 +89,20 @@ class StaleSave(StoreError):
             f"{v.key} 已由 {v.expert} 于 {v.created_at} 修改为版本 {v.seq}（{v.reason or '无说明'}）" for v in conflicts
         ]
         super().__init__("保存被拒绝：您编辑期间评分已被他人修改，请刷新后重试。" + "；".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class SaveRequest:
+    """One sheet's changed keys, as ``Store.save`` takes them; ``save_many`` writes several at once."""
+
+    dataset: str
+    institution: int
+    changes: Mapping[str, dict | None]
+    base: Mapping[str, int]
+    expert: str
+    stage: str
+    reason: str = ""
+    sheet: str = GROUP_SHEET
 
 
 @dataclass(frozen=True)
@@ -252,40 +266,28 @@ class Store:
         ``base`` maps each key to the version number the editor saw (absent: the key did not exist).
         Keys whose content equals the current one are skipped, so saving twice writes nothing new.
         """
-        if not expert.strip():
+        request = SaveRequest(dataset, institution, changes, base, expert, stage, reason, sheet)
+        return self.save_many([request], now=now)[0]
+
+    def save_many(self, requests: Sequence[SaveRequest], now: dt.datetime | None = None) -> list[list[Version]]:
+        """Several sheets' saves in one transaction (an import of many files): all are written or none."""
+        if any(not r.expert.strip() for r in requests):
             raise StoreError("保存被拒绝：必须填写评估专家姓名")
         stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-        current = self.snapshot(dataset, institution, sheet).entries
-        stale = [current[k] for k in changes if k in current and current[k].seq != base.get(k, 0)]
+        currents = [self.snapshot(r.dataset, r.institution, r.sheet).entries for r in requests]
+        stale = [c[k] for r, c in zip(requests, currents, strict=True) for k in r.changes if _stale(c, r.base, k)]
         if stale:
             raise StaleSave(stale)
-        written: list[Version] = []
+        written: list[list[Version]] = []
         try:
             with self._writer.begin() as conn:
-                for key, content in changes.items():
-                    prev = current.get(key)
-                    prev_content = prev.content if prev else None
-                    if canonical(prev_content) == canonical(content):
-                        continue
-                    seq = base.get(key, 0) + 1
-                    values = dict(
-                        dataset=dataset,
-                        institution=institution,
-                        sheet=sheet,
-                        key=key,
-                        seq=seq,
-                        stage=stage,
-                        expert=expert,
-                        created_at=stamp,
-                        content=None if content is None else canonical(content),
-                        reason=reason,
-                        replaces=prev.id if prev else None,
-                    )
-                    new_id = conn.execute(insert(versions).values(**values)).inserted_primary_key[0]
-                    written.append(_version({**values, "id": new_id}))
+                for request, current in zip(requests, currents, strict=True):
+                    written.append(_insert_versions(conn, request, current, stamp))
         except IntegrityError:
-            fresh = self.snapshot(dataset, institution, sheet).entries
-            raise StaleSave([fresh[k] for k in changes if k in fresh and fresh[k].seq != base.get(k, 0)]) from None
+            fresh = [self.snapshot(r.dataset, r.institution, r.sheet).entries for r in requests]
+            raise StaleSave(
+                [c[k] for r, c in zip(requests, fresh, strict=True) for k in r.changes if _stale(c, r.base, k)]
+            ) from None
         return written
 
     def add_event(
@@ -366,6 +368,35 @@ def _event(r: Mapping) -> Event:
         json.loads(r["payload"]),
         r["note"],
     )
+
+
+def _stale(current: Mapping[str, Version], base: Mapping[str, int], key: str) -> bool:
+    return key in current and current[key].seq != base.get(key, 0)
+
+
+def _insert_versions(conn, request: SaveRequest, current: Mapping[str, Version], stamp: str) -> list[Version]:
+    """Insert a version of each key whose content changed; the unique seq refuses a stale base."""
+    written: list[Version] = []
+    for key, content in request.changes.items():
+        prev = current.get(key)
+        if canonical(prev.content if prev else None) == canonical(content):
+            continue
+        values = dict(
+            dataset=request.dataset,
+            institution=request.institution,
+            sheet=request.sheet,
+            key=key,
+            seq=request.base.get(key, 0) + 1,
+            stage=request.stage,
+            expert=request.expert,
+            created_at=stamp,
+            content=None if content is None else canonical(content),
+            reason=request.reason,
+            replaces=prev.id if prev else None,
+        )
+        new_id = conn.execute(insert(versions).values(**values)).inserted_primary_key[0]
+        written.append(_version({**values, "id": new_id}))
+    return written
 
 
 def keys_changed(a: Mapping[str, dict], b: Mapping[str, dict]) -> Iterable[str]:

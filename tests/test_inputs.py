@@ -359,6 +359,12 @@ def judgments_file(tmp_path: Path, ws, **changes) -> Path:
     return path
 
 
+def line_of(path: Path, start: str) -> int:
+    """The 1-based line of a YAML file whose text (indentation stripped) begins with ``start``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.strip().startswith(start))
+
+
 def test_demo_judgments_pass(ws):
     jf = read_checked(ws, ws.dataset.folder / "judgments" / "13.yaml")
     assert jf.institution == 13
@@ -409,13 +415,13 @@ def test_judgment_dismisses_record_of_another_institution(tmp_path, ws):
 
 def test_judgment_unknown_top_level_key(tmp_path, ws):
     path = judgments_file(tmp_path, ws, indicator={1: {}})
-    f = one_fault(faults_of(lambda: read_checked(ws, path)), "13.yaml")
+    f = one_fault(faults_of(lambda: read_checked(ws, path)), "13.yaml", line_of(path, "indicator:"))
     assert "indicator" in f.message
 
 
 def test_judgment_unknown_key_in_indicator(tmp_path, ws):
     path = judgments_file(tmp_path, ws, indicators={4: {"tick": {"4a": 1}}})
-    f = one_fault(faults_of(lambda: read_judgments(path)), "13.yaml")
+    f = one_fault(faults_of(lambda: read_judgments(path)), "13.yaml", line_of(path, "tick:"))
     assert f.indicator == 4 and "tick" in f.message
 
 
@@ -443,7 +449,7 @@ def test_judgment_adjustment_out_of_range(tmp_path, ws):
 def test_judgment_yaml_syntax_error(tmp_path):
     path = tmp_path / "13.yaml"
     path.write_text("institution: 13\nexpert: [李明\n", encoding="utf-8")
-    one_fault(faults_of(lambda: read_judgments(path)), "13.yaml")
+    one_fault(faults_of(lambda: read_judgments(path)), "13.yaml", 3)  # the list is still open at the end
 
 
 def test_judgment_empty_file(tmp_path):
@@ -485,7 +491,7 @@ def test_cli_validate_broken_judgments(capsys, demo_copy, monkeypatch):
     monkeypatch.chdir(demo_copy.parent)
     path = demo_copy / "judgments" / "13.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["indicators"][1] = {"ticks": {"1z": 1}}
+    data["indicators"]["1"] = {"ticks": {"1z": 1}}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert main(["validate", "--data", str(demo_copy)]) != 0
     err = capsys.readouterr().err

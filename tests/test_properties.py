@@ -12,7 +12,7 @@ from rubric_kernel.evidence import CreditRecord, Evidence, classify_authority
 from rubric_kernel.roster import load_roster
 from rubric_kernel.rubric import SEVERITIES, load_rubric
 from rubric_kernel.scoring import grade_for, in_window, score
-from rubric_kernel.sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet
+from rubric_kernel.sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet, tick_limit
 from rubric_kernel.workspace import ROSTER_PATH, RUBRIC_PATH
 
 # Loaded at import: hypothesis strategies are built from the rubric and must not depend on fixtures.
@@ -38,7 +38,7 @@ def judgments(draw, number: int) -> IndicatorJudgment:
     ind = RUBRIC.indicators[number]
     ticks = {}
     for it in draw(st.lists(st.sampled_from(ind.items), unique_by=lambda it: it.id)) if ind.items else []:
-        ticks[it.id] = draw(st.integers(1, 6)) if it.unit else 1
+        ticks[it.id] = draw(st.integers(1, tick_limit(ind.max_points, it.points))) if it.unit else 1
     free = draw(
         st.lists(
             st.builds(
@@ -163,7 +163,7 @@ def test_adding_a_tick_never_raises_the_total(case, number, data):
     j = sheet.indicators.get(number, IndicatorJudgment())
     item = data.draw(st.sampled_from(ind.items))
     ticks = dict(j.ticks)
-    if item.id in ticks and not item.unit:
+    if item.id in ticks and (not item.unit or ticks[item.id] >= tick_limit(ind.max_points, item.points)):
         ticks = {k: v for k, v in ticks.items() if k != item.id}  # take it back, then tick it again below
         j = dataclasses.replace(j, ticks=ticks)
         sheet = dataclasses.replace(sheet, indicators={**sheet.indicators, number: j})

@@ -108,22 +108,22 @@ def test_counted_item_multiplies_by_count(rubric, inst):
 
 
 def test_deduction_clamped_at_zero_with_clamp_line(rubric, inst):
-    r = run(rubric, inst, Sheet(indicators={1: IndicatorJudgment(ticks={"1a": 6})}))  # 18 > 15
+    r = run(rubric, inst, Sheet(indicators={1: IndicatorJudgment(ticks={"1a": 5, "1b": 1})}))  # 20 > 15
     one = ind(r, 1)
     assert one.score == 0
     clamp = [ln for ln in one.lines if ln.kind == "clamp"]
     assert len(clamp) == 1
     assert clamp[0].text == "扣完为止"
-    assert clamp[0].points == 3
+    assert clamp[0].points == 5
     assert sum(ln.points for ln in one.lines) == -15  # lines still explain the score
 
 
 def test_award_clamped_at_max_with_clamp_line(rubric, inst):
-    r = run(rubric, inst, Sheet(indicators={49: IndicatorJudgment(ticks={"49a": 3})}))  # 15 > 10
+    r = run(rubric, inst, Sheet(indicators={49: IndicatorJudgment(ticks={"49a": 2, "49b": 1})}))  # 13 > 10
     i49 = ind(r, 49)
     assert i49.score == i49.max_points == 10
     clamp = [ln for ln in i49.lines if ln.kind == "clamp"]
-    assert len(clamp) == 1 and clamp[0].points == -5
+    assert len(clamp) == 1 and clamp[0].points == -3
     assert clamp[0].text == "加满为止"
 
 
