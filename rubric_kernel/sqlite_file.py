@@ -77,6 +77,7 @@ def create_exclusive(path: Path, fill: Callable[[Path], None]) -> None:
     tmp = Path(name)
     try:
         fill(tmp)
+        os.chmod(tmp, 0o644)  # as SQLite itself would create it, not mkstemp's private 0600
         try:
             os.link(tmp, path)  # atomic and exclusive
         except FileExistsError:
@@ -112,7 +113,9 @@ def replace(target: Path, backup: Path, keep: Path) -> None:
     tmp = Path(name)
     try:
         copy_into(backup, tmp)
+        os.chmod(tmp, 0o644)
         if target.exists():
+            shutil.copymode(target, tmp)
             shutil.copy2(target, keep)
             wal = Path(f"{target}-wal")
             if wal.exists() and wal.stat().st_size:
@@ -128,3 +131,9 @@ def replace(target: Path, backup: Path, keep: Path) -> None:
 def stamp(now: dt.datetime | None = None) -> str:
     """A file-name timestamp in Beijing time, the users' clock."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y%m%d-%H%M%S")
+
+
+def row_counts(path: Path, tables: list[str]) -> dict[str, int]:
+    """Rows per table of an intact file, read-only (for the messages of backup and restore)."""
+    with closing(_read_only(path)) as conn:
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 from ..store import StoreError
-from . import batch_cmds, core_cmds, report_cmds, store_cmds, workflow_cmds, zh
+from . import batch_cmds, core_cmds, maintenance_cmds, report_cmds, store_cmds, workflow_cmds, zh
 
-COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds)
+COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds, maintenance_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
