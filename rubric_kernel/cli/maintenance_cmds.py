@@ -12,7 +12,7 @@ import re
 import shlex
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 from .. import sqlite_file
 from ..errors import Fault, InputError, display_path
@@ -62,7 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _server_url(url: str) -> str:
     """The libpq URL for pg_dump / psql: no SQLAlchemy driver suffix, no password."""
-    return make_url(url).set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    u = make_url(url)
+    clean = URL.create("postgresql", u.username, None, u.host, u.port, u.database, u.query)
+    return clean.render_as_string(hide_password=False)
 
 
 PASSWORD_NOTE = "密码请通过 PGPASSWORD 环境变量或 ~/.pgpass 提供，不要写在命令行中。"
