@@ -15,6 +15,7 @@ from rubric_kernel.cli import main
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.sheet_codec import digest
 from rubric_kernel.store import Store, StoreDamaged, StoreError, StoreMissing, events, meta_table, versions
+from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workspace import load_workspace
 
 DATASET = "demo"
@@ -366,3 +367,32 @@ def test_check_store_and_backup_against_postgresql(postgres_url, capsys):
     assert "机构 2 评分表 group 的 indicator:3 的版本 缺少 2" in capsys.readouterr().out
     assert main(["init-store", "--db", postgres_url]) == 3
     assert "已有评分数据表" in capsys.readouterr().err
+
+
+def test_check_store_accepts_the_workflows_own_signatures(tmp_path, capsys):
+    """Signatures made by the workflow verify against the sheet's history, also once the sheet moved on."""
+    ws = load_workspace()
+    path = tmp_path / "walk.sqlite"
+    store = Store(str(path))
+    bootstrap(store, ws, hint=False)
+    wf = Workflow(ws, store)
+    wf.move(13, "现场评估", actor="大证信用")
+    wf.set_group(13, ["林晓峰", "陈静怡"], actor="大证信用")
+    for expert in ("林晓峰", "陈静怡"):
+        wf.sign(13, expert)
+    snap = store.snapshot(ws.dataset.name, 13)
+    key = next(iter(snap.live))
+    store.save(ws.dataset.name, 13, {key: None}, snap.base, expert="林晓峰", stage="现场评估", reason="撤回")
+    store.close()
+    capsys.readouterr()
+    assert main(["check-store", "--db", str(path)]) == 0
+    assert "其中签字 2 个" in capsys.readouterr().out
+
+    with sqlite3.connect(path) as conn:  # the signed judgment rewritten in place
+        conn.execute(
+            "UPDATE rk_versions SET content = '{}' WHERE id = (SELECT max(id) FROM rk_versions "
+            "WHERE institution = 13 AND content IS NOT NULL)"
+        )
+    conn.close()
+    assert main(["check-store", "--db", str(path)]) == 1
+    assert capsys.readouterr().out.count("签字无效：机构 13") == 2
