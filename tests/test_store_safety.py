@@ -6,15 +6,19 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, text, update
 
 from rubric_kernel.cli import main
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.sheet_codec import digest
 from rubric_kernel.store import Store, StoreDamaged, StoreError, StoreMissing, events, meta_table, versions
+from rubric_kernel.store_check import check
 from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workspace import load_workspace
 
@@ -396,3 +400,37 @@ def test_check_store_accepts_the_workflows_own_signatures(tmp_path, capsys):
     conn.close()
     assert main(["check-store", "--db", str(path)]) == 1
     assert capsys.readouterr().out.count("签字无效：机构 13") == 2
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rounds=st.lists(st.sets(st.integers(1, 4), min_size=1), min_size=2, max_size=5),
+    events_per_inst=st.integers(2, 5),
+    pick=st.integers(0, 10_000),
+)
+def test_removing_any_row_but_the_newest_of_its_sequence_is_found(rounds, events_per_inst, pick):
+    """Whatever the history, a removed version or event that a later one follows breaks a sequence."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(str(Path(folder) / "p.sqlite"))
+        for r, keys in enumerate(rounds):
+            snap = store.snapshot(DATASET, 7)
+            store.save(
+                DATASET, 7, {f"indicator:{k}": judged(f"{r}") for k in keys}, snap.base, expert="甲", stage="现场评估"
+            )
+        for i in range(events_per_inst):
+            store.add_event(DATASET, 7, "commitment", actor="甲", payload={"date": f"2023-05-{i + 1:02d}"})
+        assert check(store).faults == []
+        history = store.history(DATASET, 7)
+        newest = {}
+        for v in history:
+            newest[v.key] = max(newest.get(v.key, 0), v.seq)
+        candidates = [("version", v.id, v.key) for v in history if v.seq < newest[v.key]]
+        candidates += [("event", e.id, str(e.seq)) for e in store.events(DATASET, 7)[:-1]]
+        kind, row_id, label = candidates[pick % len(candidates)]
+        table = versions if kind == "version" else events
+        with store.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.id == row_id))
+        faults = check(store).faults
+        store.close()
+    expected = f"的 {label} 的版本 缺少" if kind == "version" else f"机构 7 的事件 缺少 {label}"
+    assert any(expected in f for f in faults), (kind, label, faults)
