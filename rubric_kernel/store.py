@@ -98,7 +98,11 @@ class StoreDamaged(StoreError):
 
 
 class StoreMissing(StoreError):
-    """No store where one must already exist (check, backup), or one exists where a new one is asked for."""
+    """No store where one must already exist (check-store, backup)."""
+
+
+class StoreExists(StoreError):
+    """Something already exists where a new store is asked for (init-store)."""
 
 
 class StaleSave(StoreError):
@@ -279,7 +283,7 @@ class Store:
             except FileExistsError:  # another process created it meanwhile: check it like any existing file
                 pass
         if new:
-            raise StoreMissing(f"{self.where} 已存在：init-store 只在空位置新建评分库，不会覆盖已有文件")
+            raise StoreExists(f"{self.where} 已存在：init-store 只在空位置新建评分库，不会覆盖已有文件")
         try:
             found = sqlite_file.read(self.file, meta_table.name)
         except sqlite_file.FileProblem as exc:
@@ -305,7 +309,7 @@ class Store:
                 conn.execute(insert(meta_table), _first_meta())
             return
         if new:
-            raise StoreMissing(f"评分库 {self.where} 中已有评分数据表：init-store 不会覆盖已有评分库")
+            raise StoreExists(f"评分库 {self.where} 中已有评分数据表：init-store 不会覆盖已有评分库")
         problem = layout_problem(tables, meta)
         if problem:
             raise StoreDamaged(self.where, problem, self.hint)

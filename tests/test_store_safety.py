@@ -17,7 +17,7 @@ from sqlalchemy import delete, text, update
 from rubric_kernel.cli import main
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.sheet_codec import digest
-from rubric_kernel.store import Store, StoreDamaged, StoreError, StoreMissing, events, meta_table, versions
+from rubric_kernel.store import Store, StoreDamaged, StoreError, StoreExists, StoreMissing, events, meta_table, versions
 from rubric_kernel.store_check import check
 from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workspace import load_workspace
@@ -164,6 +164,8 @@ def test_init_store_creates_only_where_nothing_exists(tmp_path, good, capsys):
     assert counts(fresh) == (0, 0)
     for existing in (fresh, good):
         before = fingerprint(existing)
+        with pytest.raises(StoreExists):
+            Store(str(existing), new=True)
         assert main(["init-store", "--db", str(existing)]) == 3
         assert "已存在" in capsys.readouterr().err
         assert fingerprint(existing) == before
