@@ -8,6 +8,7 @@ rewrites its header). New files appear complete under their name or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
 import sqlite3
@@ -71,7 +72,10 @@ def create_exclusive(path: Path, fill: Callable[[Path], None]) -> None:
     Raises FileExistsError when something does: an existing file is never overwritten or truncated, and
     nobody ever sees a half-written (or empty) file under the final name.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where the folder should be: not "the store exists"
+        raise NotADirectoryError(errno.ENOTDIR, "上级路径不是目录", str(path.parent)) from None
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(name)

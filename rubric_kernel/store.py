@@ -244,6 +244,8 @@ def _translate_errors(engine: Engine, where: str, hint: str) -> None:
             s in str(exc) for s in ("malformed", "not a database", "disk I/O", "Could not decode")
         ):
             raise StoreDamaged(where, f"已损坏，读取时出错（{reason}）", hint)
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreError(f"评分库 {where} 正被其他程序长时间占用（已等待 30 秒），请稍后重试")
         raise StoreError(f"无法访问评分库 {where}（{reason}）。请检查文件权限、磁盘空间，或数据库服务器是否可用")
 
 
@@ -282,6 +284,9 @@ class Store:
                 return
             except FileExistsError:  # another process created it meanwhile: check it like any existing file
                 pass
+            except (OSError, DBAPIError) as exc:
+                reason = sqlite_file.short(getattr(exc, "strerror", None) or getattr(exc, "orig", None) or exc)
+                raise StoreError(f"无法新建评分库 {self.where}（{reason}）。请检查目录权限与磁盘空间") from None
         if new:
             raise StoreExists(f"{self.where} 已存在：init-store 只在空位置新建评分库，不会覆盖已有文件")
         try:

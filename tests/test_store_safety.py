@@ -436,3 +436,26 @@ def test_removing_any_row_but_the_newest_of_its_sequence_is_found(rounds, events
         store.close()
     expected = f"的 {label} 的版本 缺少" if kind == "version" else f"机构 7 的事件 缺少 {label}"
     assert any(expected in f for f in faults), (kind, label, faults)
+
+
+def test_a_store_that_cannot_be_created_is_a_chinese_store_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(StoreError, match=r"无法新建评分库 .*not-a-folder"):
+        Store(str(blocker / "s.sqlite"))
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
+def test_a_store_locked_for_too_long_is_a_chinese_store_error(good):
+    store = Store(str(good))
+    blocker = sqlite3.connect(good, isolation_level=None)
+    try:
+        with store._writer.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA busy_timeout=0")  # give up at once, not after 30 s
+            blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            with pytest.raises(StoreError, match="正被其他程序长时间占用"), conn.begin():
+                pass
+    finally:
+        blocker.rollback()
+        blocker.close()
+        store.close()
