@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import URL, make_url
@@ -111,8 +112,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
         sqlite_file.create_exclusive(dest, lambda tmp: sqlite_file.copy_into(source, tmp))
     except FileExistsError:
         raise StoreError(f"备份文件 {display_path(dest)} 已存在：不会覆盖已有文件，请换一个文件名") from None
-    except OSError as exc:
-        raise StoreError(f"无法写入备份文件 {display_path(dest)}（{exc.strerror or exc}）") from None
+    except (OSError, sqlite3.Error) as exc:
+        reason = sqlite_file.short(getattr(exc, "strerror", None) or exc)
+        raise StoreError(f"无法写入备份文件 {display_path(dest)}（{reason}）；请检查目录权限与磁盘空间") from None
     _check_file(dest, "刚写入的备份文件")
     print(f"已备份评分库 {store.where} 到 {display_path(dest)}（{_counts(dest)}，完整性检查通过）")
     if args.keep is not None:
@@ -148,9 +150,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     keep = target.with_name(f"{target.name}.{sqlite_file.stamp()}.before-restore")
     if keep.exists():
         raise StoreError(f"{display_path(keep)} 已存在，请稍后（一秒后）再试")
-    target.parent.mkdir(parents=True, exist_ok=True)
     had_store = target.exists()
-    sqlite_file.replace(target, backup, keep)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sqlite_file.replace(target, backup, keep)
+    except (OSError, sqlite3.Error) as exc:
+        reason = sqlite_file.short(getattr(exc, "strerror", None) or exc)
+        kept = f"；原评分库已另存为 {display_path(keep)}" if keep.exists() else ""
+        raise StoreError(
+            f"恢复评分库 {display_path(target)} 失败（{reason}）{kept}。请检查目录权限与磁盘空间后重试"
+        ) from None
     _check_file(target, "恢复后的评分库")
     print(f"已用备份 {display_path(backup)} 恢复评分库 {display_path(target)}（{_counts(target)}，完整性检查通过）")
     if had_store:
