@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -90,14 +91,17 @@ def expand(paths: list[Path | str]) -> list[Path]:
 
 
 def bootstrap(store: Store, ws: Workspace, hint: bool = True) -> int:
-    """First use of a store for a dataset: load the dataset's judgments files, and say so.
+    """First use of a store for a dataset: load the dataset's judgments files, say so, and record it.
 
     Later, files for institutions the store knows nothing about are pointed out, never imported
     behind the user's back (the store, not the folder, is where judgments live once work began).
+    The record makes this hold even if the store's judgments were lost: a store that already took
+    the dataset's files once never takes them again by itself.
     """
     by_number = judgment_files(ws)
     known = store.institutions(ws.dataset.name)
-    if known:
+    marker = f"judgments_imported:{ws.dataset.name}"
+    if known or marker in store.meta():
         new = sorted(n for n in by_number if n not in known)
         if new and hint:
             names = "、".join(by_number[n].name for n in new[:5]) + (" 等" if len(new) > 5 else "")
@@ -110,6 +114,7 @@ def bootstrap(store: Store, ws: Workspace, hint: bool = True) -> int:
     if not files:
         return 0
     import_judgments(store, ws, files, by_name=True)
+    store.record(marker, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     print(
         f"首次使用：已将 {display_path(ws.dataset.folder / 'judgments')} 中 {len(files)} 份评分文件"
         f"导入评分库 {store.display}",

@@ -30,10 +30,14 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
+    make_url,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from . import sqlite_file
+from .errors import display_path
 from .records import Event, Version
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
@@ -80,6 +84,26 @@ events = Table(
 
 class StoreError(Exception):
     """A save the store refused; the message is for the user (Chinese)."""
+
+
+class StoreDamaged(StoreError):
+    """The store exists but is not usable as one (empty, foreign, corrupted): never reinitialised."""
+
+    def __init__(self, where: str, what: str, hint: str = ""):
+        self.where, self.what = where, what
+        super().__init__(
+            f"评分库 {where} {what}。未写入任何内容，也不会把它当作新库重建。"
+            f"请用备份恢复：rubric-kernel restore 备份文件{hint}（先用 rubric-kernel check-store{hint} 查看详情）；"
+            f"确需从头开始时，先移走该文件，再运行 rubric-kernel init-store{hint}"
+        )
+
+
+class StoreMissing(StoreError):
+    """No store where one must already exist (check-store, backup)."""
+
+
+class StoreExists(StoreError):
+    """Something already exists where a new store is asked for (init-store)."""
 
 
 class StaleSave(StoreError):
@@ -157,29 +181,140 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("rk_write") else "BEGIN")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite store URL; None for a server or an in-memory database."""
+    u = make_url(url)
+    return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+
+
+def layout_problem(tables: Iterable[str], meta: Mapping[str, str]) -> str | None:
+    """Why a database holding these tables and meta rows is not a usable rubric-kernel store (None: it is)."""
+    ours = {t.name for t in metadata.sorted_tables}
+    present = ours & set(tables)
+    if not present:
+        return "不是 rubric-kernel 评分库（其中没有评分数据表）"
+    if present != ours or "schema_version" not in meta:
+        missing = sorted(ours - present) + ([] if "schema_version" in meta else ["结构版本记录"])
+        return f"不完整，缺少 {'、'.join(missing)}，可能已损坏"
+    if not meta["schema_version"].isdigit():
+        return f"的结构版本记录“{meta['schema_version'][:20]}”无效，可能已损坏"
+    return None
+
+
+def _check_version(meta: Mapping[str, str]) -> None:
+    if int(meta["schema_version"]) > SCHEMA_VERSION:
+        raise StoreError(
+            f"评分库的结构版本 {meta['schema_version']} 高于本程序支持的 {SCHEMA_VERSION}，请升级 rubric-kernel"
+        )
+
+
+def _first_meta() -> list[dict[str, str]]:
+    """Written with the tables: a store records that it was initialised, so an emptied one is never new."""
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return [{"key": "schema_version", "value": str(SCHEMA_VERSION)}, {"key": "initialised_at", "value": created}]
+
+
+def _translate_errors(engine: Engine, where: str, hint: str) -> None:
+    """Database failures become StoreErrors with a Chinese message naming the store; a unique-constraint
+    refusal (a stale save) is left to the code that expects it."""
+
+    @event.listens_for(engine, "handle_error")
+    def _handle(ctx):  # pragma: no cover - driver callback
+        exc = ctx.original_exception
+        if isinstance(ctx.sqlalchemy_exception, IntegrityError) or not isinstance(ctx.sqlalchemy_exception, DBAPIError):
+            return
+        reason = sqlite_file.short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if engine.dialect.name == "sqlite" and any(
+            s in str(exc) for s in ("malformed", "not a database", "disk I/O", "Could not decode")
+        ):
+            raise StoreDamaged(where, f"已损坏，读取时出错（{reason}）", hint)
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreError(f"评分库 {where} 正被其他程序长时间占用（已等待 30 秒），请稍后重试")
+        raise StoreError(f"无法访问评分库 {where}（{reason}）。请检查文件权限、磁盘空间，或数据库服务器是否可用")
+
+
 class Store:
     """Every access to judgments goes through here."""
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, *, new: bool | None = None):
+        """``new``: None opens the store, creating it only where nothing exists yet (first use); True
+        creates one and refuses if anything exists (init-store); False opens only an existing store.
+
+        An existing file that is not an intact rubric-kernel store (empty, foreign, damaged) is refused,
+        never treated as new.
+        """
         self.url = resolve_url(url)
-        if self.url.startswith("sqlite:///"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.file = sqlite_path(self.url)
+        self.where = display_path(self.file) if self.file else make_url(self.url).render_as_string(hide_password=True)
+        self.hint = f" --db {self.where}" if url or os.environ.get("RUBRIC_KERNEL_DB") else ""
+        if self.file is not None:
+            self._open_file(new)
         self.engine = create_engine(self.url, connect_args={"timeout": 30} if self.url.startswith("sqlite") else {})
+        _translate_errors(self.engine, self.where, self.hint)
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         self._writer = self.engine.execution_options(rk_write=True)  # transactions that insert
-        self._migrate()
+        if self.file is None:
+            self._migrate(new)
 
-    def _migrate(self) -> None:
-        """Create what is missing; refuse a store written by a newer release. Writes only on first use."""
-        metadata.create_all(self.engine)
+    def _open_file(self, new: bool | None) -> None:
+        """A SQLite file: created complete under its name if missing, else checked before any connection."""
+        assert self.file is not None
+        if not self.file.exists():
+            if new is False:
+                raise StoreMissing(f"评分库 {self.where} 不存在")
+            try:
+                sqlite_file.create_exclusive(self.file, _fill_new)
+                return
+            except FileExistsError:  # another process created it meanwhile: check it like any existing file
+                pass
+            except (OSError, DBAPIError) as exc:
+                reason = sqlite_file.short(getattr(exc, "strerror", None) or getattr(exc, "orig", None) or exc)
+                raise StoreError(f"无法新建评分库 {self.where}（{reason}）。请检查目录权限与磁盘空间") from None
+        if new:
+            raise StoreExists(f"{self.where} 已存在：init-store 只在空位置新建评分库，不会覆盖已有文件")
+        try:
+            found = sqlite_file.read(self.file, meta_table.name)
+        except sqlite_file.FileProblem as exc:
+            raise StoreDamaged(self.where, str(exc), self.hint) from None
+        problem = layout_problem(found.tables, found.meta)
+        if problem:
+            raise StoreDamaged(self.where, problem, self.hint)
+        _check_version(found.meta)
+
+    def _migrate(self, new: bool | None) -> None:
+        """A server database: create the tables only if none of ours exist; refuse a partial or newer one."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
-        if row is None:
+            tables = set(inspect(conn).get_table_names())
+            meta = dict(conn.execute(select(meta_table.c.key, meta_table.c.value)).all()) if "rk_meta" in tables else {}
+        ours = {t.name for t in metadata.sorted_tables}
+        if not ours & tables:
+            if new is False:
+                raise StoreMissing(
+                    f"评分库 {self.where} 中还没有评分数据表：请先运行 rubric-kernel init-store{self.hint}"
+                )
+            with self._writer.begin() as conn:  # one transaction: tables and meta appear together
+                metadata.create_all(conn)
+                conn.execute(insert(meta_table), _first_meta())
+            return
+        if new:
+            raise StoreExists(f"评分库 {self.where} 中已有评分数据表：init-store 不会覆盖已有评分库")
+        problem = layout_problem(tables, meta)
+        if problem:
+            raise StoreDamaged(self.where, problem, self.hint)
+        _check_version(meta)
+
+    def meta(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(meta_table.c.key, meta_table.c.value)).all())
+
+    def record(self, key: str, value: str) -> None:
+        """Add a meta fact once; the first writer wins (a fact, like a version, is never rewritten)."""
+        try:
             with self._writer.begin() as conn:
-                conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise StoreError(f"评分库的结构版本 {row[0]} 高于本程序支持的 {SCHEMA_VERSION}，请升级 rubric-kernel")
+                conn.execute(insert(meta_table).values(key=key, value=value))
+        except IntegrityError:
+            pass
 
     def close(self) -> None:
         self.engine.dispose()
@@ -338,6 +473,26 @@ class Store:
             return [_event(r) for r in conn.execute(q.order_by(events.c.id)).mappings()]
 
 
+def _fill_new(path: Path) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+            conn.execute(insert(meta_table), _first_meta())
+    finally:
+        engine.dispose()
+
+
+def _json(text: str, what: str, row_id: int):
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise StoreError(
+            f"评分库中{what} {row_id} 的内容已损坏（不是有效的 JSON）。"
+            "请运行 rubric-kernel check-store 检查，并用备份恢复（rubric-kernel restore 备份文件）"
+        ) from None
+
+
 def _version(r: Mapping) -> Version:
     content = r["content"]
     return Version(
@@ -350,7 +505,7 @@ def _version(r: Mapping) -> Version:
         r["stage"],
         r["expert"],
         r["created_at"],
-        json.loads(content) if content is not None else None,
+        _json(content, "版本记录", r["id"]) if content is not None else None,
         r["reason"],
         r["replaces"],
     )
@@ -365,7 +520,7 @@ def _event(r: Mapping) -> Event:
         r["kind"],
         r["actor"],
         r["created_at"],
-        json.loads(r["payload"]),
+        _json(r["payload"], "流程事件", r["id"]),
         r["note"],
     )
 

@@ -14,9 +14,9 @@ from typing import NoReturn
 
 from ..errors import InputError
 from ..store import StoreError
-from . import batch_cmds, core_cmds, crash, report_cmds, store_cmds, workflow_cmds, zh
+from . import batch_cmds, core_cmds, crash, maintenance_cmds, report_cmds, store_cmds, workflow_cmds, zh
 
-COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds)
+COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds, maintenance_cmds)
 
 
 class Parser(argparse.ArgumentParser):
