@@ -28,7 +28,11 @@ KERNEL_NAME = "rubric-kernel-batch"
 
 # Each library version the batch's remaining reliance on behaviour without a public hook was read against.
 CHECKED_AGAINST: dict[str, tuple[str, str]] = {
-    "jupyter_client": ("8.10.0", "QuickReadyClient replaces its ready check (no setting for the 0.2 s IOPub linger)"),
+    "jupyter_client": (
+        "8.10.0",
+        "QuickReadyClient replaces its ready check (no setting for the 0.2 s IOPub linger); ForkProvisioner "
+        "relies on LocalProvisioner signalling and polling its kernel only through ``process``, ``pid`` and ``pgid``",
+    ),
     "nbclient": ("0.11.0", "QuickReadyClient assumes it reads only messages whose parent is its own request"),
     "nbconvert": (
         "7.17.2",
