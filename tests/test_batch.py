@@ -1,4 +1,4 @@
-"""The batch: outputs, agreement with ``score``, publicity privacy, incremental re-runs, failures, kill -9."""
+"""The batch: outputs, agreement with ``score``, publicity privacy, incremental re-runs, failures, kill -9 of its main process."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -229,30 +231,42 @@ def _wait(predicate, timeout: float, what: str):
     pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def _zygotes(marker: str) -> list[str]:
-    found = subprocess.run(["pgrep", "-af", "rubric_kernel.batch.zygote"], capture_output=True, text=True)
-    return [line for line in found.stdout.splitlines() if marker in line]
+def _marked(marker: str) -> list[int]:
+    """Every process carrying ``marker`` in its environment: the batch, its workers, templates and kernels."""
+    needle = f"RK_TEST_MARK={marker}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            state = re.search(r"State:\s*(\w)", (proc / "status").read_text()).group(1)
+        except (OSError, AttributeError):
+            continue  # gone, or not ours
+        if needle in environ.split(b"\0") and state != "Z":
+            found.append(int(proc.name))
+    return found
 
 
-def _describe_process(line: str) -> str:
-    """pid, parent and whether it is a kernel (a forked kernel runs ZMQ threads; the template does not)."""
-    pid = line.split()[0]
+def _describe_process(pid: int) -> str:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-        ppid = re.search(r"PPid:\s*(\d+)", status).group(1)
-        threads = {Path(t, "comm").read_text().strip() for t in Path(f"/proc/{pid}/task").iterdir()}
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return f"{pid} (gone)"
-    kind = "kernel forked from a template" if any(t.startswith("ZMQ") for t in threads) else "kernel template"
-    return f"{pid} ppid={ppid} {kind}: {line[len(pid) + 1 :][:160]}"
+    ppid = re.search(r"PPid:\s*(\d+)", status).group(1)
+    return f"{pid} ppid={ppid}: {cmdline[:160]}"
 
 
-def _end(lines: list[str]) -> None:
+def _end(pids: list[int]) -> None:
     """End the processes this test's batch left behind (by pid), so a failure leaks nothing."""
-    for line in lines:
-        pid = int(line.split()[0])
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _sockets(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if stat.S_ISSOCK(p.lstat().st_mode) or p.name.endswith(".sock")]
 
 
 def _check_reports_complete(out: Path) -> None:
@@ -277,23 +291,25 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
 
     log = (tmp_path / "killed.log").open("w")
     cmd = [*_cli(), "batch", "--only", "1-8", "--db", e.db, "--out", str(e.out), "--workers", "2"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    marker = str(tmp_path)
+    marker, temp = uuid.uuid4().hex, tmp_path / "temp"
+    temp.mkdir()
+    env = dict(os.environ, RK_TEST_MARK=marker, TMPDIR=str(temp))
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         run_dir = _wait(first_report, 120, "the first report of the run")[0].parent
         _wait(lambda: recorded(run_dir.name), 30, "the first success to be recorded")
         assert proc.poll() is None, "the run finished before it could be killed; the test proves nothing"
+        assert len(_marked(marker)) > 3, "the batch, its workers and their kernel templates are running"
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers (same session)
+            os.kill(proc.pid, signal.SIGKILL)  # the main process only: its descendants must follow by themselves
         proc.wait(timeout=30)
         log.close()
-        # the workers died with the batch; their kernel templates (and kernels forked from them, which carry
-        # the same command line) must follow (PR_SET_PDEATHSIG), not linger as orphans
         deadline = time.monotonic() + 10
-        while _zygotes(marker) and time.monotonic() < deadline:
+        while _marked(marker) and time.monotonic() < deadline:
             time.sleep(0.2)
-        lingering = [_describe_process(line) for line in _zygotes(marker)]
+        lingering = _marked(marker)
+        described = [_describe_process(pid) for pid in lingering]
         _end(lingering)  # asserted at the end, so the resumed run below is checked either way
 
     finished = recorded(run_dir.name)
@@ -311,7 +327,8 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
     assert not list(e.out.rglob("*.part")), list(e.out.rglob("*.part"))
     for n in range(1, 9):
         assert (e.out / "latest" / f"{n:02d}.html").is_file()
-    assert not lingering, "processes left 10 s after kill -9:\n" + "\n".join(lingering)
+    assert not lingering, "processes left 10 s after kill -9 of the batch:\n" + "\n".join(described)
+    assert not _sockets(temp), f"socket files left in the temp folder: {_sockets(temp)}"
 
 
 def test_a_second_batch_on_the_same_output_folder_is_refused(env, capsys):

@@ -8,22 +8,24 @@ from ..workspace import NOTEBOOK
 
 
 def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd: Path | None = None):
-    """Run papermill in this process; returns the executed notebook node (raises on a cell error)."""
+    """Run papermill in this process; returns the executed notebook node (raises on a cell error).
+
+    The kernel comes from the batch's kernel spec: forked from this worker's template when it has one.
+    """
     import papermill
 
-    from .zygote import ForkKernelManager, Zygote
+    from .kernels import KERNEL_NAME, BatchKernelManager
 
-    extra = {"kernel_manager_class": ForkKernelManager} if Zygote.current else {}
     return papermill.execute_notebook(
         str(notebook),
         None,
         parameters=parameters,
         progress_bar=False,
         request_save_on_cell_execute=False,
-        kernel_name="python3",
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=BatchKernelManager,
         cwd=str(cwd or notebook.parent),
         shutdown_kernel="immediate",
         # Kernels listen on loopback only; their TCP-without-encryption warning would print once per institution.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        **extra,
     )

@@ -6,7 +6,6 @@ is the expensive client side: imports, the translator, and the HTML exporter wit
 
 from __future__ import annotations
 
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -35,24 +34,30 @@ class JobResult:
     error: str = ""
 
 
-def init_worker(data: str, db: str = "", as_of: str = "", fork_kernels: bool = True) -> None:
-    """Once per worker process: imports, translator, exporter, and (by default) the kernel zygote."""
-    # nbformat's schema validation pulls rfc3987_syntax (≈1 s to import) only to check IRI formats,
-    # which notebooks never use; without it jsonschema just skips that format.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    from ..report.export import _exporter
+def init_worker(data: str, db: str = "", as_of: str = "") -> None:
+    """Once per worker process: imports, translator, exporter and the kernel template.
+
+    The worker dies with the batch process that started it, and its template with it.
+    """
+    import atexit
+    from multiprocessing import parent_process
+
+    from .lifetime import die_with_parent
+    from .provisioner import ForkProvisioner
+    from .zygote import Zygote
+
+    parent = parent_process()
+    if parent is not None and parent.pid is not None:
+        die_with_parent(parent.pid)
+    template = Zygote(data, db, as_of)  # preloads while this process imports its own side below
+    atexit.register(template.close)
+    from ..report.export import warm_up
     from . import params
 
     params.install()
-    _exporter()
-    if fork_kernels:
-        import atexit
-        import tempfile
-
-        from .zygote import Zygote
-
-        Zygote.current = Zygote(data, db, as_of, Path(tempfile.gettempdir()))
-        atexit.register(Zygote.current.close)
+    warm_up()
+    template.wait_ready()
+    ForkProvisioner.template = template
 
 
 def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:

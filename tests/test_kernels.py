@@ -1,0 +1,174 @@
+"""The batch's kernels: found through jupyter_client's provisioner entry point, forked from a template
+that only its worker can reach, and the library versions the remaining overrides were checked against."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.provisioning import KernelProvisionerFactory
+
+from rubric_kernel.batch import provisioner
+from rubric_kernel.batch.execute import execute_notebook
+from rubric_kernel.batch.kernels import CHECKED_AGAINST, KERNEL_NAME, BatchKernelManager, kernel_spec
+from rubric_kernel.batch.provisioner import ForkProvisioner
+from rubric_kernel.batch.zygote import Zygote
+
+
+def test_provisioner_is_found_through_its_entry_point():
+    factory = KernelProvisionerFactory.instance()
+    entries = factory.get_provisioner_entries()
+    assert entries.get(provisioner.NAME) == "rubric_kernel.batch.provisioner:ForkProvisioner", (
+        "the entry point is missing: reinstall the package (pip install -e .) after changing pyproject.toml"
+    )
+    spec = kernel_spec()
+    assert factory.is_provisioner_available(spec)
+    made = factory.create_provisioner_instance("k-1", spec, parent=None)
+    assert type(made) is ForkProvisioner
+
+
+def test_batch_kernel_manager_serves_the_batch_kernel_spec():
+    km = BatchKernelManager(kernel_name=KERNEL_NAME)
+    assert km.kernel_spec.metadata["kernel_provisioner"]["provisioner_name"] == provisioner.NAME
+    assert km.kernel_spec.argv[-2:] == ["-f", "{connection_file}"]
+    # other names still come from the installed kernel specs
+    assert BatchKernelManager(kernel_name="python3").kernel_spec.language == "python"
+
+
+def test_checked_library_versions():
+    """Where no public hook exists the batch relies on library behaviour read at these versions."""
+    changed = []
+    for name, (checked, reliance) in CHECKED_AGAINST.items():
+        installed = metadata.version(name)
+        if installed != checked:
+            changed.append(f"{name} {installed} is installed, checked against {checked}: {reliance}")
+    assert not changed, (
+        "re-check what the batch relies on, then update CHECKED_AGAINST in rubric_kernel/batch/kernels.py:\n"
+        + "\n".join(changed)
+    )
+
+
+# ---------------------------------------------------------------------------------------- the template
+@pytest.fixture
+def template():
+    made = Zygote("", "", "")
+    made.wait_ready()
+    ForkProvisioner.template = made
+    try:
+        yield made
+    finally:
+        ForkProvisioner.template = None
+        made.close()
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _named_unix_sockets() -> dict[str, str]:
+    """inode → path of every Unix socket bound to a name (abstract or in the file system)."""
+    named = {}
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8:
+            named[fields[6]] = fields[7]
+    return named
+
+
+@pytest.mark.skipif(not Path("/proc/net/unix").exists(), reason="reads Linux /proc")
+def test_template_has_no_socket_anyone_else_could_reach(template):
+    ours = _socket_inodes(template.proc.pid)
+    assert ours, "the template holds its end of the channel"
+    named = _named_unix_sockets()
+    assert not {i: named[i] for i in ours if i in named}
+
+
+def _kernel_parent(tmp_path: Path) -> tuple[int, bool]:
+    """Run a probe notebook the way the batch does; the kernel's parent pid and whether it leads its group."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint(os.getppid(), os.getpid() == os.getpgid(0))")]
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nb, path)
+    done = execute_notebook({}, path, tmp_path)
+    parent, leads_group = "".join(o.get("text", "") for c in done.cells for o in c.get("outputs", [])).split()
+    return int(parent), leads_group == "True"
+
+
+@pytest.mark.slow
+def test_notebook_kernel_is_forked_from_the_template(template, tmp_path):
+    parent, leads_group = _kernel_parent(tmp_path)
+    assert parent == template.proc.pid
+    assert leads_group, "the kernel leads its own process group, so signals reach only it"
+
+
+@pytest.mark.slow
+def test_without_a_template_the_kernel_is_launched_as_usual(tmp_path):
+    assert ForkProvisioner.template is None
+    assert _kernel_parent(tmp_path)[0] == os.getpid()
+
+
+def test_template_exits_when_its_worker_closes_the_channel():
+    made = Zygote("", "", "")
+    made.wait_ready()
+    made.close()
+    assert made.proc.returncode == 0, "exited by itself, not killed after the grace period"
+
+
+# ---------------------------------------------------------------------------------------- lifetime
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_process_whose_parent_is_already_gone_exits_at_once():
+    """The race the flag cannot cover: the parent died before the child set it."""
+    code = "from rubric_kernel.batch.lifetime import die_with_parent\ndie_with_parent({parent})\nprint('alive')"
+    assert _run_python(code.format(parent=os.getpid())).stdout.strip() == "alive"
+    orphaned = _run_python(code.format(parent=os.getpid() + 1_000_000))  # not its parent: as if reparented
+    assert orphaned.returncode == 1 and "alive" not in orphaned.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_dies_with_its_parent_killed_by_sigkill():
+    # the middle process starts a child that sets the flag, reports its pid, and is then killed with SIGKILL
+    child = "import os, time\nfrom rubric_kernel.batch.lifetime import die_with_parent\ndie_with_parent(os.getppid())\nprint('ready', flush=True)\ntime.sleep(600)"
+    middle = (
+        "import subprocess, sys\n"
+        f"p = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=subprocess.PIPE, text=True)\n"
+        "assert p.stdout.readline().strip() == 'ready'\n"
+        "print(p.pid, flush=True)\n"
+        "import time; time.sleep(600)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", middle], stdout=subprocess.PIPE, text=True)
+    grandchild = int(proc.stdout.readline())
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _alive(grandchild) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(grandchild), "the child outlived its parent"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(grandchild, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
