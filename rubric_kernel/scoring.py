@@ -169,7 +169,7 @@ class _Plan:
     def record_effects(self, r: CreditRecord) -> tuple[Effect, ...]:
         """What a record of this type, authority system and severity does to which indicators."""
         key = (r.type, r.system, r.severity)
-        found = self.effects.get(key)
+        found = self.effects.get(key)  # pragma: no mutate (cache lookup: a miss only recomputes)
         if found is None:
             rtype = self.record_types[r.type]
             sign = 1.0 if rtype.polarity == "positive" else -1.0

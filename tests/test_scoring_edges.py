@@ -329,3 +329,37 @@ def test_score_json_of_a_complete_result_with_a_next_grade(rubric, inst):
 def test_module_score_matches_a_kept_scorer(rubric, inst):
     sheet = Sheet(indicators=judged(rubric, n1=free(2.0)))
     assert score(rubric, inst, Evidence(), sheet, AS_OF) == Scorer(rubric).score(inst, Evidence(), sheet, AS_OF)
+
+
+def test_every_indicator_result_carries_its_rubric_place(rubric, inst):
+    r = run(rubric, inst, Sheet(indicators=judged(rubric, n1=free(1.0))))  # 1 scored anew, the rest untouched
+    assert [i.number for i in r.indicators] == list(rubric.indicators)
+    for i in r.indicators:
+        spec = rubric.indicators[i.number]
+        lv, g = rubric.placement[i.number]
+        assert (i.name, i.level1, i.level2, i.max_points, i.base, i.needs_judgment) == (
+            spec.name,
+            lv.name,
+            g.name,
+            spec.max_points,
+            spec.base,
+            spec.needs_judgment,
+        )
+    assert list(r.level2) == list(dict.fromkeys(g.name for lv in rubric.levels for g in lv.groups))
+
+
+def test_records_of_different_kinds_each_have_their_own_effect(rubric, inst):
+    scorer = Scorer(rubric)
+    records = [
+        record(rubric, "行政处罚", severity="一般", id_="R-1"),
+        record(rubric, "行政处罚", severity="较重", id_="R-2"),
+        record(rubric, "约谈", severity="一般", id_="R-3"),
+        record(rubric, "红名单", id_="R-4"),
+    ]
+    sheet = Sheet(indicators=judged(rubric))
+    r = scorer.score(inst, Evidence(tuple(records)), sheet, AS_OF)
+    assert [(ln.ref, ln.points) for ln in ind(r, 66).lines] == [("R-1", -10.0), ("R-2", -20.0)]
+    assert [(ln.ref, ln.points) for ln in ind(r, 65).lines] == [("R-3", -2.0)]
+    assert [(ln.ref, ln.points) for ln in ind(r, 60).lines] == [("R-4", 10.0)]
+    again = scorer.score(inst, Evidence(tuple(reversed(records))), sheet, AS_OF)
+    assert again.total == r.total == COMPLETE_TOTAL - 30 - 2 + 10
