@@ -226,16 +226,21 @@ def _score_indicator(
     if j is not None:
         item_lines = p.item_lines
         for key in j.ticks.items():
-            lines.append(item_lines.get(key) or p.new_item_line(*key))
+            known = item_lines.get(key)  # pragma: no mutate (cache lookup: a miss only rebuilds the line)
+            lines.append(known or p.new_item_line(*key))
         for e in j.free:
             lines.append(Line("free", e.reason, p.sign * e.points))
     if record_lines:
         lines += record_lines
     raw = p.start + sum(map(_points, lines))
-    # min(max(raw, 0.0), max_points), without two builtin calls per indicator
-    score = 0.0 if raw < 0.0 else p.max_points if raw > p.max_points else raw
-    if score != raw:
-        lines.append(Line("clamp", "扣完为止" if raw < 0 else "加满为止", score - raw))
+    # clamped to [0, max_points]; a clamp line says by how much (none when exactly on a bound)
+    score = raw
+    if raw < 0.0:
+        score = 0.0
+        lines.append(Line("clamp", "扣完为止", -raw))
+    elif raw > p.max_points:
+        score = p.max_points
+        lines.append(Line("clamp", "加满为止", p.max_points - raw))
     if adj is not None:
         lines.append(Line("adjusted", f"复核调整：{adj.reason}", adj.score - score, adj.by))
         score = adj.score

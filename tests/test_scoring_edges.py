@@ -363,3 +363,10 @@ def test_records_of_different_kinds_each_have_their_own_effect(rubric, inst):
     assert [(ln.ref, ln.points) for ln in ind(r, 60).lines] == [("R-4", 10.0)]
     again = scorer.score(inst, Evidence(tuple(reversed(records))), sheet, AS_OF)
     assert again.total == r.total == COMPLETE_TOTAL - 30 - 2 + 10
+
+
+def test_ticks_free_entries_and_records_on_one_indicator_all_count(rubric, inst):
+    sheet = Sheet(indicators=judged(rubric, n13=IndicatorJudgment(ticks={"13b": 1}, free=(FreeEntry(1.5, "台账"),))))
+    r = run(rubric, inst, sheet, records=[record(rubric, "有责投诉", id_="R-1")])
+    assert [(ln.kind, ln.points) for ln in ind(r, 13).lines] == [("item", -3.0), ("free", -1.5), ("record", -3.0)]
+    assert ind(r, 13).score == 7.5
