@@ -370,3 +370,11 @@ def test_ticks_free_entries_and_records_on_one_indicator_all_count(rubric, inst)
     r = run(rubric, inst, sheet, records=[record(rubric, "有责投诉", id_="R-1")])
     assert [(ln.kind, ln.points) for ln in ind(r, 13).lines] == [("item", -3.0), ("free", -1.5), ("record", -3.0)]
     assert ind(r, 13).score == 7.5
+
+
+def test_the_pending_range_is_rounded_to_four_places(rubric, inst):
+    sheet = judged(rubric)
+    del sheet[4], sheet[49]
+    adjusted = {4: Adjustment(12.00001, "复核"), 49: Adjustment(2.00001, "复核")}
+    r = run(rubric, inst, Sheet(indicators=sheet, adjustments=adjusted))
+    assert (r.pending_points, r.pending_upside) == (14.0, 16.0)  # 14.00002 and 15.99998 to four places
