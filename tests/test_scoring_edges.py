@@ -170,7 +170,7 @@ def test_adjustment_line_names_the_reviewer_and_the_change(rubric, inst):
         "adjusted", "复核调整：复核认定部分材料有效", 2.5, "王五"
     )
     assert ind(r, 8).score == 4.0 and ind(r, 8).lines == (Line("adjusted", "复核调整：核减", -6.0, "赵六"),)
-    assert not ind(r, 8).judged
+    assert (ind(r, 8).judged, ind(r, 8).evidence, ind(r, 42).evidence) == (False, "", "")  # not judged: no evidence
     assert r.total == COMPLETE_TOTAL - 5 + 2.5 - 6
 
 
