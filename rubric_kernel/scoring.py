@@ -318,9 +318,12 @@ class Scorer:
         for p, untouched in plan.indicators:
             n = p.number
             j = judgments.get(n)
-            recs = record_lines.get(n) if record_lines else None
-            adj = adjustments.get(n) if adjustments else None
-            ir = untouched if j is None and recs is None and adj is None else _score_indicator(p, j, recs, adj)
+            # Fast paths (excluded from mutation, docs/mutation.md): skip lookups in empty mappings, and
+            # reuse the plan's result for an indicator nothing touches instead of scoring it again.
+            recs = record_lines.get(n) if record_lines else None  # pragma: no mutate
+            adj = adjustments.get(n) if adjustments else None  # pragma: no mutate
+            fast = j is None and recs is None and adj is None  # pragma: no mutate
+            ir = untouched if fast else _score_indicator(p, j, recs, adj)
             results.append(ir)
             level1[p.slot1] += ir.score
             level2[p.slot2] += ir.score
