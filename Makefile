@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RK := $(VENV)/bin/rubric-kernel
 
-.PHONY: setup system-deps test-deps run test lint bench demo-data
+.PHONY: setup system-deps test-deps run test lint bench demo-data mutation
 
 setup: $(VENV)/.installed system-deps
 
@@ -39,3 +39,11 @@ bench: setup
 
 demo-data: setup
 	$(PY) tools/make_demo_data.py
+
+# Mutation testing of the scoring core, the sheet checks and the stage machine (docs/mutation.md).
+# Takes minutes, so it is not part of `make test`; its last lines are one score per module.
+MUTMUT_CHILDREN ?= 2
+mutation: setup
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTMUT_CHILDREN)
+	@$(PY) tools/mutation_summary.py --min 95

@@ -6,16 +6,15 @@ inside their severity's look-back window and unless dismissed. A veto clause bec
 only once confirmed. A result is complete only when every judgment indicator is judged.
 
 Speed: everything that depends on the rubric alone (placements, record effects, item lines, the
-result of an indicator nothing touches) is resolved once per rubric in a ``_Plan``, so scoring one
-institution only does the work its own sheet and records call for.
+result of an indicator nothing touches) is resolved once in a ``Scorer``, so scoring one more
+institution only does the work its own sheet and records call for. The caller that scores many
+institutions with one rubric owns the ``Scorer`` (the workspace does); there is no module-level cache.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from dataclasses import dataclass
-from functools import partial
 from operator import attrgetter
 
 from .evidence import CreditRecord, Evidence
@@ -157,7 +156,7 @@ class _IndicatorPlan:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """A rubric resolved for scoring; see ``_plan_for`` for its lifetime."""
+    """A rubric resolved for scoring; it lives as long as the ``Scorer`` that owns it."""
 
     # each indicator with its result when no judgment, record or adjustment touches it
     indicators: tuple[tuple[_IndicatorPlan, IndicatorResult], ...]
@@ -170,7 +169,7 @@ class _Plan:
     def record_effects(self, r: CreditRecord) -> tuple[Effect, ...]:
         """What a record of this type, authority system and severity does to which indicators."""
         key = (r.type, r.system, r.severity)
-        found = self.effects.get(key)
+        found = self.effects.get(key)  # pragma: no mutate (cache lookup: a miss only recomputes)
         if found is None:
             rtype = self.record_types[r.type]
             sign = 1.0 if rtype.polarity == "positive" else -1.0
@@ -183,7 +182,7 @@ class _Plan:
 
 
 def _build_plan(rubric: Rubric) -> _Plan:
-    """Everything ``score`` needs from the rubric; holds no reference to the rubric itself."""
+    """Everything scoring needs from the rubric that does not depend on one institution."""
     level1_names = tuple(dict.fromkeys(lv.name for lv in rubric.levels))
     level2_names = tuple(dict.fromkeys(g.name for lv in rubric.levels for g in lv.groups))
     indicators = []
@@ -215,30 +214,6 @@ def _build_plan(rubric: Rubric) -> _Plan:
     )
 
 
-_plans: dict[int, tuple[weakref.ref[Rubric], _Plan]] = {}
-
-
-def _plan_for(rubric: Rubric) -> _Plan:
-    """The rubric's plan, built on first use and dropped when the rubric is garbage-collected.
-
-    Keyed by ``id`` because the model is unhashable (it has dict fields), and not stored on the
-    model because ``with_preset`` (``model_copy``) would carry it over to a rubric with other
-    cut-offs. The weak reference both evicts the entry and guards against a reused ``id``.
-    """
-    entry = _plans.get(id(rubric))
-    if entry is not None and entry[0]() is rubric:
-        return entry[1]
-    plan = _build_plan(rubric)
-    _plans[id(rubric)] = (weakref.ref(rubric, partial(_forget, id(rubric))), plan)
-    return plan
-
-
-def _forget(key: int, ref: weakref.ref[Rubric]) -> None:
-    entry = _plans.get(key)
-    if entry is not None and entry[0] is ref:
-        del _plans[key]
-
-
 def _record_text(r: CreditRecord) -> str:
     return f"{r.type}（{r.severity}，{r.authority}，{r.date.isoformat()}{'，' + r.ref if r.ref else ''}）：{r.summary}"
 
@@ -251,16 +226,21 @@ def _score_indicator(
     if j is not None:
         item_lines = p.item_lines
         for key in j.ticks.items():
-            lines.append(item_lines.get(key) or p.new_item_line(*key))
+            known = item_lines.get(key)  # pragma: no mutate (cache lookup: a miss only rebuilds the line)
+            lines.append(known or p.new_item_line(*key))
         for e in j.free:
             lines.append(Line("free", e.reason, p.sign * e.points))
     if record_lines:
         lines += record_lines
     raw = p.start + sum(map(_points, lines))
-    # min(max(raw, 0.0), max_points), without two builtin calls per indicator
-    score = 0.0 if raw < 0.0 else p.max_points if raw > p.max_points else raw
-    if score != raw:
-        lines.append(Line("clamp", "扣完为止" if raw < 0 else "加满为止", score - raw))
+    # clamped to [0, max_points]; a clamp line says by how much (none when exactly on a bound)
+    score = raw
+    if raw < 0.0:
+        score = 0.0
+        lines.append(Line("clamp", "扣完为止", -raw))
+    elif raw > p.max_points:
+        score = p.max_points
+        lines.append(Line("clamp", "加满为止", p.max_points - raw))
     if adj is not None:
         lines.append(Line("adjusted", f"复核调整：{adj.reason}", adj.score - score, adj.by))
         score = adj.score
@@ -293,102 +273,126 @@ def _next_grade(total: float, ascending: tuple[Cutoff, ...]) -> tuple[str | None
     return None, None
 
 
-def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: Sheet, as_of: dt.date) -> Result:
-    """Score one institution. Inputs must already be validated (``check_sheet``, loaders)."""
-    plan = _plan_for(rubric)
-    record_lines: dict[int, list[Line]] = {}
-    raised: dict[str, list[str]] = {}
-    for r in evidence.records:
-        effects = plan.record_effects(r)
-        text = _record_text(r)
-        if r.id in sheet.dismissed:
-            kind, why = "dismissed", f"已排除：{sheet.dismissed[r.id]}"
-        elif not in_window(r, rubric, as_of):
-            kind, why = "outside", "不在回溯期内，不计分"
-        else:
-            kind, why = "record", ""
-        for indicator, points, veto in effects:
-            pts = points if kind == "record" else 0.0
-            record_lines.setdefault(indicator, []).append(Line(kind, f"{text}{'；' + why if why else ''}", pts, r.id))
-            if veto and kind == "record":
-                raised.setdefault(veto, []).append(r.id)
+class Scorer:
+    """A rubric resolved once for scoring many institutions.
 
-    judgments, adjustments = sheet.indicators, sheet.adjustments
-    results: list[IndicatorResult] = []
-    pending: list[int] = []
-    pending_points = pending_upside = 0.0
-    level1 = [0.0] * len(plan.level1_names)
-    level2 = [0.0] * len(plan.level2_names)
-    for p, untouched in plan.indicators:
-        n = p.number
-        j = judgments.get(n)
-        recs = record_lines.get(n) if record_lines else None
-        adj = adjustments.get(n) if adjustments else None
-        ir = untouched if j is None and recs is None and adj is None else _score_indicator(p, j, recs, adj)
-        results.append(ir)
-        level1[p.slot1] += ir.score
-        level2[p.slot2] += ir.score
-        if j is None and p.needs_judgment:
-            pending.append(n)
-            pending_points += ir.score
-            pending_upside += ir.max_points - ir.score
+    Whoever scores repeatedly with one rubric keeps one (``Workspace.scorer``, the benchmark), so
+    its tables live exactly as long as their owner. It is not stored on the rubric because
+    ``Rubric.with_preset`` (``model_copy``) would carry it over to a rubric with other cut-offs.
+    """
 
-    bonus_items = rubric.bonus_items
-    bonus_lines = tuple(
-        Line("item", bonus_items[b].text + (f"（{ev}）" if ev else ""), bonus_items[b].points, b)
-        for b, ev in sheet.bonus.items()
-    )
-    bonus_raw = sum(ln.points for ln in bonus_lines)
-    bonus = min(bonus_raw, rubric.bonus.cap)
-    if bonus != bonus_raw:
-        bonus_lines += (Line("clamp", f"加分项以 {rubric.bonus.cap:g} 分为限", bonus - bonus_raw),)
+    __slots__ = ("_plan", "rubric")
 
-    veto = []
-    for clause in sorted(set(raised) | set(sheet.veto)):
-        d = sheet.veto.get(clause)
-        by = tuple(raised.get(clause, [])) + (("专家",) if d is not None and not raised.get(clause) else ())
-        veto.append(
-            VetoState(
-                clause,
-                rubric.veto_clauses[clause],
-                d.status if d else "raised",
-                d.reason if d else "由信用记录触发，待省职鉴中心核实",
-                by,
-            )
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self._plan = _build_plan(rubric)
+
+    def score(self, institution: Institution, evidence: Evidence, sheet: Sheet, as_of: dt.date) -> Result:
+        """Score one institution. Inputs must already be validated (``check_sheet``, loaders)."""
+        rubric, plan = self.rubric, self._plan
+        record_lines: dict[int, list[Line]] = {}
+        raised: dict[str, list[str]] = {}
+        for r in evidence.records:
+            effects = plan.record_effects(r)
+            text = _record_text(r)
+            if r.id in sheet.dismissed:
+                kind, why = "dismissed", f"已排除：{sheet.dismissed[r.id]}"
+            elif not in_window(r, rubric, as_of):
+                kind, why = "outside", "不在回溯期内，不计分"
+            else:
+                kind, why = "record", ""
+            for indicator, points, veto in effects:
+                pts = points if kind == "record" else 0.0
+                record_lines.setdefault(indicator, []).append(
+                    Line(kind, f"{text}{'；' + why if why else ''}", pts, r.id)
+                )
+                if veto and kind == "record":
+                    raised.setdefault(veto, []).append(r.id)
+
+        judgments, adjustments = sheet.indicators, sheet.adjustments
+        results: list[IndicatorResult] = []
+        pending: list[int] = []
+        pending_points = pending_upside = 0.0
+        level1 = [0.0] * len(plan.level1_names)
+        level2 = [0.0] * len(plan.level2_names)
+        for p, untouched in plan.indicators:
+            n = p.number
+            j = judgments.get(n)
+            # Fast paths (excluded from mutation, docs/mutation.md): skip lookups in empty mappings, and
+            # reuse the plan's result for an indicator nothing touches instead of scoring it again.
+            recs = record_lines.get(n) if record_lines else None  # pragma: no mutate
+            adj = adjustments.get(n) if adjustments else None  # pragma: no mutate
+            fast = j is None and recs is None and adj is None  # pragma: no mutate
+            ir = untouched if fast else _score_indicator(p, j, recs, adj)
+            results.append(ir)
+            level1[p.slot1] += ir.score
+            level2[p.slot2] += ir.score
+            if j is None and p.needs_judgment:
+                pending.append(n)
+                pending_points += ir.score
+                pending_upside += ir.max_points - ir.score
+
+        bonus_items = rubric.bonus_items
+        bonus_lines = tuple(
+            Line("item", bonus_items[b].text + (f"（{ev}）" if ev else ""), bonus_items[b].points, b)
+            for b, ev in sheet.bonus.items()
         )
-    effective = any(v.status == "confirmed" for v in veto)
+        bonus_raw = sum(ln.points for ln in bonus_lines)
+        bonus = min(bonus_raw, rubric.bonus.cap)
+        if bonus != bonus_raw:
+            bonus_lines += (Line("clamp", f"加分项以 {rubric.bonus.cap:g} 分为限", bonus - bonus_raw),)
 
-    subtotal = sum(level1)
-    total = subtotal + bonus
-    if not rubric.bonus.may_exceed_total:
-        total = min(total, rubric.meta.total_points)
-    total = round(total, 4)
-    status = "provisional" if pending else "complete"
-    if effective:  # a confirmed veto decides the grade whatever is still pending
-        grade, nxt, gap = rubric.grades.lowest, None, None
-    elif pending:  # unjudged indicators still hold their starting points: no grade, no distance
-        grade, nxt, gap = None, None, None
-    else:
-        grade = grade_for(total, rubric)
-        nxt, gap = _next_grade(total, plan.ascending)
-    return Result(
-        institution.number,
-        institution.name,
-        institution.klass,
-        as_of,
-        tuple(results),
-        {k: round(v, 4) for k, v in zip(plan.level1_names, level1, strict=True)},
-        {k: round(v, 4) for k, v in zip(plan.level2_names, level2, strict=True)},
-        bonus,
-        bonus_lines,
-        tuple(veto),
-        round(subtotal, 4),
-        total,
-        grade,
-        status,
-        tuple(pending),
-        nxt,
-        gap,
-        round(pending_points, 4),
-        round(pending_upside, 4),
-    )
+        veto = []
+        for clause in sorted(set(raised) | set(sheet.veto)):
+            d = sheet.veto.get(clause)
+            by = tuple(raised.get(clause, [])) + (("专家",) if d is not None and not raised.get(clause) else ())
+            veto.append(
+                VetoState(
+                    clause,
+                    rubric.veto_clauses[clause],
+                    d.status if d else "raised",
+                    d.reason if d else "由信用记录触发，待省职鉴中心核实",
+                    by,
+                )
+            )
+        effective = any(v.status == "confirmed" for v in veto)
+
+        subtotal = sum(level1)
+        total = subtotal + bonus
+        if not rubric.bonus.may_exceed_total:
+            total = min(total, rubric.meta.total_points)
+        total = round(total, 4)
+        status = "provisional" if pending else "complete"
+        if effective:  # a confirmed veto decides the grade whatever is still pending
+            grade, nxt, gap = rubric.grades.lowest, None, None
+        elif pending:  # unjudged indicators still hold their starting points: no grade, no distance
+            grade, nxt, gap = None, None, None
+        else:
+            grade = grade_for(total, rubric)
+            nxt, gap = _next_grade(total, plan.ascending)
+        return Result(
+            institution.number,
+            institution.name,
+            institution.klass,
+            as_of,
+            tuple(results),
+            {name: round(level1[i], 4) for i, name in enumerate(plan.level1_names)},
+            {name: round(level2[i], 4) for i, name in enumerate(plan.level2_names)},
+            bonus,
+            bonus_lines,
+            tuple(veto),
+            round(subtotal, 4),
+            total,
+            grade,
+            status,
+            tuple(pending),
+            nxt,
+            gap,
+            round(pending_points, 4),
+            round(pending_upside, 4),
+        )
+
+
+def score(rubric: Rubric, institution: Institution, evidence: Evidence, sheet: Sheet, as_of: dt.date) -> Result:
+    """Score one institution with a throwaway ``Scorer``; to score many, keep one ``Scorer(rubric)``."""
+    return Scorer(rubric).score(institution, evidence, sheet, as_of)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import Fault, InputError, display_path
@@ -17,7 +18,7 @@ from .judgments_file import JudgmentsFile, read_judgments
 from .programme import MATERIALS_PATH, Materials, load_materials
 from .roster import Institution, load_roster
 from .rubric import Rubric, load_rubric
-from .scoring import Result, score
+from .scoring import Result, Scorer
 from .sheet import Sheet, check_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,10 +43,14 @@ class Workspace:
                 [Fault("institutions.csv", f"机构序号 {number} 不在名单中（1–{max(self.roster)}）")]
             ) from None
 
+    @cached_property
+    def scorer(self) -> Scorer:
+        """The rubric resolved for scoring, once per workspace (the workspace owns the cache)."""
+        return Scorer(self.rubric)
+
     def score(self, number: int, sheet: Sheet, as_of: dt.date | None = None) -> Result:
         """Score one institution of this workspace with its own evidence (the sheet must be checked)."""
-        return score(
-            self.rubric,
+        return self.scorer.score(
             self.institution(number),
             self.dataset.for_institution(number),
             sheet,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from rubric_kernel.roster import load_roster
@@ -19,6 +20,10 @@ from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH, RUBRIC_PATH
 # Hypothesis keeps caches in ./.hypothesis by default; keep the checkout clean wherever pytest runs.
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "rubric-kernel-hypothesis")
+
+# `make mutation` runs the fast tests once per mutant (`--hypothesis-profile=mutation`): fewer examples,
+# still derandomized so every mutant meets the same ones.
+settings.register_profile("mutation", max_examples=15, derandomize=True, database=None)
 
 
 @pytest.fixture(scope="session")

@@ -510,12 +510,20 @@ def test_cli_validate_judgments_file_named_for_another_institution(capsys, demo_
     assert "13.yaml" in capsys.readouterr().err
 
 
+def expected_keys() -> list[str]:
+    return [
+        "institution", "name", "class", "as_of", "total", "grade", "status", "bonus", "veto", "level1",
+        "pending", "next_grade", "to_next_grade", "pending_points", "pending_upside", "indicators",
+    ]  # fmt: skip
+
+
 def test_cli_score_json(capsys, tmp_path, monkeypatch, ws):
     monkeypatch.chdir(tmp_path)
     assert main(["score", "13", "--json", "--db", str(tmp_path / "s.sqlite")]) == 0
     payload = json.loads(capsys.readouterr().out)
-    for key in ("institution", "name", "total", "grade", "status", "bonus", "veto", "level1", "pending"):
-        assert key in payload
+    # the schema of docs/evidence-formats.md (score --json): Result.as_json() plus the dataset's name and kind
+    assert list(payload) == [*expected_keys(), "dataset", "synthetic"]
+    assert (payload["dataset"], payload["synthetic"]) == (ws.dataset.name, ws.dataset.synthetic)
     assert payload["institution"] == 13
     assert payload["name"] == "四川旅游学院"
     assert list(payload["level1"]) == LEVEL1

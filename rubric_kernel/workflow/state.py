@@ -127,8 +127,7 @@ def transition_problems(st: WorkflowState, to: str, facts: Facts) -> list[str]:
     if to not in STAGES:
         return [f"未知阶段“{to}”"]
     if to not in NEXT[st.stage]:
-        allowed = "、".join(NEXT[st.stage]) or "无"
-        return [f"当前阶段“{st.stage}”不能直接进入“{to}”（可进入：{allowed}）"]
+        return [f"当前阶段“{st.stage}”不能直接进入“{to}”（可进入：{'、'.join(NEXT[st.stage])}）"]
     problems: list[str] = []
     if to == "初评":
         if not st.group:
@@ -158,10 +157,10 @@ def edit_problems(st: WorkflowState, stage: str, reason: str) -> list[str]:
         return []
     if st.stage == "公告":
         return ["结果已公告：须先由省职鉴中心作出复核决定（rubric-kernel review --reopen）才能修改"]
-    allowed = ("复核",) if st.stage in ("初评", "复核") else ("异议处理",)
+    allowed = "复核" if st.stage in ("初评", "复核") else "异议处理"
     problems = []
-    if stage not in allowed:
-        problems.append(f"评分表已签字（当前阶段“{st.stage}”），只能在“{'、'.join(allowed)}”阶段修改")
+    if stage != allowed:
+        problems.append(f"评分表已签字（当前阶段“{st.stage}”），只能在“{allowed}”阶段修改")
     if not reason.strip():
         problems.append("修改已签字的评分必须填写理由")
     return problems
