@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Fault, InputError
+from .errors import Fault, InputError, excerpt
 from .tabular import Column, read_table
 
 CLASSES = ("院校", "社评机构", "专项机构")
@@ -45,16 +45,16 @@ def load_roster(path: Path | str) -> dict[int, Institution]:
         try:
             number = int(v["number"])
         except ValueError:
-            faults.append(row.fault("序号", f"序号“{v['number']}”不是整数"))
+            faults.append(row.fault("序号", f"序号“{excerpt(v['number'])}”不是整数"))
             continue
         if number in roster:
             faults.append(row.fault("序号", f"序号 {number} 重复"))
         types = tuple(t for t in v["types"].replace("/", "、").split("、") if t)
         bad = [t for t in types if t not in TYPES]
         if not types or bad:
-            faults.append(row.fault("机构类型", f"机构类型“{v['types']}”无效；允许：{'、'.join(TYPES)}"))
+            faults.append(row.fault("机构类型", f"机构类型“{excerpt(v['types'])}”无效；允许：{'、'.join(TYPES)}"))
         if v["class"] not in CLASSES:
-            faults.append(row.fault("类别", f"类别“{v['class']}”无效；允许：{'、'.join(CLASSES)}"))
+            faults.append(row.fault("类别", f"类别“{excerpt(v['class'])}”无效；允许：{'、'.join(CLASSES)}"))
         if not v["name"]:
             faults.append(row.fault("评价机构", "机构名称为空"))
         roster[number] = Institution(number, v["name"], v["address"], types, v["class"], v.get("credit_code", ""))

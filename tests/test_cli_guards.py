@@ -407,3 +407,29 @@ def test_notebook_parameter_errors_are_one_chinese_line(tmp_path, params, messag
     shown = "\n".join(exc.traceback)
     assert len(exc.traceback) == 1 and message in shown, shown
     assert "Traceback" not in shown and "File " not in shown
+
+
+def test_batch_failure_line_of_a_user_error_is_the_chinese_message_alone():
+    from rubric_kernel.batch.worker import _first_error_line
+
+    class CellError(Exception):
+        def __init__(self, ename: str, evalue: str):
+            self.ename, self.evalue = ename, evalue
+
+    assert _first_error_line(CellError("NotebookInputError", "参数 as_of：日期无效\n详情")) == "参数 as_of：日期无效"
+    assert _first_error_line(CellError("KeyError", "'x'")) == "KeyError: 'x'"  # internal: the class tells the developer
+
+
+def test_roster_fault_quotes_only_a_short_excerpt(tmp_path):
+    from rubric_kernel.errors import InputError
+    from rubric_kernel.roster import load_roster
+    from rubric_kernel.workspace import ROSTER_PATH
+
+    lines = ROSTER_PATH.read_text(encoding="utf-8").splitlines()
+    header, first = lines[0], lines[1].split(",")
+    first[header.split(",").index("class")] = "X" * 5000
+    bad = tmp_path / "institutions.csv"
+    bad.write_text("\n".join([header, ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_roster(bad)
+    assert len(str(err.value)) < 300

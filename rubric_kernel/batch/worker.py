@@ -71,10 +71,15 @@ def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
     return None, lambda: None
 
 
+# Errors the package raises for a user's input already speak Chinese: the class name adds nothing for the reader.
+USER_ERRORS = frozenset({"InputError", "NotebookInputError", "StoreError", "StaleSave"})
+
+
 def _first_error_line(exc: BaseException) -> str:
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     if ename:
-        return f"{ename}: {evalue}".splitlines()[0]
+        line = str(evalue) if ename in USER_ERRORS else f"{ename}: {evalue}"
+        return (line.splitlines() or [ename])[0]
     text = "".join(traceback.format_exception_only(exc)).strip()
     return text.splitlines()[-1] if text else type(exc).__name__
 
