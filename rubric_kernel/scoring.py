@@ -323,7 +323,7 @@ class Scorer:
             recs = record_lines.get(n) if record_lines else None  # pragma: no mutate
             adj = adjustments.get(n) if adjustments else None  # pragma: no mutate
             fast = j is None and recs is None and adj is None  # pragma: no mutate
-            ir = untouched if fast else _score_indicator(p, j, recs, adj)
+            ir = untouched if fast else _score_indicator(p, j, recs, adj)  # pragma: no mutate
             results.append(ir)
             level1[p.slot1] += ir.score
             level2[p.slot2] += ir.score

@@ -154,3 +154,24 @@ def test_faults_of_every_part_are_reported_together(rubric):
         "否定项条款 99 不存在",
         "调整后得分 99 超出 [0, 15]",
     ]
+
+
+@pytest.mark.parametrize(
+    ("max_points", "item_points", "most"),
+    [(15, 3, 5), (10, 3, 4), (0.9, 0.3, 3), (1, 0.3, 4), (2, 2, 1)],
+)
+def test_tick_limit_is_the_count_that_can_still_move_the_score(max_points, item_points, most):
+    from rubric_kernel.sheet import tick_limit
+
+    assert tick_limit(max_points, item_points) == most
+
+
+def test_a_count_at_the_limit_passes_and_one_more_is_refused(rubric):
+    from rubric_kernel.sheet import tick_limit
+
+    ind = next(i for i in rubric.indicators.values() if any(it.unit for it in i.items))
+    it = next(it for it in ind.items if it.unit)
+    most = tick_limit(ind.max_points, it.points)
+    assert ticks(rubric, ind.number, **{it.id: most}) == []
+    (fault,) = ticks(rubric, ind.number, **{it.id: most + 1})
+    assert f"最多为 {most}" in fault.message and fault.indicator == ind.number

@@ -21,7 +21,7 @@ from rubric_kernel.evidence import CreditRecord, Evidence, classify_authority
 from rubric_kernel.judgments_file import JudgmentsFile, write_judgments
 from rubric_kernel.roster import load_roster
 from rubric_kernel.rubric import POSITIVE_WINDOW, Rubric, load_rubric
-from rubric_kernel.scoring import score
+from rubric_kernel.scoring import Scorer
 from rubric_kernel.sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH, RUBRIC_PATH
 
@@ -266,8 +266,9 @@ def make_sheet(rubric: Rubric, inst, evidence: Evidence, target: float, rng: ran
         for it in ind.items
     ]
     rng.shuffle(candidates)
+    scorer = Scorer(rubric)
     for number, it in candidates:
-        if score(rubric, inst, evidence, build(), AS_OF).total <= target:
+        if scorer.score(inst, evidence, build(), AS_OF).total <= target:
             break
         judged[number][it.id] = judged[number].get(it.id, 0) + (1 if not it.unit else rng.randint(1, 2))
     if rng.random() < 0.25:
