@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from .labels import VETO_STATUS_ZH, grade_text
+from .labels import VETO_STATUS_ZH, defaults_note, grade_text
 from .roster import Institution
 from .rubric import Rubric
 from .scoring import Result
@@ -91,6 +91,9 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     for row in ws.iter_rows(min_row=ws.max_row - 2, max_row=ws.max_row):
         for cell in row:
             cell.alignment = wrap
+    if note := defaults_note(rubric):
+        add([note])
+        ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(HEAD))
     add([])
     blank = [""] * (len(HEAD) - 2)  # the signature lines go into the wide 说明 column
     add(["评估专家签字：", *blank, "　　".join(f"{e}：________" for e in experts)])
