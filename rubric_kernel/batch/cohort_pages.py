@@ -60,7 +60,14 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
 def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: str) -> None:
     rows = summary_rows(rubric, results)
     atomic_write(out / "summary.csv", csv_text(rows, mark))
-    atomic_write(out / "summary.xlsx", xlsx_bytes([("评分汇总", rows)], mark, [defaults_note(rubric)]))
+    # Printed, 68 indicator columns beside the totals would shrink the page to nothing: they get their own sheet.
+    scores = {f"{i}.{ind.name}" for i, ind in rubric.indicators.items()}
+    totals = [{k: v for k, v in r.items() if k not in scores} for r in rows]
+    detail = [
+        {"序号": r["序号"], "评价机构": r["评价机构"]} | {k: v for k, v in r.items() if k in scores} for r in rows
+    ]
+    sheets = [("评分汇总", totals), ("指标得分", detail)]
+    atomic_write(out / "summary.xlsx", xlsx_bytes(sheets, mark, [defaults_note(rubric)]))
 
 
 def preview_notes(programme: Programme, rubric: Rubric, complete: int, held: int) -> list[str]:
