@@ -19,6 +19,7 @@ system-deps:
 test-deps:
 	@bash tools/system_deps.sh browser
 	@bash tools/system_deps.sh postgres
+	@bash tools/system_deps.sh office
 
 run: setup
 	$(RK) validate

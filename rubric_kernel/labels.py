@@ -21,6 +21,12 @@ LINE_KIND_ZH = {
 BASE_ZH = {"full": "扣分制", "zero": "加分制"}  # how an indicator starts: at its max, or at 0
 RECORD_STATUS_ZH = {"record": "计分", "dismissed": "已排除", "outside": "回溯期外"}  # a credit record's fate
 DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
+DEFAULTS_NOTE = "注：各指标分值分配与信用等级分数线为本项目默认设置，并非官方标准。"
+
+
+def defaults_note(rubric: Rubric) -> str:
+    """The one sentence every cohort document carries while the rubric's figures are project defaults."""
+    return "" if rubric.meta.official else DEFAULTS_NOTE
 
 
 def fmt(x: float | None) -> str:

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from .errors import Fault, InputError, display_path
 from .yamlsafe import load_yaml
@@ -135,6 +135,7 @@ class Meta(_Strict):
     version: str
     allocation_note: str
     total_points: float = Field(gt=0)
+    official: StrictBool = False  # false: allocation and cut-offs are project defaults, and documents say so
 
 
 class Rubric(_Strict):

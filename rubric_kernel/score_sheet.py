@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import io
 
-from .labels import VETO_STATUS_ZH, grade_text
+from .labels import VETO_STATUS_ZH, defaults_note, grade_text
 from .roster import Institution
 from .rubric import Rubric
 from .scoring import Result
-from .spreadsheet import append_row
+from .spreadsheet import append_row, print_setup
 
 HEAD = ("一级指标", "二级指标", "三级指标", "信息来源", "满分", "得分", "扣分、加分说明", "佐证")
-WIDTHS = (10, 16, 22, 20, 7, 7, 60, 18)
+TITLE = "四川省技能人才评价机构信用评估评分表"
 
 
 def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, experts: list[str]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
-    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
@@ -29,9 +28,7 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     thin = Side(style="thin", color="999999")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
-    for i, w in enumerate(WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    title = f"{'【' + mark + '】' if mark else ''}四川省技能人才评价机构信用评估评分表"
+    title = f"{'【' + mark + '】' if mark else ''}{TITLE}"
     add([title])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEAD))
     ws["A1"].font = Font(bold=True, size=14, color="C0392B" if mark else "000000")
@@ -39,6 +36,8 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     add(
         [f"评价机构：{inst.name}（序号 {inst.number}，{inst.klass}）", "", "", "", f"评估基准日：{r.as_of.isoformat()}"]
     )
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=4)
+    ws.merge_cells(start_row=2, start_column=5, end_row=2, end_column=len(HEAD))
     add(list(HEAD))
     for cell in ws[3]:
         cell.font = Font(bold=True)
@@ -69,6 +68,7 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
             if ws.max_row > g_start:
                 ws.merge_cells(start_row=g_start, start_column=2, end_row=ws.max_row, end_column=2)
         ws.merge_cells(start_row=lv_start, start_column=1, end_row=ws.max_row, end_column=1)
+    table_end = ws.max_row
     for row in ws.iter_rows(min_row=4, max_row=ws.max_row):
         for cell in row:
             cell.alignment = wrap
@@ -91,15 +91,14 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     for row in ws.iter_rows(min_row=ws.max_row - 2, max_row=ws.max_row):
         for cell in row:
             cell.alignment = wrap
+    if note := defaults_note(rubric):
+        add([note])
+        ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(HEAD))
     add([])
-    add(["评估专家签字："] + [f"{e}：________" for e in experts])
-    add(["日期：", "____年__月__日", "", "", "评价机构（签章）：", "", "负责人签字：________"])
-    ws.print_title_rows = "3:3"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    blank = [""] * (len(HEAD) - 2)  # the signature lines go into the wide 说明 column
+    add(["评估专家签字：", *blank, "　　".join(f"{e}：________" for e in experts)])
+    add(["日期：____年__月__日", *blank, "评价机构（签章）：　　　　负责人签字：________"])
+    print_setup(ws, TITLE, mark, header_row=3, table_end=table_end, freeze_col=0, max_width=60)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -229,7 +229,7 @@ def _fake_batch(tmp_path: Path, monkeypatch, ok: set[int]):
 
     monkeypatch.setattr(runner, "execute_jobs", execute)
     monkeypatch.setattr(runner.cohort_pages, "write_summary", lambda *a: None)
-    monkeypatch.setattr(runner.cohort_pages, "write_publicity", lambda *a: None)
+    monkeypatch.setattr(runner.cohort_pages, "write_publicity", lambda *a, **k: None)
     monkeypatch.setattr(runner.cohort_pages, "write_index", lambda *a: None)
     ws = load_workspace()
     store = Store(str(tmp_path / "s.sqlite"))

@@ -170,7 +170,7 @@ def test_public_list_shows_the_note_and_report_numbers_in_both_formats(tmp_path,
     results = {13: {"status": "complete", "grade": "AAA", "total": 812.5}}
     note = documents.publicity_note(programme, D(2023, 9, 1), programme.publicity_days)
     html, xlsx = documents.write_public_list(
-        tmp_path, "公示名单", "信用评估结果公示名单", ws.roster, results, "演示数据", note, programme
+        tmp_path, "公示名单", "信用评估结果公示名单", ws.roster, results, "演示数据", note, programme, ws.rubric
     )
     text = html.read_text(encoding="utf-8")
     number = programme.report_no(13)

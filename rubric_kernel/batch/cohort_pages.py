@@ -12,7 +12,8 @@ from html import escape
 from pathlib import Path
 
 from ..files import atomic_write
-from ..labels import STATUS_ZH
+from ..labels import STATUS_ZH, defaults_note
+from ..programme import Programme
 from ..report.chart import bar_chart
 from ..report.page import SORT_JS, html_table, page
 from ..roster import CLASSES, Institution
@@ -59,7 +60,30 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
 def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: str) -> None:
     rows = summary_rows(rubric, results)
     atomic_write(out / "summary.csv", csv_text(rows, mark))
-    atomic_write(out / "summary.xlsx", xlsx_bytes([("评分汇总", rows)], mark))
+    # Printed, 68 indicator columns beside the totals would shrink the page to nothing: they get their own sheet.
+    scores = {f"{i}.{ind.name}" for i, ind in rubric.indicators.items()}
+    totals = [{k: v for k, v in r.items() if k not in scores} for r in rows]
+    detail = [
+        {"序号": r["序号"], "评价机构": r["评价机构"]} | {k: v for k, v in r.items() if k in scores} for r in rows
+    ]
+    sheets = [("评分汇总", totals), ("指标得分", detail)]
+    atomic_write(out / "summary.xlsx", xlsx_bytes(sheets, mark, [defaults_note(rubric)]))
+
+
+def preview_notes(programme: Programme, rubric: Rubric, complete: int, held: int) -> list[str]:
+    """What a reader of the preview must know: it is not yet the 公示, and who will publish it, where and how."""
+    return [
+        n
+        for n in (
+            f"共 {complete} 家评估已完成；另有 {held} 家尚未完成或未纳入本次运行。",
+            f"本名单由批量评估生成，供复核前预览，尚未经{programme.issuer.value}复核。",
+            f"复核通过后由{programme.issuer.value}通过 {programme.publication_site.shown()} 公示，"
+            f"公示期 {programme.publicity_days.shown(' 天')}，起止日期于公示时确定。",
+            programme.objection_text(),
+            defaults_note(rubric),
+        )
+        if n
+    ]
 
 
 def write_publicity(
@@ -67,17 +91,17 @@ def write_publicity(
     roster: Mapping[int, Institution],
     results: Mapping[int, dict],
     mark: str,
+    *,
+    programme: Programme,
+    rubric: Rubric,
     title: str = "拟公示名单（预览）",
 ) -> None:
     rows = publicity_rows(roster, results)
     shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
-    held = len(roster) - len(rows)
-    note = (
-        f'<p class="muted">共 {len(rows)} 家评估已完成；另有 {held} 家尚未完成或未纳入本次运行。本名单由批量评估生成，'
-        "供复核前预览，尚未经省职鉴中心复核；正式公示名单在复核通过后由 rubric-kernel publicity 生成。</p>"
-    )
-    atomic_write(out / "publicity.html", page(title, html_table(shown) + note, mark))
-    atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark))
+    notes = preview_notes(programme, rubric, len(rows), len(roster) - len(rows))
+    paragraphs = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
+    atomic_write(out / "publicity.html", page(title, html_table(shown) + paragraphs, mark))
+    atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark, notes))
 
 
 def grade_chart_svg(rubric: Rubric, roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:
@@ -91,6 +115,32 @@ def grade_chart_svg(rubric: Rubric, roster: Mapping[int, Institution], results: 
     )
 
 
+# Printed, the index is one line per institution; the report links mean nothing on paper.
+INDEX_PRINT_CSS = (
+    "<style>.veto{color:#b91c1c;font-weight:bold}.provisional{color:#92400e}"
+    "@media print{.links{display:none}table.index{font-size:9px}table.index td{white-space:nowrap}"
+    "table.index tr>:last-child{display:none}tr{break-inside:avoid}}</style>"
+)
+PROVISIONAL_OFFSET = 100_000  # provisional totals sort after every final one, whatever the scale
+
+
+def total_cell(r: dict) -> str:
+    """The total with its sort key; a provisional one is marked 906（暂定） and keyed below all final ones."""
+    key = r["total"] - (PROVISIONAL_OFFSET if r["status"] != "complete" else 0)
+    text = (
+        f"{r['total']:g}" if r["status"] == "complete" else f'<span class="provisional">{r["total"]:g}（暂定）</span>'
+    )
+    return f'<span data-v="{key:g}">{text}</span>'
+
+
+def veto_cell(r: dict) -> str:
+    """The confirmed veto clauses, marked; empty when there is none (key 1 sorts vetoes together)."""
+    if not r["veto"]:
+        return '<span data-v="0"></span>'
+    clauses = "、".join(f"第{escape(str(c))}条" for c in r["veto"])
+    return f'<span data-v="1" class="veto">✖ 否定项 {clauses}</span>'
+
+
 def write_index(
     out: Path,
     rubric: Rubric,
@@ -100,7 +150,7 @@ def write_index(
     mark: str,
     run_id: str,
 ) -> None:
-    order = grade_order(rubric)
+    order = [*grade_order(rubric), "暂不评定"]
     rows = []
     for n, inst in roster.items():
         r = results.get(n)
@@ -110,9 +160,10 @@ def write_index(
                 {
                     "序号": f'<span data-v="{n}">{n}</span>',
                     "评价机构": escape(inst.name),
-                    "类别": inst.klass,
-                    "总分": "",
-                    "等级": "",
+                    "类别": escape(inst.klass),
+                    "总分": f'<span data-v="{-2 * PROVISIONAL_OFFSET}"></span>',
+                    "等级": f'<span data-v="{len(order)}"></span>',
+                    "否定项": '<span data-v="0"></span>',
                     "状态": status,
                     "流程阶段": "",
                     "报告": "",
@@ -121,25 +172,35 @@ def write_index(
             continue
         grade = r["grade"] or "暂不评定"
         status = STATUS_ZH[r["status"]] + (f"（待评 {len(r['pending'])} 项）" if r["pending"] else "")
+        rank = order.index(grade) if grade in order else len(order)
         rows.append(
             {
                 "序号": f'<span data-v="{n}">{n}</span>',
                 "评价机构": escape(inst.name),
-                "类别": inst.klass,
-                "总分": f"{r['total']:g}",
-                "等级": f'<span data-v="{order.index(grade) if grade in order else len(order)}">{grade}</span>',
+                "类别": escape(inst.klass),
+                "总分": total_cell(r),
+                "等级": f'<span data-v="{rank}">{escape(grade)}</span>',
+                "否定项": veto_cell(r),
                 "状态": status,
                 "流程阶段": escape(r.get("stage", "")),
                 "报告": f'<a href="{n:02d}.html">查看报告</a>',
             }
         )
     links = (
-        '<p><a href="summary.xlsx">评分汇总 summary.xlsx</a> · <a href="summary.csv">summary.csv</a> · '
+        '<p class="links"><a href="summary.xlsx">评分汇总 summary.xlsx</a> · <a href="summary.csv">summary.csv</a> · '
         '<a href="publicity.html">拟公示名单（预览）</a>（<a href="publicity.xlsx">xlsx</a>） · '
         f'<a href="manifest.json">运行清单</a> · 运行编号 {escape(run_id)}</p>'
     )
+    note = defaults_note(rubric)
     chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(rubric, roster, results)}</figure>"
-    body = links + chart + "<h2>全部机构（点击表头排序）</h2>" + html_table(rows, "sortable")
+    body = (
+        INDEX_PRINT_CSS
+        + links
+        + (f'<p class="muted">{escape(note)}</p>' if note else "")
+        + chart
+        + "<h2>全部机构（点击表头排序）</h2>"
+        + html_table(rows, "sortable index")
+    )
     atomic_write(out / "index.html", page("技能人才评价机构信用评估结果", body, mark, SORT_JS))
 
 

@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ..files import open_lock_file
+from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
 from ..store import Snapshot, Store
 from ..workspace import NOTEBOOK, Workspace
@@ -190,12 +191,13 @@ def clean_incomplete(out: Path) -> list[Path]:
 
 
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
+    programme = load_programme()  # a faulty programme file stops the run before any notebook runs
     cfg.out.mkdir(parents=True, exist_ok=True)
     with _lock(cfg.out):
-        return _run(ws, store, cfg, title_of)
+        return _run(ws, store, cfg, title_of, programme)
 
 
-def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
+def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Programme) -> BatchReport:
     out = cfg.out
     _remove_leftovers(out)
     incomplete = incomplete_runs(out)
@@ -256,7 +258,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
     }
     mark = ws.dataset.mark
     cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
-    cohort_pages.write_publicity(run_dir, ws.roster, results, mark)
+    cohort_pages.write_publicity(run_dir, ws.roster, results, mark, programme=programme, rubric=ws.rubric)
     cohort_pages.write_index(run_dir, ws.rubric, ws.roster, results, report.failures, mark, run_id)
     report.seconds = time.perf_counter() - started
     cohort_pages.write_manifest(

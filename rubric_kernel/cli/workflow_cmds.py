@@ -317,6 +317,7 @@ def cmd_publicity(args) -> int:
         wf.ws.dataset.mark,
         documents.publicity_note(programme, start, days),
         programme,
+        wf.ws.rubric,
     ):
         print(display_path(p))
     return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}（{days.shown(' 天')}）。")
@@ -380,6 +381,7 @@ def cmd_announce(args) -> int:
         mark,
         documents.announcement_note(programme, day, years),
         programme,
+        wf.ws.rubric,
     )
     records = documents.sharing_records(  # every announced institution, not only today's
         wf.ws.roster,

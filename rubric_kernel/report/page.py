@@ -19,7 +19,7 @@ document.querySelectorAll("table.sortable th").forEach((th,i)=>th.addEventListen
 const tb=th.closest("table").tBodies[0],asc=th.getAttribute("aria-sort")!=="ascending";
 th.closest("tr").querySelectorAll("th").forEach(h=>h.removeAttribute("aria-sort"));
 th.setAttribute("aria-sort",asc?"ascending":"descending");
-const key=r=>{const t=r.cells[i].dataset.v??r.cells[i].textContent;const n=parseFloat(t);return isNaN(n)?t:n};
+const key=r=>{const c=r.cells[i],t=(c.querySelector("[data-v]")??c).dataset.v??c.textContent;const n=parseFloat(t);return isNaN(n)?t:n};
 [...tb.rows].sort((a,b)=>{const x=key(a),y=key(b);return (x>y?1:x<y?-1:0)*(asc?1:-1)}).forEach(r=>tb.appendChild(r));}));
 """
 
@@ -32,7 +32,8 @@ def page(title: str, body: str, mark: str, script: str = "") -> str:
     )
     js = f"<script>{script}</script>" if script else ""
     return (
-        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{PAGE_CSS}</style></head><body><main>{banner}<h1>{escape(title)}</h1>{body}</main>{js}</body></html>"
     )
 

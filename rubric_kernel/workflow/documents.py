@@ -11,9 +11,11 @@ from html import escape
 from pathlib import Path
 
 from ..files import atomic_write
+from ..labels import defaults_note
 from ..programme import DEFAULT_MARK, Materials, Programme, Setting
 from ..report.page import html_table, page
 from ..roster import Institution
+from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
 from .schedule import Visit
 
@@ -124,10 +126,21 @@ def write_schedule(
     return paths
 
 
+def score_value(total: float) -> int | float:
+    """A score as a list prints it: 812 rather than 812.0, fractions kept."""
+    return int(total) if float(total).is_integer() else total
+
+
 def publicity_rows(roster: Mapping[int, Institution], results: Mapping[int, dict]) -> list[dict]:
-    """Only what may be published: no personal data, only complete results."""
+    """Only what may be published: no personal data, only complete results; the seed's term 信用分值."""
     return [
-        {"序号": n, "评价机构": roster[n].name, "类别": roster[n].klass, "信用得分": r["total"], "信用等级": r["grade"]}
+        {
+            "序号": n,
+            "评价机构": roster[n].name,
+            "类别": roster[n].klass,
+            "信用分值": score_value(r["total"]),
+            "信用等级": r["grade"],
+        }
         for n, r in sorted(results.items())
         if r["status"] == "complete" and r["grade"]
     ]
@@ -158,15 +171,19 @@ def write_public_list(
     mark: str,
     note: str,
     programme: Programme,
+    rubric: Rubric,
 ) -> list[Path]:
-    """A public list (公示 or 公告) with its note in both formats; report numbers follow the programme's pattern."""
+    """A public list (公示 or 公告) with its note in both formats; report numbers follow the programme's pattern,
+    and the rubric's defaults note stands beside the figures while they are not official."""
     rows = [{**r, "报告编号": programme.report_no(r["序号"])} for r in publicity_rows(roster, results)]
     if programme.report_number.default:
         note += f"报告编号格式为{DEFAULT_MARK}。"
+    notes = [n for n in (note, defaults_note(rubric)) if n]
     shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
-    atomic_write(html, page(title, html_table(shown) + f'<p class="muted">{escape(note)}</p>', mark))
-    atomic_write(xlsx, xlsx_bytes([(title[:28], rows), ("说明", [{"说明": note}])], mark))
+    paragraphs = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
+    atomic_write(html, page(title, html_table(shown) + paragraphs, mark))
+    atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark, notes))
     return [html, xlsx]
 
 
