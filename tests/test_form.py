@@ -71,9 +71,15 @@ def _history_count(a) -> int:
     return len(a.history())
 
 
+def _shown(form: AssessmentForm) -> set[int]:
+    return {id(x) for x in _descendants(form.widget)}
+
+
 def test_build_has_one_control_per_rule_item(a):
     form = AssessmentForm(a)
-    shown = {id(x) for x in _descendants(form.widget)}
+    for page in range(len(form.tabs.titles)):
+        form.tabs.selected_index = page  # pages are built when first shown
+    shown = _shown(form)
     rubric = a.ws.rubric
     for n, ind in rubric.indicators.items():
         controls = form.indicators[n].items
@@ -82,10 +88,30 @@ def test_build_has_one_control_per_rule_item(a):
             control = controls[it.id]
             assert isinstance(control, w.IntText if it.unit else w.Checkbox)
             assert f"rk-item-{it.id}" in control._dom_classes
-            assert id(control) in shown, f"细则 {it.id} 未显示"
+            assert (id(control) in shown) == ind.needs_judgment, f"细则 {it.id}"
     assert list(form.tabs.titles[: len(rubric.levels)]) == [f"{lv.name}（{lv.points:g}分）" for lv in rubric.levels]
     assert "rk-save" in form.save_button._dom_classes
     assert "演示数据" in form.header.value
+
+
+def test_only_the_selected_tab_is_built(a):
+    form = AssessmentForm(a)
+    first = {c.ind.number for c in form.indicators.values() if id(c.box) in _shown(form)}
+    assert first == {n for n, (tab, _) in form._place.items() if tab == 0}
+    form.tabs.selected_index = 1
+    assert any(id(c.box) in _shown(form) for c in form.indicators.values() if form._place[c.ind.number][0] == 1)
+
+
+def test_records_only_indicators_show_no_judgment_controls(form):
+    auto = [c for c in form.indicators.values() if not c.ind.needs_judgment]
+    assert auto, "评分表应有按信用记录计分的指标"
+    for c in auto:
+        inside = {id(x) for x in _descendants(c.box)}
+        assert id(c.judged) not in inside and id(c.evidence) not in inside
+        assert not any(id(r.points) in inside for r in c.free)
+        assert "按信用记录计分" in c.title.value
+    judged = next(c for c in form.indicators.values() if c.ind.needs_judgment)
+    assert id(judged.judged) in {id(x) for x in _descendants(judged.box)}
 
 
 def test_build_form_returns_the_root_widget(a):
