@@ -355,3 +355,12 @@ def test_an_excluded_record_says_so_instead_of_its_deduction(form, a):
     assert all("已排除" in label.value and "→ <b>扣" not in label.value for label, _ in rc.labels)
     rc.dismiss.value = False
     assert all("已排除" not in label.value for label, _ in rc.labels)
+
+
+def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
+    from rubric_kernel import notebook
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    notebook.show_report(a)
+    assert len(shown) == 1 and "不在此显示报告" in shown[0].data and "rubric-kernel report 13" in shown[0].data
