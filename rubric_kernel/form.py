@@ -50,7 +50,7 @@ CSS = """<style>
   border: 2px solid #dc2626 !important; }
 .rk-form .rk-field-error { color: #b91c1c; line-height: 1.4; }
 .rk-form .rk-clamp { color: #b45309; }
-.jp-OutputArea-output:has(> .rk-form), .jp-OutputArea-child:has(.rk-form), .rk-form { overflow: visible !important; }
+.jp-Cell:has(.rk-form), .jp-Cell *:has(.rk-form), .rk-form { overflow: visible !important; }
 .rk-form > .rk-top { position: sticky; top: 0; z-index: 20; background: var(--jp-layout-color0, #fff);
   border-bottom: 1px solid var(--jp-border-color2, #ddd); padding-bottom: 4px; overflow: visible; }
 </style>"""

@@ -154,12 +154,16 @@ def test_header_stays_in_view_and_faults_show_beside_fields(form_page):
     start = _rect(top)["top"]
     last = page.locator(".rk-indicator:visible").last
     last.scroll_into_view_if_needed()
-    page.mouse.wheel(0, 3000)
     page.wait_for_timeout(300)  # let the scroll settle before reading positions
     form_top = _rect(page.locator(".rk-form").first)["top"]
     header = _rect(top)
-    assert form_top < header["top"] - 50, "表单应已上移而表头停留"
-    assert 0 <= header["top"] < start or header["top"] >= 0
+    chain = top.evaluate(
+        """e => { const out = []; for (let x = e.parentElement; x; x = x.parentElement) {
+          const s = getComputedStyle(x); if (s.overflow !== 'visible' || s.contain !== 'none')
+            out.push(x.className + ' ' + s.overflow + ' ' + s.contain); } return out.join(' | '); }"""
+    )
+    assert form_top < header["top"] - 50, f"表单应已上移而表头停留：{chain}"
+    assert header["top"] >= 0 and header["top"] != start
     assert header["bottom"] <= page.viewport_size["height"]
     expect(page.locator(".rk-header .rk-total")).to_be_in_viewport()
     expect(page.locator(".rk-message")).to_be_in_viewport()
