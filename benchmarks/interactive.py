@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from lab_driver import CHROMIUM, jupyter_lab, lab_env, launch, open_notebook, run_all, write_notebook  # noqa: E402
+from lab_driver import CHROMIUM, jupyter_lab, lab_env, launch, open_notebook, run_all, write_notebook
 
 CLI = str(Path(sys.executable).with_name("rubric-kernel"))
 INSTITUTION = 13
