@@ -65,8 +65,16 @@ def _fmt(x: float) -> str:
     return f"{round(x, 4):g}"
 
 
-def _layout(**kw) -> w.Layout:
-    return w.Layout(**kw)
+def _layout(**kw: str) -> w.Layout:
+    """One shared Layout per distinct setting: the form never changes a layout, and each Layout is a
+    widget model of its own (hundreds of identical ones made the form slower to build and render)."""
+    key = tuple(sorted(kw.items()))
+    if key not in _LAYOUTS or _LAYOUTS[key].comm is None:  # None: closed (e.g. Widget.close_all)
+        _LAYOUTS[key] = w.Layout(**kw)
+    return _LAYOUTS[key]
+
+
+_LAYOUTS: dict[tuple[tuple[str, str], ...], w.Layout] = {}
 
 
 @dataclass
