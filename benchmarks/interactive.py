@@ -23,12 +23,10 @@ from lab_driver import CHROMIUM, jupyter_lab, lab_env, launch, open_notebook, ru
 
 CLI = str(Path(sys.executable).with_name("rubric-kernel"))
 INSTITUTION = 13
-# Clicks a free rule-item checkbox and resolves with the ms until the header's total changes.
+# Flips the first shown rule-item checkbox and resolves with the ms until the header changes.
 TICK_JS = """async () => {
-  const total = document.querySelector('.rk-header .rk-total');
-  const boxes = [...document.querySelectorAll('.rk-form .rk-item input[type=checkbox]')]
-    .filter(b => b.offsetParent !== null && !b.checked);
-  const box = boxes[0];
+  const box = [...document.querySelectorAll('.rk-form .rk-item input[type=checkbox]')]
+    .find(b => b.offsetParent !== null);
   return await new Promise(resolve => {
     const t0 = performance.now();
     const obs = new MutationObserver(() => { obs.disconnect(); resolve(performance.now() - t0); });
@@ -78,9 +76,10 @@ def browser_figures(tmp: Path, db: Path) -> None:
             expect(page.locator(".rk-save")).to_be_visible(timeout=180_000)
             run = time.perf_counter() - t
             _line("Run All -> form usable (kernel up)", f"{run:.2f} s", "<= 1.5 s", run <= 1.5)
-            ticks = [page.evaluate(TICK_JS) / 1000 for _ in range(5)]
+            page.locator(".rk-form .rk-item input[type=checkbox]").first.wait_for(state="visible")
+            ticks = [page.evaluate(TICK_JS) / 1000 for _ in range(6)]  # on, off, on, ...
             tick = statistics.median(ticks)
-            _line("tick -> header updated, median of 5", f"{tick:.3f} s", "<= 0.05 s", tick <= 0.05)
+            _line("tick -> header updated, median of 6", f"{tick:.3f} s", "<= 0.05 s", tick <= 0.05)
             page.close()
 
             page = browser.new_page()
