@@ -46,6 +46,13 @@ CSS = """<style>
 .rk-form .jupyter-widgets.jupyter-widget-tab > .lm-TabBar { height: auto; overflow: visible; }
 .rk-form .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-content { flex-wrap: wrap; }
 .rk-form .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; }
+.rk-form .rk-invalid input, .rk-form input.rk-invalid, .rk-form .rk-invalid select {
+  border: 2px solid #dc2626 !important; }
+.rk-form .rk-field-error { color: #b91c1c; line-height: 1.4; }
+.rk-form .rk-clamp { color: #b45309; }
+.jp-Cell:has(.rk-form), .jp-Cell *:has(.rk-form), .rk-form { overflow: visible !important; }
+.rk-form > .rk-top { position: sticky; top: 0; z-index: 20; background: var(--jp-layout-color0, #fff);
+  border-bottom: 1px solid var(--jp-border-color2, #ddd); padding-bottom: 4px; overflow: visible; }
 </style>"""
 
 
@@ -58,14 +65,27 @@ def _fmt(x: float) -> str:
     return f"{round(x, 4):g}"
 
 
-def _layout(**kw) -> w.Layout:
-    return w.Layout(**kw)
+def _layout(**kw: str) -> w.Layout:
+    """One shared Layout per distinct setting: the form never changes a layout, and each Layout is a
+    widget model of its own (hundreds of identical ones made the form slower to build and render)."""
+    key = tuple(sorted(kw.items()))
+    if key not in _LAYOUTS or _LAYOUTS[key].comm is None:  # None: closed (e.g. Widget.close_all)
+        _LAYOUTS[key] = w.Layout(**kw)
+    return _LAYOUTS[key]
+
+
+_LAYOUTS: dict[tuple[tuple[str, str], ...], w.Layout] = {}
 
 
 @dataclass
 class _FreeRow:
-    points: w.BoundedFloatText
+    """One free deduction (or addition): points, reason, a remove button and a line for its notes."""
+
+    points: w.FloatText
     reason: w.Text
+    remove: w.Button
+    note: w.HTML  # the clamp notice or the row's fault, under the row
+    box: w.VBox
 
 
 @dataclass
@@ -75,6 +95,8 @@ class _RecordControls:
     record: CreditRecord
     dismiss: w.Checkbox
     reason: w.Text
+    note: w.HTML  # the row's fault, under the reason box
+    labels: list[tuple[w.HTML, str]] = field(default_factory=list)  # (label, its text before the effect)
 
 
 @dataclass
@@ -88,6 +110,8 @@ class _IndicatorControls:
     title: w.HTML
     history_button: w.ToggleButton
     history: w.HTML
+    count_note: w.HTML  # faults of the count boxes, under the rule items
+    free_box: w.VBox = field(init=False)
     box: w.VBox = field(init=False)
 
     def ticks(self) -> dict[str, int]:
@@ -99,11 +123,11 @@ class _IndicatorControls:
         return out
 
     def free_entries(self) -> tuple[FreeEntry, ...]:
-        return tuple(FreeEntry(float(r.points.value), r.reason.value) for r in self.free if r.points.value > 0)
+        return tuple(FreeEntry(_points(r), r.reason.value) for r in self.free if _points(r) > 0)
 
     def has_content(self) -> bool:
         return bool(
-            self.ticks() or any(r.points.value > 0 or r.reason.value.strip() for r in self.free) or self.evidence.value
+            self.ticks() or any(_points(r) > 0 or r.reason.value.strip() for r in self.free) or self.evidence.value
         )
 
     def judgment(self) -> IndicatorJudgment | None:
@@ -118,19 +142,39 @@ class _IndicatorControls:
             self.judged.value = True
         self.judged.disabled = content
 
-    def problems(self) -> list[str]:
+    def faults(self) -> list[_Fault]:
         where = f"指标 {self.ind.number} {self.ind.name}"
         verb = _verb(self.ind)
         out = []
         for item_id, control in self.items.items():
             if isinstance(control, w.IntText) and not 0 <= control.value <= MAX_COUNT:
-                out.append(f"{where}：细则 {item_id} 的次数 {control.value} 超出范围 0–{MAX_COUNT}")
+                text = f"细则 {item_id} 的次数 {control.value} 超出范围 0–{MAX_COUNT}"
+                out.append(_Fault(f"{where}：{text}", text, (control,), self.count_note, self.ind.number))
         for r in self.free:
-            if r.points.value > 0 and not r.reason.value.strip():
-                out.append(f"{where}：自由{verb} {_fmt(r.points.value)} 分未填写理由")
-            elif r.points.value <= 0 and r.reason.value.strip():
-                out.append(f"{where}：填写了自由{verb}理由，但分值为 0")
+            if _points(r) > 0 and not r.reason.value.strip():
+                text = f"自由{verb} {_fmt(_points(r))} 分未填写理由"
+                out.append(_Fault(f"{where}：{text}", text, (r.reason,), r.note, self.ind.number))
+            elif _points(r) <= 0 and r.reason.value.strip():
+                text = f"填写了自由{verb}理由，但分值为 0"
+                out.append(_Fault(f"{where}：{text}", text, (r.points,), r.note, self.ind.number))
         return out
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """Why the input cannot be saved: the full line for the header, the short one beside the field."""
+
+    message: str
+    short: str
+    controls: tuple[w.Widget, ...]  # given a red border
+    note: w.HTML | None  # the line under the field where `short` is shown
+    indicator: int | None = None  # where the form turns to show it (None: the page named by `page`)
+    page: str = ""
+
+
+def _points(r: _FreeRow) -> float:
+    """The row's points as scored: what was typed, clamped to 0..maximum (the row says when it clamps)."""
+    return float(r.points.value or 0)
 
 
 def _verb(ind: Indicator) -> str:
@@ -150,20 +194,22 @@ def _item_control(it: RuleItem, count: int) -> tuple[w.Widget, w.Checkbox | w.In
 
 
 def _free_row(ind: Indicator, entry: FreeEntry | None) -> _FreeRow:
-    points = w.BoundedFloatText(
-        value=entry.points if entry else 0.0,
-        min=0.0,
-        max=ind.max_points,
-        step=0.5,
-        description=f"自由{_verb(ind)}",
-        layout=_layout(width="13em"),
+    """A plain FloatText, clamped by the form rather than the browser, so the row can say it clamped."""
+    points = w.FloatText(
+        value=entry.points if entry else 0.0, step=0.5, description=f"自由{_verb(ind)}", layout=_layout(width="13em")
     )
+    points.add_class("rk-free-points")
     reason = w.Text(
         value=entry.reason if entry else "",
         placeholder=f"{_verb(ind)}理由（填写分值时必填）",
         layout=_layout(width="32em"),
     )
-    return _FreeRow(points, reason)
+    reason.add_class("rk-free-reason")
+    remove = w.Button(description="删除", icon="trash", tooltip="删除这一行", layout=_layout(width="6em"))
+    remove.add_class("rk-free-remove")
+    note = w.HTML().add_class("rk-field-error")
+    box = w.VBox([w.HBox([points, reason, remove]), note]).add_class("rk-free-row")
+    return _FreeRow(points, reason, remove, note, box)
 
 
 class AssessmentForm:
@@ -181,8 +227,11 @@ class AssessmentForm:
         self.records = {r.id: self._record_controls(r, sheet) for r in a.evidence.records}
         self.indicators = {n: self._indicator(ind, sheet) for n, ind in self.rubric.indicators.items()}
         self.bonus = self._bonus_controls(sheet)
+        self._veto_notes: dict[str, w.HTML] = {}
         self.veto = self._veto_controls(sheet)
         self.result: Result | None = None
+        self._marking = False  # after a refused save, faults are marked beside their fields and kept current
+        self._marked: list[_Fault] = []
         self.header = w.HTML().add_class("rk-header")
         self.message = w.HTML().add_class("rk-message")
         self.expert = w.Text(value=a.expert, description="评估专家", placeholder="姓名（必填）")
@@ -191,7 +240,8 @@ class AssessmentForm:
         self.save_button.on_click(lambda _b: self.save())
         self.tabs = self._tabs()
         footer = w.HBox([self.expert, self.reason, self.save_button])
-        self.widget = w.VBox([w.HTML(CSS), self.header, self.tabs, footer, self.message]).add_class("rk-form")
+        top = w.VBox([self.header, footer, self.message]).add_class("rk-top")  # sticky: stays in view
+        self.widget = w.VBox([w.HTML(CSS), top, self.tabs]).add_class("rk-form")
         self._watch()
         self.refresh()
 
@@ -205,7 +255,8 @@ class AssessmentForm:
             value=sheet.dismissed.get(r.id, ""), placeholder="排除理由（必填）", layout=_layout(width="24em")
         )
         dismiss.add_class(f"rk-dismiss-{r.id}")
-        return _RecordControls(r, dismiss, reason)
+        reason.add_class(f"rk-dismiss-reason-{r.id}")
+        return _RecordControls(r, dismiss, reason, w.HTML().add_class("rk-field-error"))
 
     def _indicator(self, ind: Indicator, sheet: Sheet) -> _IndicatorControls:
         j = sheet.indicators.get(ind.number)
@@ -229,15 +280,37 @@ class AssessmentForm:
                 description="历史", icon="history", tooltip="查看该指标的保存历史", layout=_layout(width="6em")
             ),
             w.HTML(),
+            w.HTML().add_class("rk-field-error"),
         )
         c.judged.add_class(f"rk-judged-{ind.number}")
         c.history_button.observe(lambda ch, c=c: self._toggle_history(c, ch["new"]), names="value")
-        rows = [w.HBox([c.judged, c.title, c.history_button]), c.history]
-        rows += [box for box, _ in pairs]
-        rows += [w.HBox([r.points, r.reason]) for r in free]
-        rows += [c.evidence, *self._record_rows(ind)]
+        c.free_box = w.VBox([r.box for r in free])
+        if not ind.needs_judgment:  # scored from the credit records alone: nothing for the expert to judge
+            rows = [w.HBox([c.title, c.history_button]), c.history, *self._record_rows(ind)]
+        else:
+            add = w.Button(description=f"添加自由{_verb(ind)}", icon="plus", layout=_layout(width="10em"))
+            add.add_class("rk-free-add")
+            add.on_click(lambda _b, c=c: self.add_free_row(c))
+            rows = [w.HBox([c.judged, c.title, c.history_button]), c.history]
+            rows += [box for box, _ in pairs]
+            rows += [c.count_note, c.free_box, add, c.evidence, *self._record_rows(ind)]
         c.box = w.VBox(rows).add_class("rk-indicator").add_class(f"rk-indicator-{ind.number}")
         return c
+
+    def add_free_row(self, c: _IndicatorControls) -> _FreeRow:
+        """A new empty free-deduction row under the indicator, live at once (no re-run)."""
+        r = _free_row(c.ind, None)
+        c.free.append(r)
+        c.free_box.children = [*c.free_box.children, r.box]
+        self._watch_free(c, r)
+        return r
+
+    def remove_free_row(self, c: _IndicatorControls, r: _FreeRow) -> None:
+        """Drop a free-deduction row; the header re-scores without it."""
+        c.free.remove(r)
+        c.free_box.children = [x for x in c.free_box.children if x is not r.box]
+        c.sync_judged()
+        self.refresh()
 
     def _record_rows(self, ind: Indicator) -> list[w.Widget]:
         """The credit records scoring maps to this indicator (counted, dismissed or outside the window)."""
@@ -248,12 +321,22 @@ class AssessmentForm:
             r = rc.record
             effect = f"{'扣' if ln.points < 0 else '加'} {_fmt(abs(ln.points))} 分" if ln.kind == "record" else ""
             effect = effect or "不在回溯期内，不计分"
-            label = w.HTML(
-                f"信用记录 {escape(r.id)}：{escape(r.type)}（{escape(r.severity)}，{escape(r.authority)}，"
-                f"{r.date.isoformat()}）{escape(r.summary)} → <b>{effect}</b>"
-            )
-            rows += [label, w.HBox([rc.dismiss, rc.reason], layout=_layout(margin="0 0 0 2em"))]
+            label = w.HTML().add_class(f"rk-record-{r.id}")
+            rc.labels.append((label, effect))
+            self._record_label(rc, label, effect)
+            rows += [label, w.VBox([w.HBox([rc.dismiss, rc.reason]), rc.note], layout=_layout(margin="0 0 0 2em"))]
         return rows
+
+    @staticmethod
+    def _record_label(rc: _RecordControls, label: w.HTML, effect: str) -> None:
+        r = rc.record
+        shown = "已排除，不计分" if rc.dismiss.value else effect
+        value = (
+            f"信用记录 {escape(r.id)}：{escape(r.type)}（{escape(r.severity)}，{escape(r.authority)}，"
+            f"{r.date.isoformat()}）{escape(r.summary)} → <b>{escape(shown)}</b>"
+        )
+        if label.value != value:
+            label.value = value
 
     def _bonus_controls(self, sheet: Sheet) -> dict[str, tuple[w.Checkbox, w.Text]]:
         out = {}
@@ -282,18 +365,53 @@ class AssessmentForm:
                 value=d.reason if d else "", placeholder="事实与理由（提出时必填）", layout=_layout(width="32em")
             )
             out[clause] = (status, reason)
+            self._veto_notes[clause] = w.HTML().add_class("rk-field-error")
         return out
 
     def _tabs(self) -> w.Tab:
-        pages, titles = [], []
-        for lv in self.rubric.levels:
-            groups = [w.VBox([self.indicators[i.number].box for i in g.indicators]) for g in lv.groups]
-            names = [f"（{g.number}）{g.name}{'（名称系推定）' if g.inferred else ''}" for g in lv.groups]
-            pages.append(w.Accordion(children=groups, titles=names, selected_index=0))
+        """One tab per first-level indicator, then bonus and veto. Only the shown tab holds its page: the
+        others are empty until selected, so the browser renders one page's widgets instead of all of them."""
+        self._pages: list[Callable[[], w.Widget]] = []
+        self._place: dict[int, tuple[int, int]] = {}  # indicator -> (tab, accordion section)
+        titles = []
+        for t, lv in enumerate(self.rubric.levels):
+            for s, g in enumerate(lv.groups):
+                self._place.update({i.number: (t, s) for i in g.indicators})
+            self._pages.append(lambda lv=lv: self._level_page(lv))
             titles.append(f"{lv.name}（{_fmt(lv.points)}分）")
-        pages += [self._bonus_page(), self._veto_page()]
+        self._pages += [self._bonus_page, self._veto_page]
         titles += [f"加分项（上限{_fmt(self.rubric.bonus.cap)}分）", "否定项"]
-        return w.Tab(children=pages, titles=titles, selected_index=0)
+        self._built: dict[int, w.Widget] = {}
+        tabs = w.Tab(children=[w.VBox() for _ in titles], titles=titles, selected_index=0)
+        tabs.observe(lambda ch: self._show_page(ch["new"]), names="selected_index")
+        self._show_page(0, tabs)
+        return tabs
+
+    def _show_page(self, index: int | None, tabs: w.Tab | None = None) -> w.Widget | None:
+        """Fill tab `index` with its page the first time it is shown."""
+        tabs = tabs or self.tabs
+        if index is None:
+            return None
+        if index not in self._built:
+            self._built[index] = self._pages[index]()
+            tabs.children[index].children = [self._built[index]]
+        return self._built[index]
+
+    def _level_page(self, lv) -> w.Accordion:
+        groups = [w.VBox([self.indicators[i.number].box for i in g.indicators]) for g in lv.groups]
+        names = [f"（{g.number}）{g.name}{'（名称系推定）' if g.inferred else ''}" for g in lv.groups]
+        return w.Accordion(children=groups, titles=names, selected_index=0)
+
+    def show(self, fault: _Fault) -> None:
+        """Turn the form to a fault's field: its tab and accordion section (ipywidgets cannot scroll)."""
+        if fault.indicator is not None:
+            tab, section = self._place[fault.indicator]
+            self.tabs.selected_index = tab
+            page = self._show_page(tab)
+            if isinstance(page, w.Accordion):
+                page.selected_index = section
+        elif fault.page:
+            self.tabs.selected_index = list(self.tabs.titles).index(fault.page)
 
     def _bonus_page(self) -> w.VBox:
         note = w.HTML(f"<span class='rk-note'>{escape(self.rubric.bonus.description)}</span>")
@@ -307,20 +425,44 @@ class AssessmentForm:
             by = f"<span class='rk-pending-badge'>（已由信用记录 {rids} 提出，待核实）</span>" if rids else ""
             label = w.HTML(f"<b>第 {escape(clause)} 条</b>　{escape(text)}{by}")
             status, reason = self.veto[clause]
-            rows.append(w.VBox([label, w.HBox([status, reason])]))
+            rows.append(w.VBox([label, w.HBox([status, reason]), self._veto_notes[clause]]))
         return w.VBox(rows)
 
     def _watch(self) -> None:
         for c in self.indicators.values():
             handler = self._indicator_handler(c)
-            controls = [*c.items.values(), c.judged, c.evidence]
-            controls += [x for r in c.free for x in (r.points, r.reason)]
-            for control in controls:
+            for control in [*c.items.values(), c.judged, c.evidence]:
                 control.observe(handler, names="value")
+            for r in c.free:
+                self._watch_free(c, r)
         others = [x for rc in self.records.values() for x in (rc.dismiss, rc.reason)]
         others += [x for pair in (*self.bonus.values(), *self.veto.values()) for x in pair]
         for control in others:
             control.observe(self._on_change, names="value")
+
+    def _watch_free(self, c: _IndicatorControls, r: _FreeRow) -> None:
+        handler = self._indicator_handler(c)
+        r.points.observe(lambda ch: self._clamp(c, r) or handler(ch), names="value")
+        r.reason.observe(handler, names="value")
+        r.remove.on_click(lambda _b: self.remove_free_row(c, r))
+
+    @staticmethod
+    def _clamp(c: _IndicatorControls, r: _FreeRow) -> bool:
+        """Bring typed points into 0..maximum and say so under the row; True when it changed the value
+        (the change re-enters the observer, which then refreshes)."""
+        value = float(r.points.value or 0)
+        top = c.ind.max_points
+        if value > top:
+            r.points.value = top
+            r.note.value = f"<span class='rk-clamp'>已按上限 {_fmt(top)} 计（输入 {_fmt(value)}）</span>"
+            return True
+        if value < 0:
+            r.points.value = 0.0
+            r.note.value = f"<span class='rk-clamp'>分值不能为负，已按 0 计（输入 {_fmt(value)}）</span>"
+            return True
+        if value != top and "rk-clamp" in r.note.value:
+            r.note.value = ""
+        return False
 
     def _indicator_handler(self, c: _IndicatorControls) -> Callable[[dict], None]:
         def handler(_change: dict) -> None:
@@ -354,16 +496,48 @@ class AssessmentForm:
 
     def problems(self) -> list[str]:
         """Every reason the current input cannot be saved, in Chinese."""
-        out = [p for c in self.indicators.values() for p in c.problems()]
+        return [f.message for f in self.faults()]
+
+    def faults(self) -> list[_Fault]:
+        """The problems with the fields they belong to, in the order of the form."""
+        out = [f for c in self.indicators.values() for f in c.faults()]
         for rid, rc in self.records.items():
             if rc.dismiss.value and not rc.reason.value.strip():
-                out.append(f"排除信用记录 {rid} 未填写理由")
+                where = self._record_indicator(rid)
+                out.append(_Fault(f"排除信用记录 {rid} 未填写理由", "请填写排除理由", (rc.reason,), rc.note, where))
+        veto_page = list(self.tabs.titles)[-1]
         for clause, (status, reason) in self.veto.items():
             if status.value and not reason.value.strip():
-                out.append(f"否定项第 {clause} 条（{VETO_LABEL[status.value]}）未填写事实与理由")
+                text = f"否定项第 {clause} 条（{VETO_LABEL[status.value]}）未填写事实与理由"
+                out.append(_Fault(text, "请填写事实与理由", (reason,), self._veto_notes[clause], page=veto_page))
         if not self.expert.value.strip():
-            out.append("未填写评估专家姓名")
+            out.append(_Fault("未填写评估专家姓名", "", (self.expert,), None))
         return out
+
+    def _record_indicator(self, rid: str) -> int | None:
+        """The first indicator a record is shown under."""
+        return next(
+            (ir.number for ir in self._undismissed.indicators for ln in ir.lines if ln.ref == rid),
+            None,
+        )
+
+    def _mark(self, faults: list[_Fault]) -> None:
+        """Red borders and a line under each faulty field; clears the marks of faults now fixed."""
+        for f in self._marked:
+            for control in f.controls:
+                control.remove_class("rk-invalid")
+            if f.note is not None and "rk-clamp" not in f.note.value:
+                f.note.value = ""
+        notes: dict[int, list[str]] = {}
+        for f in faults:
+            for control in f.controls:
+                control.add_class("rk-invalid")
+            if f.note is not None:
+                notes.setdefault(id(f.note), []).append(f.short)
+        for f in faults:
+            if f.note is not None and id(f.note) in notes:
+                f.note.value = "".join(f"<div>{escape(x)}</div>" for x in notes.pop(id(f.note)))
+        self._marked = faults
 
     def changes(self, sheet: Sheet) -> dict[str, dict | None]:
         """Keys whose content differs from what the form was loaded with; removed keys map to None."""
@@ -375,6 +549,11 @@ class AssessmentForm:
         """Re-score the widget state and update the header and the indicator titles (no store access)."""
         self.result = self.a.score(self.sheet())
         self.header.value = self._header_html(self.result)
+        for rc in self.records.values():
+            for label, effect in rc.labels:
+                self._record_label(rc, label, effect)
+        if self._marking:
+            self._mark(self.faults())
         for ir in self.result.indicators:
             title = self._title_html(self.indicators[ir.number].ind, ir.score, ir.pending)
             if self.indicators[ir.number].title.value != title:
@@ -433,10 +612,14 @@ class AssessmentForm:
     # saving -------------------------------------------------------------------------------------
     def save(self) -> list[Version]:
         """Validate, then store the changed keys; every outcome is reported in the message area."""
-        problems = self.problems()
+        faults = self.faults()
+        self._marking = bool(faults)
+        self._mark(faults)
+        if faults:
+            self.show(next((f for f in faults if f.indicator is not None or f.page), faults[0]))
         expert = self.expert.value.strip()
         sheet = self.sheet(expert)
-        problems = problems or [f.message for f in self.a.check(sheet)]
+        problems = [f.message for f in faults] or [f.message for f in self.a.check(sheet)]
         if problems:
             items = "".join(f"<li>{escape(p)}</li>" for p in problems)
             return self._say(f"未保存，请先修正以下 {len(problems)} 个问题：<ul>{items}</ul>", ok=False)

@@ -8,8 +8,12 @@ from functools import wraps
 from .assessment import Assessment, NotebookInputError
 from .batch.contract import RESULT_MIMETYPE
 from .errors import InputError
-from .report.sections import full_report
-from .report.style import CSS
+
+INTERACTIVE_NOTE = (
+    "<div style='color:#555'>交互评分模式不在此显示报告（表单中的修改会使其过时）。"
+    '保存后运行 <code>rubric-kernel report {n}</code>，或以 <code>mode = "report"</code> 重新运行本工作簿，'
+    "即可生成包含最新评分的信用评估报告。</div>"
+)
 
 
 def _short_faults(fn: Callable[[Assessment], None]) -> Callable[[Assessment], None]:
@@ -29,11 +33,17 @@ def _short_faults(fn: Callable[[Assessment], None]) -> Callable[[Assessment], No
 
 @_short_faults
 def show_report(a: Assessment) -> None:
-    """Display the report sections, one output each (the HTML export keeps exactly these)."""
+    """Display the report sections, one output each (the HTML export keeps exactly these).
+
+    In interactive mode the report is not shown: under a live form it would be a snapshot that the
+    first edit makes stale, and rendering it delays the form. A note says where to get it instead."""
     from IPython.display import HTML, display
 
     if a.mode == "interactive":
-        display(HTML(f"<style>{CSS}</style>"))
+        display(HTML(INTERACTIVE_NOTE.format(n=a.institution.number)))
+        return
+    from .report.sections import full_report  # charts: imported only when a report is made
+
     for part in full_report(a):
         display(HTML(part))
     if a.mode == "report":

@@ -71,9 +71,15 @@ def _history_count(a) -> int:
     return len(a.history())
 
 
+def _shown(form: AssessmentForm) -> set[int]:
+    return {id(x) for x in _descendants(form.widget)}
+
+
 def test_build_has_one_control_per_rule_item(a):
     form = AssessmentForm(a)
-    shown = {id(x) for x in _descendants(form.widget)}
+    for page in range(len(form.tabs.titles)):
+        form.tabs.selected_index = page  # pages are built when first shown
+    shown = _shown(form)
     rubric = a.ws.rubric
     for n, ind in rubric.indicators.items():
         controls = form.indicators[n].items
@@ -82,10 +88,30 @@ def test_build_has_one_control_per_rule_item(a):
             control = controls[it.id]
             assert isinstance(control, w.IntText if it.unit else w.Checkbox)
             assert f"rk-item-{it.id}" in control._dom_classes
-            assert id(control) in shown, f"细则 {it.id} 未显示"
+            assert (id(control) in shown) == ind.needs_judgment, f"细则 {it.id}"
     assert list(form.tabs.titles[: len(rubric.levels)]) == [f"{lv.name}（{lv.points:g}分）" for lv in rubric.levels]
     assert "rk-save" in form.save_button._dom_classes
     assert "演示数据" in form.header.value
+
+
+def test_only_the_selected_tab_is_built(a):
+    form = AssessmentForm(a)
+    first = {c.ind.number for c in form.indicators.values() if id(c.box) in _shown(form)}
+    assert first == {n for n, (tab, _) in form._place.items() if tab == 0}
+    form.tabs.selected_index = 1
+    assert any(id(c.box) in _shown(form) for c in form.indicators.values() if form._place[c.ind.number][0] == 1)
+
+
+def test_records_only_indicators_show_no_judgment_controls(form):
+    auto = [c for c in form.indicators.values() if not c.ind.needs_judgment]
+    assert auto, "评分表应有按信用记录计分的指标"
+    for c in auto:
+        inside = {id(x) for x in _descendants(c.box)}
+        assert id(c.judged) not in inside and id(c.evidence) not in inside
+        assert not any(id(r.points) in inside for r in c.free)
+        assert "按信用记录计分" in c.title.value
+    judged = next(c for c in form.indicators.values() if c.ind.needs_judgment)
+    assert id(judged.judged) in {id(x) for x in _descendants(judged.box)}
 
 
 def test_build_form_returns_the_root_widget(a):
@@ -264,3 +290,77 @@ def test_withdrawing_a_judgment_makes_the_result_provisional(form):
     assert "<span class='rk-grade'>暂不评定</span>" in form.header.value
     assert "<span class='rk-pending'>1</span>" in form.header.value
     assert form.changes(form.sheet()) == {f"indicator:{c.ind.number}": None}
+
+
+def test_faults_are_marked_beside_their_fields_and_the_form_turns_to_the_first(form):
+    ind, _ = _undeducted_item(form)
+    c = form.indicators[ind.number]
+    form.tabs.selected_index = len(form.tabs.titles) - 1  # somewhere else
+    c.free[0].points.value = 3
+    assert form.save() == []
+    row = c.free[0]
+    assert "rk-invalid" in row.reason._dom_classes
+    assert "未填写理由" in row.note.value  # the empty reason box shows its fault
+    tab, section = form._place[ind.number]
+    assert form.tabs.selected_index == tab
+    assert form._built[tab].selected_index == section
+    row.reason.value = "现场发现台账缺页"  # fixing it clears the mark at once
+    assert "rk-invalid" not in row.reason._dom_classes and row.note.value == ""
+
+
+def test_an_empty_dismissal_reason_and_veto_reason_are_marked(form):
+    rc = next(iter(form.records.values()))
+    rc.dismiss.value = True
+    clause = next(iter(form.veto))
+    form.veto[clause][0].value = "raised"
+    form.save()
+    assert "rk-invalid" in rc.reason._dom_classes and "排除理由" in rc.note.value
+    assert "rk-invalid" in form.veto[clause][1]._dom_classes and "事实与理由" in form._veto_notes[clause].value
+
+
+def test_free_rows_can_be_added_and_removed_without_rerunning(form):
+    ind, _ = _undeducted_item(form)
+    c = form.indicators[ind.number]
+    before = _total(form)
+    rows = len(c.free)
+    add = next(x for x in _descendants(c.box) if "rk-free-add" in getattr(x, "_dom_classes", ()))
+    add.click()
+    assert len(c.free) == rows + 1 and c.free[-1].box in c.free_box.children
+    c.free[-1].points.value = 2
+    c.free[-1].reason.value = "新增理由"
+    assert _total(form) == pytest.approx(before - 2)
+    c.free[-1].remove.click()
+    assert len(c.free) == rows
+    assert _total(form) == pytest.approx(before)
+
+
+def test_a_clamped_value_says_so(form):
+    ind, _ = _undeducted_item(form)
+    row = form.indicators[ind.number].free[0]
+    row.points.value = ind.max_points + 5
+    assert row.points.value == ind.max_points
+    assert f"已按上限 {ind.max_points:g} 计" in row.note.value
+    row.points.value = 1
+    assert row.note.value == ""
+    row.points.value = -2
+    assert row.points.value == 0 and "已按 0 计" in row.note.value
+
+
+def test_an_excluded_record_says_so_instead_of_its_deduction(form, a):
+    record = a.evidence.records[0]
+    rc = form.records[record.id]
+    assert rc.labels, "记录应显示在所映射的指标下"
+    assert all("已排除" not in label.value for label, _ in rc.labels)
+    rc.dismiss.value = True
+    assert all("已排除" in label.value and "→ <b>扣" not in label.value for label, _ in rc.labels)
+    rc.dismiss.value = False
+    assert all("已排除" not in label.value for label, _ in rc.labels)
+
+
+def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
+    from rubric_kernel import notebook
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    notebook.show_report(a)
+    assert len(shown) == 1 and "不在此显示报告" in shown[0].data and "rubric-kernel report 13" in shown[0].data
