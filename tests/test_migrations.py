@@ -10,8 +10,10 @@ from alembic.runtime.migration import MigrationContext
 
 from rubric_kernel import migrate
 from rubric_kernel.cli import main
+from rubric_kernel.errors import InputError
 from rubric_kernel.judgments_file import read_judgments
 from rubric_kernel.records import RubricRef
+from rubric_kernel.rubric import parse_rubric
 from rubric_kernel.sheet_codec import canonical, sheet_to_entries
 from rubric_kernel.store import SCHEMA_VERSION, Store, StoreError, StoreOutdated, metadata
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
@@ -164,3 +166,52 @@ def test_a_store_of_an_unknown_newer_revision_is_refused(url):
     engine.dispose()
     with pytest.raises(StoreError, match="不是本程序所知的版本"):
         Store(url)
+
+
+def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, ws):
+    from rubric_kernel.judgments import import_judgments
+    from rubric_kernel.workflow.service import Workflow
+
+    assert ws.rubric_ref.id == ws.rubric.meta.id == "sc-2023"
+    store = Store(url)
+    try:
+        import_judgments(store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
+        Workflow(ws, store).move(13, "现场评估", actor="省职鉴中心")
+        assert {v.rubric for v in store.snapshot(DATASET, 13).entries.values()} == {ws.rubric_ref}
+        assert [e.rubric for e in store.events(DATASET, 13)] == [ws.rubric_ref]
+    finally:
+        store.close()
+
+
+def _first_indicator(data: dict) -> dict:
+    return data["levels"][0]["groups"][0]["indicators"][0]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: _first_indicator(d).update(urn="sc-2024:ind:1"), "指标 1 的 urn “sc-2024:ind:1” 格式不对"),
+        (lambda d: _first_indicator(d).update(urn="sc-2023:item:1"), "应为 sc-2023:ind:编号"),
+        (lambda d: _first_indicator(d).update(urn="sc-2023:ind:"), "格式不对"),
+        (lambda d: _first_indicator(d)["items"][1].update(urn="sc-2023:item:1a"), "与 指标 1 细则 1a 重复"),
+        (lambda d: d["bonus"]["items"][1].update(urn="sc-2023:bonus:party"), "加分项 qms 的 urn"),
+        (
+            lambda d: d["veto"][1].update(urn="sc-2023:veto:1(2)"),
+            "否定项第 2 条 的 urn “sc-2023:veto:1(2)” 与 否定项 1(2) 重复",
+        ),
+    ],
+)
+def test_stable_ids_are_checked_on_load(rubric_dict, change, expected):
+    change(rubric_dict)
+    with pytest.raises(InputError) as exc:
+        parse_rubric(rubric_dict)
+    assert any(expected in f.message for f in exc.value.faults), [f.message for f in exc.value.faults]
+
+
+def test_every_rubric_element_has_a_distinct_stable_id(rubric):
+    urns = [u for u, _kind, _what in rubric.urns]
+    expected = len(rubric.indicators) + sum(len(i.items) for i in rubric.indicators.values())
+    expected += len(rubric.bonus.items) + len(rubric.veto) + sum(len(g.items) for g in rubric.veto)
+    assert len(urns) == len(set(urns)) == expected
+    assert rubric.indicators[12].urn == "sc-2023:ind:12"
+    assert rubric.bonus_items["party"].urn == "sc-2023:bonus:party"
