@@ -93,6 +93,7 @@ class Assessment:
             stage=self.stage,
             reason=reason,
             sheet=self.sheet_name,
+            rubric=self.ws.rubric_ref,
         )
 
     def events(self):

@@ -48,7 +48,7 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
             )
     if faults:
         raise InputError(faults)
-    requests = [_import_request(store, ws.dataset.name, path, jf) for path, jf in files]
+    requests = [_import_request(store, ws, path, jf) for path, jf in files]
     written = store.save_many(requests)  # one transaction: every file's versions, or none
     return {jf.institution: versions for (_path, jf), versions in zip(files, written, strict=True)}
 
@@ -59,21 +59,22 @@ def _experts(key: str, content: dict) -> bool:
     return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
 
 
-def _import_request(store: Store, dataset: str, path: Path, jf: JudgmentsFile) -> SaveRequest:
+def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) -> SaveRequest:
     """The file's judgments become current; the experts' keys it omits are withdrawn, while the
     centre's veto decisions and adjustments it does not mention are left as they are."""
     entries = sheet_to_entries(jf.to_sheet())
-    snap = store.snapshot(dataset, jf.institution)
+    snap = store.snapshot(ws.dataset.name, jf.institution)
     changes: dict[str, dict | None] = {k: None for k, v in snap.live.items() if k not in entries and _experts(k, v)}
     changes.update(entries)
     return SaveRequest(
-        dataset,
+        ws.dataset.name,
         jf.institution,
         changes,
         snap.base,
         expert=jf.expert,
         stage=IMPORT_STAGE,
         reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）",
+        rubric=ws.rubric_ref,
     )
 
 

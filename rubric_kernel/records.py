@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class RubricRef:
+    """The rubric a version or event was made under: its own id and the digest of its whole content."""
+
+    id: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
 class Version:
     id: int
     dataset: str
@@ -23,6 +31,7 @@ class Version:
     content: dict | None
     reason: str
     replaces: int | None
+    rubric: RubricRef | None = None  # None: written before the store recorded it (schema 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +47,4 @@ class Event:
     created_at: str
     payload: dict
     note: str
+    rubric: RubricRef | None = None  # None: written before the store recorded it (schema 1)

@@ -7,6 +7,7 @@ core can use without re-checking anything.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,7 @@ class RuleItem(_Strict):
     """A typical deduction (扣分项) or award (加分项) an expert can tick, as the 评分细则 words it."""
 
     id: str
+    urn: str  # stable across renumbering: "<rubric id>:item:<id>"
     text: str
     points: float = Field(gt=0)
     unit: str | None = None  # set when the rule counts occurrences ("每人次"): the expert enters a count
@@ -42,6 +44,7 @@ class Indicator(_Strict):
     """A third-level indicator, numbered 1–68 as in the seed."""
 
     number: int = Field(ge=1)
+    urn: str  # stable across renumbering: "<rubric id>:ind:<id>"; stored judgments are keyed by it
     name: str
     sources: list[str] = Field(min_length=1)
     method: str = ""
@@ -87,6 +90,7 @@ class RecordType(_Strict):
 
 class BonusItem(_Strict):
     id: str
+    urn: str
     text: str
     points: float = Field(gt=0)
 
@@ -100,11 +104,13 @@ class Bonus(_Strict):
 
 class VetoClause(_Strict):
     id: str  # "1(1)" … "1(7)", "2" … "9"
+    urn: str
     text: str
 
 
 class VetoGroup(_Strict):
     clause: int = Field(ge=1)
+    urn: str
     text: str
     items: list[VetoClause] = Field(default_factory=list)
 
@@ -130,7 +136,13 @@ class Grades(_Strict):
         return self
 
 
+RUBRIC_ID = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"  # the rubric's own id, the prefix of every URN in it
+URN_KINDS = {"ind": "三级指标", "item": "评分细则", "bonus": "加分项", "veto": "否定项条款"}
+URN_LOCAL = re.compile(r"[0-9A-Za-z][0-9A-Za-z()_.-]*")
+
+
 class Meta(_Strict):
+    id: str = Field(pattern=f"^{RUBRIC_ID}$")  # e.g. "sc-2023"; stored judgments are keyed under it
     title: str
     version: str
     allocation_note: str
@@ -187,6 +199,19 @@ class Rubric(_Strict):
     @cached_property
     def bonus_items(self) -> dict[str, BonusItem]:
         return {b.id: b for b in self.bonus.items}
+
+    @cached_property
+    def urns(self) -> list[tuple[str, str, str]]:
+        """Every stable id with its kind and what it names (for checks and messages), in file order."""
+        out = []
+        for ind in self.indicators.values():
+            out.append((ind.urn, "ind", f"指标 {ind.number}"))
+            out.extend((it.urn, "item", f"指标 {ind.number} 细则 {it.id}") for it in ind.items)
+        out.extend((b.urn, "bonus", f"加分项 {b.id}") for b in self.bonus.items)
+        for g in self.veto:
+            out.append((g.urn, "veto", f"否定项第 {g.clause} 条"))
+            out.extend((c.urn, "veto", f"否定项 {c.id}") for c in g.items)
+        return out
 
     @property
     def cutoffs(self) -> list[Cutoff]:
@@ -255,6 +280,7 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
     if "人社" not in r.authority_systems:
         faults.append(Fault(file, "authority_systems 必须定义“人社”系统的关键词"))
     faults.extend(_issuer_faults(r, file))
+    faults.extend(_urn_faults(r, file))
     clauses = r.veto_clauses
     codes: set[str] = set()
     for t in r.record_types:
@@ -292,6 +318,23 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
     for b in r.bonus.items:
         if b.points > r.bonus.cap:
             faults.append(Fault(file, f"加分项 {b.id} 的分值 {b.points} 超过加分上限 {r.bonus.cap}"))
+    return faults
+
+
+def _urn_faults(r: Rubric, file: str) -> list[Fault]:
+    """Stable ids are unique, well formed and carry the rubric's own id and their element's kind."""
+    faults: list[Fault] = []
+    seen: dict[str, str] = {}
+    for urn, kind, what in r.urns:
+        prefix, _, rest = urn.partition(":")
+        found_kind, _, local = rest.partition(":")
+        if prefix != r.meta.id or found_kind != kind or not URN_LOCAL.fullmatch(local):
+            faults.append(
+                Fault(file, f"{what} 的 urn “{urn}” 格式不对，应为 {r.meta.id}:{kind}:编号（{URN_KINDS[kind]}）")
+            )
+        if urn in seen:
+            faults.append(Fault(file, f"{what} 的 urn “{urn}” 与 {seen[urn]} 重复"))
+        seen.setdefault(urn, what)
     return faults
 
 

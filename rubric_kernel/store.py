@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import (
     Column,
@@ -36,14 +37,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import sqlite_file
+from . import migrate, sqlite_file
 from .errors import display_path
-from .records import Event, Version
+from .records import Event, RubricRef, Version
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
 
-SCHEMA_VERSION = 1  # the first released schema: versions, numbered workflow events, meta
+SCHEMA_VERSION = 2  # 1: versions, numbered workflow events, meta; 2: the rubric of each (Alembic from here on)
 GROUP_SHEET = "group"
+SchemaMode = Literal["current", "upgrade", "any"]
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[1] / "var" / "rubric-kernel.sqlite"
 
 metadata = MetaData()
@@ -63,6 +65,8 @@ versions = Table(
     Column("content", Text, nullable=True),  # JSON; NULL = the judgment was withdrawn
     Column("reason", Text, nullable=False),
     Column("replaces", Integer, ForeignKey("rk_versions.id"), nullable=True),
+    Column("rubric_id", String(64), nullable=True),  # NULL: made before schema 2 recorded it
+    Column("rubric_digest", String(64), nullable=True),
     UniqueConstraint("dataset", "institution", "sheet", "key", "seq", name="uq_version_seq"),
 )
 
@@ -78,6 +82,8 @@ events = Table(
     Column("created_at", String(32), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
     Column("note", Text, nullable=False),
+    Column("rubric_id", String(64), nullable=True),
+    Column("rubric_digest", String(64), nullable=True),
     UniqueConstraint("dataset", "institution", "seq", name="uq_event_seq"),
 )
 
@@ -106,6 +112,10 @@ class StoreExists(StoreError):
     """Something already exists where a new store is asked for (init-store)."""
 
 
+class StoreOutdated(StoreError):
+    """A store of an older schema: opened only after ``rubric-kernel upgrade-store`` (which backs it up first)."""
+
+
 class StaleSave(StoreError):
     def __init__(self, conflicts: list[Version]):
         self.conflicts = conflicts
@@ -127,6 +137,7 @@ class SaveRequest:
     stage: str
     reason: str = ""
     sheet: str = GROUP_SHEET
+    rubric: RubricRef | None = None
 
 
 @dataclass(frozen=True)
@@ -208,12 +219,6 @@ def _check_version(meta: Mapping[str, str]) -> None:
         )
 
 
-def _first_meta() -> list[dict[str, str]]:
-    """Written with the tables: a store records that it was initialised, so an emptied one is never new."""
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return [{"key": "schema_version", "value": str(SCHEMA_VERSION)}, {"key": "initialised_at", "value": created}]
-
-
 def _translate_errors(engine: Engine, where: str, hint: str) -> None:
     """Database failures become StoreErrors with a Chinese message naming the store; a unique-constraint
     refusal (a stale save) is left to the code that expects it."""
@@ -236,12 +241,15 @@ def _translate_errors(engine: Engine, where: str, hint: str) -> None:
 class Store:
     """Every access to judgments goes through here."""
 
-    def __init__(self, url: str | None = None, *, new: bool | None = None):
+    def __init__(self, url: str | None = None, *, new: bool | None = None, schema: SchemaMode = "current"):
         """``new``: None opens the store, creating it only where nothing exists yet (first use); True
         creates one and refuses if anything exists (init-store); False opens only an existing store.
 
         An existing file that is not an intact rubric-kernel store (empty, foreign, damaged) is refused,
-        never treated as new.
+        never treated as new. ``schema``: "current" refuses a store of an older schema (StoreOutdated),
+        "upgrade" runs its pending migrations, "any" opens it as it is (backup, upgrade-store's own checks).
+        Upgrading is a deliberate step (``upgrade-store``, after a backup), not a side effect of opening:
+        older programs can no longer open the store afterwards.
         """
         self.url = resolve_url(url)
         self.file = sqlite_path(self.url)
@@ -256,6 +264,12 @@ class Store:
         self._writer = self.engine.execution_options(rk_write=True)  # transactions that insert
         if self.file is None:
             self._migrate(new)
+        if schema != "any":
+            try:
+                self._check_revision(upgrade=schema == "upgrade")
+            except StoreError:
+                self.engine.dispose()
+                raise
 
     def _open_file(self, new: bool | None) -> None:
         """A SQLite file: created complete under its name if missing, else checked before any connection."""
@@ -294,8 +308,7 @@ class Store:
                     f"评分库 {self.where} 中还没有评分数据表：请先运行 rubric-kernel init-store{self.hint}"
                 )
             with self._writer.begin() as conn:  # one transaction: tables and meta appear together
-                metadata.create_all(conn)
-                conn.execute(insert(meta_table), _first_meta())
+                migrate.upgrade(conn)
             return
         if new:
             raise StoreExists(f"评分库 {self.where} 中已有评分数据表：init-store 不会覆盖已有评分库")
@@ -303,6 +316,26 @@ class Store:
         if problem:
             raise StoreDamaged(self.where, problem, self.hint)
         _check_version(meta)
+
+    def _check_revision(self, upgrade: bool) -> None:
+        with self.engine.connect() as conn:
+            revision = migrate.current(conn)
+        head = migrate.head()
+        if revision == head:
+            return
+        if revision is None or not migrate.known(revision):
+            raise StoreError(f"评分库 {self.where} 的结构版本（{revision}）不是本程序所知的版本，请升级 rubric-kernel")
+        if not upgrade:
+            raise StoreOutdated(
+                f"评分库 {self.where} 的结构较旧（{revision}，本程序需要 {head}）：请先运行 "
+                f"rubric-kernel upgrade-store{self.hint}（升级前自动备份 SQLite 评分库；升级后旧版程序不能再打开它）"
+            )
+        with self._writer.begin() as conn:  # one transaction: the whole upgrade, or nothing
+            migrate.upgrade(conn)
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return migrate.current(conn)
 
     def meta(self) -> dict[str, str]:
         with self.engine.connect() as conn:
@@ -394,6 +427,7 @@ class Store:
         stage: str,
         reason: str = "",
         sheet: str = GROUP_SHEET,
+        rubric: RubricRef | None = None,
         now: dt.datetime | None = None,
     ) -> list[Version]:
         """Write a new version of every changed key, all or nothing.
@@ -401,7 +435,7 @@ class Store:
         ``base`` maps each key to the version number the editor saw (absent: the key did not exist).
         Keys whose content equals the current one are skipped, so saving twice writes nothing new.
         """
-        request = SaveRequest(dataset, institution, changes, base, expert, stage, reason, sheet)
+        request = SaveRequest(dataset, institution, changes, base, expert, stage, reason, sheet, rubric)
         return self.save_many([request], now=now)[0]
 
     def save_many(self, requests: Sequence[SaveRequest], now: dt.datetime | None = None) -> list[list[Version]]:
@@ -435,6 +469,7 @@ class Store:
         payload: dict | None = None,
         note: str = "",
         after: int | None = None,
+        rubric: RubricRef | None = None,
         now: dt.datetime | None = None,
     ) -> Event:
         """Append a workflow event. ``after``: the last event seq the caller's decision was based on; if
@@ -450,6 +485,7 @@ class Store:
             created_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
             payload=canonical(payload or {}),
             note=note,
+            **_rubric_columns(rubric),
         )
         for _attempt in range(5):  # an unconditional append retries when a concurrent one took its number
             try:
@@ -474,11 +510,11 @@ class Store:
 
 
 def _fill_new(path: Path) -> None:
+    """A new store is its migrations run from nothing: the same schema an upgraded one has."""
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.begin() as conn:
-            metadata.create_all(conn)
-            conn.execute(insert(meta_table), _first_meta())
+            migrate.upgrade(conn)
     finally:
         engine.dispose()
 
@@ -508,6 +544,7 @@ def _version(r: Mapping) -> Version:
         _json(content, "版本记录", r["id"]) if content is not None else None,
         r["reason"],
         r["replaces"],
+        _rubric(r),
     )
 
 
@@ -522,7 +559,16 @@ def _event(r: Mapping) -> Event:
         r["created_at"],
         _json(r["payload"], "流程事件", r["id"]),
         r["note"],
+        _rubric(r),
     )
+
+
+def _rubric(r: Mapping) -> RubricRef | None:
+    return RubricRef(r["rubric_id"], r["rubric_digest"]) if r.get("rubric_id") else None
+
+
+def _rubric_columns(rubric: RubricRef | None) -> dict[str, str | None]:
+    return {"rubric_id": rubric.id if rubric else None, "rubric_digest": rubric.digest if rubric else None}
 
 
 def _stale(current: Mapping[str, Version], base: Mapping[str, int], key: str) -> bool:
@@ -548,6 +594,7 @@ def _insert_versions(conn, request: SaveRequest, current: Mapping[str, Version],
             content=None if content is None else canonical(content),
             reason=request.reason,
             replaces=prev.id if prev else None,
+            **_rubric_columns(request.rubric),
         )
         new_id = conn.execute(insert(versions).values(**values)).inserted_primary_key[0]
         written.append(_version({**values, "id": new_id}))

@@ -16,10 +16,12 @@ from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
 from .judgments_file import JudgmentsFile, read_judgments
 from .programme import MATERIALS_PATH, Materials, load_materials
+from .records import RubricRef
 from .roster import Institution, load_roster
 from .rubric import Rubric, load_rubric
 from .scoring import Result, Scorer
 from .sheet import Sheet, check_sheet
+from .sheet_codec import digest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRIC_PATH = ROOT / "parameters" / "rubric.yaml"
@@ -42,6 +44,12 @@ class Workspace:
             raise InputError(
                 [Fault("institutions.csv", f"机构序号 {number} 不在名单中（1–{max(self.roster)}）")]
             ) from None
+
+    @cached_property
+    def rubric_ref(self) -> RubricRef:
+        """The rubric's own id and the digest of its whole content: recorded with every stored version and
+        event, and the digest a report's ``verify`` checks (one function for both)."""
+        return RubricRef(self.rubric.meta.id, digest(self.rubric.model_dump(mode="json")))
 
     @cached_property
     def scorer(self) -> Scorer:

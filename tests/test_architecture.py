@@ -25,6 +25,7 @@ DOC = ROOT / "docs" / "architecture.md"
 LAYERS = ("core", "edges", "sessions", "surfaces")
 IO_FRAMEWORKS = {
     "sqlalchemy",
+    "alembic",
     "psycopg",
     "pandas",
     "IPython",

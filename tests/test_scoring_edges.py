@@ -260,7 +260,9 @@ def test_several_veto_clauses_come_in_clause_order(rubric, inst):
 
 
 def test_a_capped_bonus_keeps_every_line_and_states_the_cap(rubric_dict, inst):
-    rubric_dict["bonus"]["items"].append({"id": "extra", "text": "测试加分项", "points": 20})
+    rubric_dict["bonus"]["items"].append(
+        {"id": "extra", "urn": "sc-2023:bonus:extra", "text": "测试加分项", "points": 20}
+    )
     rubric = parse_rubric(rubric_dict)
     bonus = dict.fromkeys(rubric.bonus_items, "")
     bonus["party"] = "支部记录"

@@ -327,7 +327,9 @@ def test_bonus_all_items_reach_cap_50(rubric, inst):
 
 
 def test_bonus_capped_at_cap(rubric_dict, inst):
-    rubric_dict["bonus"]["items"].append({"id": "extra", "text": "测试加分项", "points": 20})
+    rubric_dict["bonus"]["items"].append(
+        {"id": "extra", "urn": "sc-2023:bonus:extra", "text": "测试加分项", "points": 20}
+    )
     rubric = parse_rubric(rubric_dict)
     r = run(rubric, inst, Sheet(indicators=complete(rubric), bonus=dict.fromkeys(rubric.bonus_items, "")))
     assert r.bonus == 50

@@ -17,7 +17,17 @@ from sqlalchemy import delete, text, update
 from rubric_kernel.cli import main
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.sheet_codec import digest
-from rubric_kernel.store import Store, StoreDamaged, StoreError, StoreExists, StoreMissing, events, meta_table, versions
+from rubric_kernel.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreDamaged,
+    StoreError,
+    StoreExists,
+    StoreMissing,
+    events,
+    meta_table,
+    versions,
+)
 from rubric_kernel.store_check import check
 from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workspace import load_workspace
@@ -136,7 +146,7 @@ def test_a_missing_file_is_created_complete_and_records_its_initialisation(tmp_p
     store = Store(str(path))
     meta = store.meta()
     store.close()
-    assert meta["schema_version"] == "1" and meta["initialised_at"]
+    assert meta["schema_version"] == str(SCHEMA_VERSION) and meta["initialised_at"]
     assert not list(path.parent.glob(".*.part")), "no temporary file is left behind"
 
 

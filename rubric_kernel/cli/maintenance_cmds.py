@@ -1,4 +1,4 @@
-"""backup, restore, check-store and init-store: keeping the judgment store safe.
+"""backup, restore, check-store, init-store and upgrade-store: keeping the judgment store safe.
 
 SQLite stores are copied with SQLite's online backup API and replaced atomically; for a PostgreSQL
 server the commands print the pg_dump / pg_restore line to use (never a password), since the server's
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, make_url
 
-from .. import sqlite_file
+from .. import migrate, sqlite_file
 from ..errors import Fault, InputError, display_path
 from ..store import (
     SCHEMA_VERSION,
@@ -60,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _db_option(p)
     p.set_defaults(handler=cmd_init_store)
 
+    p = sub.add_parser("upgrade-store", help="把旧结构的评分库升级到本程序的结构（SQLite 先自动备份）")
+    _db_option(p)
+    p.set_defaults(handler=cmd_upgrade_store)
+
 
 def _server_url(url: str) -> str:
     """The libpq URL for pg_dump / psql: no SQLAlchemy driver suffix, no password."""
@@ -97,7 +101,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise InputError(
             [Fault("--keep", f"应为 1 到 {KEEP_MAX} 的整数，且只用于默认备份目录（不能与备份文件名同用）")]
         )
-    store = Store(args.db, new=False)
+    store = Store(args.db, new=False, schema="any")  # an outdated store is backed up before its upgrade
     store.close()
     if store.file is None:
         name = f"rubric-kernel-{sqlite_file.stamp()}.dump"
@@ -204,4 +208,28 @@ def cmd_init_store(args: argparse.Namespace) -> int:
     store.close()
     print(f"已新建评分库 {store.where}（结构版本 {SCHEMA_VERSION}）。")
     print("首次用于某个数据集时，会导入该数据集 judgments/ 中的评分文件。")
+    return 0
+
+
+def cmd_upgrade_store(args: argparse.Namespace) -> int:
+    """Run the pending migrations in one transaction; a SQLite store is backed up first."""
+    store = Store(args.db, new=False, schema="any")
+    try:
+        before = store.revision()
+    finally:
+        store.close()
+    head = migrate.head()
+    if before == head:
+        print(f"评分库 {store.where} 已是最新结构（{head}），无需升级。")
+        return 0
+    if store.file is not None:
+        dest = store.file.parent / "backups" / f"{store.file.stem}-{sqlite_file.stamp()}-before-upgrade.sqlite"
+        try:
+            sqlite_file.create_exclusive(dest, lambda tmp: sqlite_file.copy_into(store.file, tmp))
+        except (OSError, sqlite3.Error) as exc:
+            reason = sqlite_file.short(getattr(exc, "strerror", None) or exc)
+            raise StoreError(f"升级前无法备份评分库到 {display_path(dest)}（{reason}）；未做任何升级") from None
+        print(f"升级前已备份评分库到 {display_path(dest)}")
+    Store(args.db, new=False, schema="upgrade").close()
+    print(f"已将评分库 {store.where} 的结构从 {before} 升级到 {head}（全部在一个事务中完成，原有记录均保留）。")
     return 0

@@ -22,7 +22,7 @@ def plain(obj: object) -> object:
 
 
 def rubric_digest(ws: Workspace) -> str:
-    return digest(ws.rubric.model_dump(mode="json"))
+    return ws.rubric_ref.digest
 
 
 def institution_digests(ws: Workspace, number: int, snapshot: Snapshot, events: list[Event]) -> dict[str, str]:

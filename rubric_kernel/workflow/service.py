@@ -74,6 +74,7 @@ class Workflow:
             self.dataset,
             n,
             "transition",
+            rubric=self.ws.rubric_ref,
             actor=actor,
             note=note,
             payload={"from": st.stage, "to": to, "date": today.isoformat(), **(extra or {})},
@@ -88,7 +89,13 @@ class Workflow:
         if st.stage in SIGNED:
             raise WorkflowError([f"机构 {n} 的评分表已签字，不能再更换评估小组"])
         return self.store.add_event(
-            self.dataset, n, "group", actor=actor, payload={"experts": experts}, after=st.last_seq
+            self.dataset,
+            n,
+            "group",
+            rubric=self.ws.rubric_ref,
+            actor=actor,
+            payload={"experts": experts},
+            after=st.last_seq,
         )
 
     def sign(self, n: int, expert: str) -> Event:
@@ -101,6 +108,7 @@ class Workflow:
             self.dataset,
             n,
             "signature",
+            rubric=self.ws.rubric_ref,
             actor=expert,
             payload={"expert": expert, "digest": self.sheet_digest(n)},
             after=st.last_seq,
@@ -111,6 +119,7 @@ class Workflow:
             self.dataset,
             n,
             "commitment",
+            rubric=self.ws.rubric_ref,
             actor=actor,
             payload={"date": date.isoformat()},
             note="收到机构签署的《信用承诺书》",
@@ -122,6 +131,7 @@ class Workflow:
                 self.dataset,
                 v.institution,
                 "schedule",
+                rubric=self.ws.rubric_ref,
                 actor=actor,
                 payload={"visit": v.date.isoformat(), "notified": v.notified.isoformat(), "group": str(v.group)},
             )
@@ -181,7 +191,12 @@ class Workflow:
             if st.stage != "复核":
                 continue
             self.store.add_event(
-                self.dataset, n, "publicity", actor=by, payload={"start": start.isoformat(), "end": end.isoformat()}
+                self.dataset,
+                n,
+                "publicity",
+                rubric=self.ws.rubric_ref,
+                actor=by,
+                payload={"start": start.isoformat(), "end": end.isoformat()},
             )
             self.move(n, "公示", actor=by, note=f"公示期 {start.isoformat()} 至 {end.isoformat()}", today=start)
             moved.append(n)
@@ -202,6 +217,7 @@ class Workflow:
             self.dataset,
             n,
             "objection",
+            rubric=self.ws.rubric_ref,
             actor=by,
             payload={"applicant": applicant, "date": date.isoformat(), "grounds": grounds, "evidence": evidence},
             after=st.last_seq,
@@ -233,6 +249,7 @@ class Workflow:
             self.dataset,
             n,
             "objection_decision",
+            rubric=self.ws.rubric_ref,
             actor=by,
             note=note,
             payload={"objection": objection, "decision": decision, "change": change},
@@ -280,7 +297,9 @@ class Workflow:
     def _write(self, n: int, changes: dict, snap: Snapshot, *, by: str, stage: str, reason: str) -> list:
         if not changes:
             return []
-        return self.store.save(self.dataset, n, changes, snap.base, expert=by, stage=stage, reason=reason)
+        return self.store.save(
+            self.dataset, n, changes, snap.base, expert=by, stage=stage, reason=reason, rubric=self.ws.rubric_ref
+        )
 
     def _save_decision(self, n: int, changes: dict, *, by: str, stage: str, reason: str) -> list:
         snap = self._checked(n, changes, stage=stage, reason=reason)
