@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import sqlite_file
+from .bundled import default_db_path
 from .errors import display_path
 from .records import Event, Version
 from .sheet import Sheet
@@ -44,7 +45,6 @@ from .sheet_codec import canonical, entries_to_sheet
 
 SCHEMA_VERSION = 1  # the first released schema: versions, numbered workflow events, meta
 GROUP_SHEET = "group"
-DEFAULT_DB_PATH = Path(__file__).resolve().parents[1] / "var" / "rubric-kernel.sqlite"
 
 metadata = MetaData()
 meta_table = Table("rk_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
@@ -152,13 +152,13 @@ class Snapshot:
 
 
 def resolve_url(db: str | None = None) -> str:
-    """--db, else RUBRIC_KERNEL_DB, else the default file; a plain path means a SQLite file.
+    """--db, else RUBRIC_KERNEL_DB, else the working folder's ``var/rubric-kernel.sqlite``; a plain path means a SQLite file.
 
     A bare ``postgresql://`` URL uses the psycopg 3 driver this package installs.
     """
     db = db or os.environ.get("RUBRIC_KERNEL_DB")
     if not db:
-        return f"sqlite:///{DEFAULT_DB_PATH}"
+        return f"sqlite:///{default_db_path()}"
     if db.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + db.split("://", 1)[1]
     return db if "://" in db else f"sqlite:///{Path(db).resolve()}"
