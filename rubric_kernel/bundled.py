@@ -39,7 +39,6 @@ PROGRAMME_PATH = PARAMETERS / "programme.yaml"
 DEMO_DATA = (_BUNDLED / "demo").resolve()
 NOTEBOOKS = (_BUNDLED / "notebooks").resolve()
 NOTEBOOK = NOTEBOOKS / "assessment.ipynb"
-COHORT_NOTEBOOK = NOTEBOOKS / "cohort.ipynb"
 REPORT_CSS = PACKAGE_DIR / "report" / "report.css"
 REPORT_TEMPLATES = PACKAGE_DIR / "report" / "template"
 

@@ -159,3 +159,16 @@ def test_home_option_and_environment_choose_the_working_folder(installed, tmp_pa
     )
     assert proc.returncode == 2 and "不存在" in proc.stderr and "Traceback" not in proc.stderr
     assert not missing.exists()
+
+
+def test_in_the_checkout_the_working_folder_is_the_checkout(monkeypatch, tmp_path):
+    """``make run`` keeps writing var/ and outputs/ where it always did, whatever the current directory."""
+    from rubric_kernel import bundled
+
+    monkeypatch.delenv(bundled.HOME_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert bundled.checkout() == CHECKOUT
+    assert bundled.default_db_path() == CHECKOUT / "var" / "rubric-kernel.sqlite"
+    assert bundled.RUBRIC_PATH == CHECKOUT / "parameters" / "rubric.yaml"  # messages name the checkout's file
+    monkeypatch.setenv(bundled.HOME_ENV, str(tmp_path))
+    assert bundled.outputs_dir() == tmp_path.resolve() / "outputs"
