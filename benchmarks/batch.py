@@ -30,9 +30,10 @@ from rubric_kernel.batch.limits import default_workers
 from rubric_kernel.batch.params import notebook_parameters
 from rubric_kernel.batch.runner import BatchConfig, execute_jobs, run_batch
 from rubric_kernel.batch.worker import Job
+from rubric_kernel.bundled import DEMO_DATA, NOTEBOOK
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.store import Store
-from rubric_kernel.workspace import DEMO_DATA, NOTEBOOK, load_workspace
+from rubric_kernel.workspace import load_workspace
 
 BIN = Path(sys.executable).parent
 

@@ -14,12 +14,9 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from .bundled import MATERIALS_PATH, PROGRAMME_PATH
 from .errors import Fault, InputError, display_path
 from .yamlsafe import load_yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-PROGRAMME_PATH = ROOT / "parameters" / "programme.yaml"
-MATERIALS_PATH = ROOT / "parameters" / "materials.yaml"
 
 DEFAULT_MARK = "本项目默认值"
 LIMITS: dict[str, tuple[int, int]] = {  # sane bounds of every count the file or an override may set

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import migrate, sqlite_file
+from .bundled import default_db_path
 from .errors import display_path
 from .records import Event, RubricRef, Version
 from .sheet import Sheet
@@ -46,7 +47,6 @@ from .sheet_codec import canonical, entries_to_sheet
 SCHEMA_VERSION = 2  # 1: versions, numbered workflow events, meta; 2: the rubric of each (Alembic from here on)
 GROUP_SHEET = "group"
 SchemaMode = Literal["current", "upgrade", "any"]
-DEFAULT_DB_PATH = Path(__file__).resolve().parents[1] / "var" / "rubric-kernel.sqlite"
 
 metadata = MetaData()
 meta_table = Table("rk_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
@@ -163,13 +163,13 @@ class Snapshot:
 
 
 def resolve_url(db: str | None = None) -> str:
-    """--db, else RUBRIC_KERNEL_DB, else the default file; a plain path means a SQLite file.
+    """--db, else RUBRIC_KERNEL_DB, else the working folder's ``var/rubric-kernel.sqlite``; a plain path means a SQLite file.
 
     A bare ``postgresql://`` URL uses the psycopg 3 driver this package installs.
     """
     db = db or os.environ.get("RUBRIC_KERNEL_DB")
     if not db:
-        return f"sqlite:///{DEFAULT_DB_PATH}"
+        return f"sqlite:///{default_db_path()}"
     if db.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + db.split("://", 1)[1]
     return db if "://" in db else f"sqlite:///{Path(db).resolve()}"

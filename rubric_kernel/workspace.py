@@ -1,7 +1,7 @@
 """Where the inputs live, and loading them all once at the edge.
 
-Defaults point at the bundled files (``parameters/``, ``data/demo``) of the project checkout; every
-path can be overridden, so an official rubric or a real dataset is a matter of arguments.
+Defaults point at the bundled files (``parameters/``, ``data/demo``; ``bundled.py`` says where they
+are); every path can be overridden, so an official rubric or a real dataset is a matter of arguments.
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .bundled import DEMO_DATA, MATERIALS_PATH, ROSTER_PATH, RUBRIC_PATH
 from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
 from .judgments_file import JudgmentsFile, read_judgments
-from .programme import MATERIALS_PATH, Materials, load_materials
+from .programme import Materials, load_materials
 from .records import RubricRef
 from .roster import Institution, load_roster
 from .rubric import Rubric, load_rubric
 from .scoring import Result, Scorer
 from .sheet import Sheet, check_sheet
 from .sheet_codec import digest
-
-ROOT = Path(__file__).resolve().parents[1]
-RUBRIC_PATH = ROOT / "parameters" / "rubric.yaml"
-ROSTER_PATH = ROOT / "parameters" / "institutions.csv"
-DEMO_DATA = ROOT / "data" / "demo"
-NOTEBOOK = ROOT / "notebooks" / "assessment.ipynb"
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from rubric_kernel.cli import core_cmds, main
 from rubric_kernel.spreadsheet import csv_safe, csv_text
-from rubric_kernel.workspace import ROOT
 
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -391,7 +391,7 @@ def test_notebook_parameter_errors_are_one_chinese_line(tmp_path, params, messag
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from rubric_kernel.workspace import NOTEBOOK
+    from rubric_kernel.bundled import NOTEBOOK
 
     with pytest.raises(PapermillExecutionError) as caught:
         papermill.execute_notebook(

@@ -7,7 +7,9 @@ from pathlib import Path
 from rubric_kernel.cohort import score_cohort
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.store import Store
-from rubric_kernel.workspace import DEMO_DATA, ROOT, load_workspace
+from rubric_kernel.workspace import DEMO_DATA, load_workspace
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout, where tools/ lives
 
 
 def _generator():

@@ -7,20 +7,23 @@ from functools import cache
 from pathlib import Path
 
 from .. import __version__
+from ..bundled import MATERIALS_PATH, NOTEBOOK, PACKAGE_DIR
 from ..report.digest import rubric_digest
 from ..sheet_codec import digest
-from ..workspace import MATERIALS_PATH, NOTEBOOK, Workspace
-
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+from ..workspace import Workspace
 
 
 @cache
 def code_digest() -> str:
-    """The package's own source and templates: a code change re-renders every report."""
+    """The package's own source and templates: a code change re-renders every report.
+
+    The shipped inputs under ``_bundled`` are not code: the notebook, the materials, the rubric and
+    the dataset are digested on their own (``shared_inputs``)."""
     h = hashlib.sha256(__version__.encode())
     for p in sorted(PACKAGE_DIR.rglob("*")):
-        if p.suffix in (".py", ".j2", ".css", ".json") and "__pycache__" not in p.parts:
-            h.update(str(p.relative_to(PACKAGE_DIR)).encode())
+        rel = p.relative_to(PACKAGE_DIR)
+        if p.suffix in (".py", ".j2", ".css", ".json") and not {"__pycache__", "_bundled"} & set(rel.parts):
+            h.update(str(rel).encode())
             h.update(p.read_bytes())
     return h.hexdigest()
 

@@ -21,11 +21,12 @@ from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 
+from ..bundled import NOTEBOOK
 from ..files import open_lock_file
 from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
 from ..store import Snapshot, Store
-from ..workspace import NOTEBOOK, Workspace
+from ..workspace import Workspace
 from . import cohort_pages
 from .fingerprint import fingerprint, shared_inputs
 from .params import notebook_parameters

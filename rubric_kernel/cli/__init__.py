@@ -10,13 +10,15 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
+from ..bundled import HOME_ENV
 from ..errors import InputError
 from ..store import StoreError
-from . import batch_cmds, core_cmds, crash, maintenance_cmds, report_cmds, store_cmds, workflow_cmds, zh
+from . import batch_cmds, core_cmds, crash, init_cmds, maintenance_cmds, report_cmds, store_cmds, workflow_cmds, zh
 
-COMMAND_MODULES = (core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds, maintenance_cmds)
+COMMAND_MODULES = (init_cmds, core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds, maintenance_cmds)
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,6 +30,10 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="rubric-kernel", description="技能人才评价机构信用评估工具")
+    parser.add_argument(
+        "--home",
+        help=f"工作目录，存放 var/（评分库）与 outputs/（默认取 {HOME_ENV}，在源码目录中运行时为源码目录，否则为当前目录）",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
     for module in COMMAND_MODULES:
         module.register(sub)
@@ -37,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     zh.install()
     args = build_parser().parse_args(argv)
+    refused = _choose_home(args)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     try:
         return int(args.handler(args) or 0)
     except InputError as exc:
@@ -62,6 +72,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # a bug: the traceback goes to a log file, the screen gets one line
         print(crash.report(args.command), file=sys.stderr)
         return 70
+
+
+def _choose_home(args: argparse.Namespace) -> str:
+    """Export --home as RUBRIC_KERNEL_HOME (kernels and batch workers inherit it); "" or why it is refused.
+
+    Only ``init`` may create a working folder that does not exist yet, so a mistyped --home is never
+    silently turned into a new, empty store.
+    """
+    chosen = args.home or os.environ.get(HOME_ENV)
+    if not chosen:
+        return ""
+    folder = Path(chosen).expanduser()
+    if folder.exists() and not folder.is_dir():
+        return f"工作目录 {chosen} 已存在且不是目录"
+    if not folder.exists() and args.command != "init":
+        return f"工作目录 {chosen} 不存在；请先运行 rubric-kernel --home {chosen} init"
+    os.environ[HOME_ENV] = str(folder.resolve())
+    return ""
 
 
 if __name__ == "__main__":

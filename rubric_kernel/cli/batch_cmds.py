@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ..batch.limits import MAX_WORKERS, default_workers
+from ..bundled import outputs_dir
 from ..errors import display_path
 from ..report.style import report_title
 from ..store import resolve_url
-from ..workspace import ROOT
 from .common import add_data_options, input_paths, int_in, iso_date, open_store, open_workspace, out_folder
 
 
@@ -34,7 +34,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from ..batch.runner import BatchBusy, BatchConfig, failures_text, run_batch
     from ..batch.selection import parse_only
 
-    out = args.out or ROOT / "outputs"
+    out = args.out or outputs_dir()
     if args.clean:
         return _clean(out)
     ws = open_workspace(args)

@@ -13,10 +13,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from ..bundled import DEMO_DATA
 from ..judgments import bootstrap, current_sheet
 from ..sheet import Sheet
 from ..store import Store
-from ..workspace import DEMO_DATA, Workspace, load_workspace
+from ..workspace import Workspace, load_workspace
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

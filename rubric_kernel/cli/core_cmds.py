@@ -91,8 +91,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_rubric(args: argparse.Namespace) -> int:
+    from ..bundled import RUBRIC_PATH
     from ..rubric import load_rubric
-    from ..workspace import RUBRIC_PATH
 
     rubric = load_rubric(args.rubric or RUBRIC_PATH)
     if not args.json:

@@ -9,11 +9,11 @@ from html import unescape
 from pathlib import Path
 
 from ..assessment import open_assessment
+from ..bundled import NOTEBOOK, outputs_dir
 from ..errors import Fault, InputError, display_path
 from ..report.digest import input_digests
 from ..report.style import report_title
 from ..store import resolve_url
-from ..workspace import NOTEBOOK, ROOT
 from .common import add_data_options, input_paths, iso_date, open_store, open_workspace, out_folder
 
 DIGEST_LABELS = {
@@ -46,7 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     inst = ws.institution(args.number)
     open_store(args, ws).close()  # first use: load the dataset's judgments before the kernel reads them
-    out = args.out or ROOT / "outputs" / "reports"
+    out = args.out or outputs_dir() / "reports"
     os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
     params = notebook_parameters(inst.number, as_of=args.as_of or "", **input_paths(args))
     install()

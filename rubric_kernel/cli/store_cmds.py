@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..bundled import outputs_dir
 from ..errors import display_path
 from ..files import atomic_write
 from ..judgments import current_sheet, expand, import_judgments
 from ..labels import describe_version, local_time
 from ..score_sheet import score_sheet_xlsx
-from ..workspace import ROOT
 from .common import add_data_options, open_store, open_workspace
 
 
@@ -60,7 +60,7 @@ def cmd_export_sheet(args: argparse.Namespace) -> int:
     finally:
         store.close()
     result = ws.score(inst.number, sheet)
-    out = Path(args.out) if args.out else ROOT / "outputs" / "sheets" / f"{inst.number:02d}-评分表.xlsx"
+    out = Path(args.out) if args.out else outputs_dir() / "sheets" / f"{inst.number:02d}-评分表.xlsx"
     atomic_write(out, score_sheet_xlsx(ws.rubric, inst, result, ws.dataset.mark, experts))
     print(display_path(out))
     return 0

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from ..bundled import outputs_dir
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
 from ..labels import DECISION_ZH, local_time
@@ -14,10 +15,7 @@ from ..workflow import documents
 from ..workflow.consolidate import consolidate, render_consolidation
 from ..workflow.schedule import PlanError, check_known, plan_visits
 from ..workflow.service import Workflow
-from ..workspace import ROOT
 from .common import add_data_options, float_in, open_store, open_workspace, out_folder
-
-OUT = ROOT / "outputs" / "workflow"
 
 
 def _date(text: str, what: str) -> dt.date:
@@ -207,7 +205,7 @@ def cmd_schedule(args) -> int:
         raise InputError([Fault("schedule", str(exc))]) from None
     finally:
         store.close()
-    out = Path(args.out) if args.out else OUT
+    out = Path(args.out) if args.out else outputs_dir() / "workflow"
     for p in documents.write_schedule(
         out,
         visits,
@@ -307,7 +305,7 @@ def cmd_publicity(args) -> int:
     finally:
         store.close()
     end = start + dt.timedelta(days=days.value - 1)
-    out = Path(args.out) if args.out else OUT
+    out = Path(args.out) if args.out else outputs_dir() / "workflow"
     for p in documents.write_public_list(
         out,
         f"公示名单-{start.isoformat()}",
@@ -370,7 +368,7 @@ def cmd_announce(args) -> int:
         announced = {n: st.announced for n, st in states.items()}
     finally:
         store.close()
-    out = Path(args.out) if args.out else OUT
+    out = Path(args.out) if args.out else outputs_dir() / "workflow"
     mark = wf.ws.dataset.mark
     paths = documents.write_public_list(
         out,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .style import CSS, HERE
+from ..bundled import REPORT_TEMPLATES
+from .style import CSS
 
 if TYPE_CHECKING:
     import nbformat
@@ -43,7 +44,7 @@ def _exporter():
             yield ("highlight_code", Highlight2HTML)
 
     return ReportExporter(
-        extra_template_basedirs=[str(HERE / "template")],
+        extra_template_basedirs=[str(REPORT_TEMPLATES)],
         template_name="rk_report",
         exclude_input=True,
         exclude_input_prompt=True,

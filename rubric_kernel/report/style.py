@@ -1,9 +1,8 @@
 """The report's stylesheet and title, shared by the notebook view, the HTML export and the batch (no heavy imports)."""
 
-from pathlib import Path
+from ..bundled import REPORT_CSS
 
-HERE = Path(__file__).parent
-CSS = (HERE / "report.css").read_text(encoding="utf-8")
+CSS = REPORT_CSS.read_text(encoding="utf-8")
 
 
 def report_title(name: str, mark: str) -> str:
