@@ -183,13 +183,10 @@ def load_cohort(data: str = "", db: str = "", as_of: str = "", *, bootstrap_stor
         when = parse_date(as_of) if as_of else ws.dataset.as_of
     except ValueError:
         raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
-    store = Store(db or None)
-    try:
+    with Store(db or None) as store:
         if bootstrap_store:
             bootstrap(store, ws, hint=False)
         return cohort_frames(ws, store.snapshots(ws.dataset.name), when)
-    finally:
-        store.close()
 
 
 def grade_distribution(c: CohortFrames) -> pd.DataFrame:

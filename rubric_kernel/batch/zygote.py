@@ -46,15 +46,14 @@ def _preload(data: str, db: str, as_of: str) -> None:
 
     ws = load_workspace_cached(data or None)
     if db:  # an optimisation only: the kernels recompute whatever this could not
-        store = Store(db)
-        try:
-            cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
-        except Exception as exc:  # each notebook reports its own input faults; this only warms a cache
-            print(
-                f"提示：内核模板未能预先计算全体机构评分（{type(exc).__name__}），各工作簿将自行计算。", file=sys.stderr
-            )
-        finally:
-            store.close()  # no connection may cross a fork
+        with Store(db) as store:  # closed before any fork: no connection may cross one
+            try:
+                cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
+            except Exception as exc:  # each notebook reports its own input faults; this only warms a cache
+                print(
+                    f"提示：内核模板未能预先计算全体机构评分（{type(exc).__name__}），各工作簿将自行计算。",
+                    file=sys.stderr,
+                )
 
 
 def _become_kernel(request: dict, template: int) -> None:

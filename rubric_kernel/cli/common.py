@@ -97,13 +97,14 @@ def open_store(args: argparse.Namespace, ws: Workspace | None = None) -> Store:
     """The store named by --db (or the default), loaded with the dataset's judgments on first use."""
     store = Store(getattr(args, "db", None))
     if ws is not None:
-        bootstrap(store, ws)
+        try:
+            bootstrap(store, ws)
+        except BaseException:
+            store.close()
+            raise
     return store
 
 
 def sheet_for(args: argparse.Namespace, ws: Workspace, number: int) -> Sheet:
-    store = open_store(args, ws)
-    try:
+    with open_store(args, ws) as store:
         return current_sheet(store, ws, number)
-    finally:
-        store.close()
