@@ -20,7 +20,7 @@ from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import GROUP_SHEET, Snapshot, Store
 from .workflow.state import STAGES, WorkflowState, derive
-from .workspace import Workspace, load_workspace_cached
+from .workspace import KERNEL_WORKSPACES, Workspace
 
 MODES = ("interactive", "report")
 
@@ -155,7 +155,7 @@ def open_assessment(
             raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
         if stage not in STAGES:
             raise InputError([Fault("参数 stage", f"阶段“{stage}”无效，应为 {'、'.join(STAGES)} 之一")])
-        ws = load_workspace_cached(data or None, rubric or None, roster or None)
+        ws = KERNEL_WORKSPACES.load(data or None, rubric or None, roster or None)
         inst = _parse_institution(institution, ws)
         try:
             when = parse_date(as_of) if as_of else ws.dataset.as_of

@@ -64,3 +64,22 @@ def test_closing_twice_releases_once(tmp_path):
         extra.close()  # a second close must not drop the keeper's share of the engine
         with Store(url) as third:
             assert third.engine is keeper.engine
+
+
+def test_the_cohort_is_memoised_by_the_workspace_that_scored_it(tmp_path):
+    """No module-level memo: two workspaces keep their own cohort; a save invalidates it."""
+    from rubric_kernel.cohort import cohort_for
+    from rubric_kernel.workspace import WorkspaceCache, load_workspace
+
+    first, second = load_workspace(), load_workspace()
+    with Store(str(tmp_path / "s.sqlite")) as store:
+        as_of = first.dataset.as_of
+        once = cohort_for(first, store, as_of)
+        assert cohort_for(first, store, as_of) is once
+        assert cohort_for(second, store, as_of) is not once
+        assert cohort_for(first, store, as_of) is once  # the other workspace did not evict it
+        _save(store, "新证据")
+        assert cohort_for(first, store, as_of) is not once
+    cache = WorkspaceCache()
+    assert cache.load() is cache.load()
+    assert WorkspaceCache().load() is not cache.load()

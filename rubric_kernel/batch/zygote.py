@@ -42,9 +42,9 @@ def _preload(data: str, db: str, as_of: str) -> None:
     from ..cohort import cohort_for
     from ..evidence import parse_date
     from ..store import Store
-    from ..workspace import load_workspace_cached
+    from ..workspace import KERNEL_WORKSPACES
 
-    ws = load_workspace_cached(data or None)
+    ws = KERNEL_WORKSPACES.load(data or None)
     if db:  # an optimisation only: the kernels recompute whatever this could not
         with Store(db) as store:  # closed before any fork: no connection may cross one
             try:
