@@ -163,7 +163,7 @@ def open_assessment(
             raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
         store = Store(db or None)
         if bootstrap_store:
-            bootstrap(store, ws, hint=False)  # the command line points out unimported files; notebooks stay clean
+            bootstrap(store, ws)  # the command line says what it did; notebooks stay clean
         name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
         return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)
     except InputError as exc:

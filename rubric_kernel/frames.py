@@ -185,7 +185,7 @@ def load_cohort(data: str = "", db: str = "", as_of: str = "", *, bootstrap_stor
         raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
     with Store(db or None) as store:
         if bootstrap_store:
-            bootstrap(store, ws, hint=False)
+            bootstrap(store, ws)
         return cohort_frames(ws, store.snapshots(ws.dataset.name), when)
 
 

@@ -83,3 +83,13 @@ def test_the_cohort_is_memoised_by_the_workspace_that_scored_it(tmp_path):
     cache = WorkspaceCache()
     assert cache.load() is cache.load()
     assert WorkspaceCache().load() is not cache.load()
+
+
+def test_the_command_line_prints_what_the_first_use_did(tmp_path, capsys):
+    from rubric_kernel.cli import main
+
+    db = str(tmp_path / "s.sqlite")
+    assert main(["score", "13", "--db", db]) == 0
+    assert "首次使用：已将" in capsys.readouterr().err
+    assert main(["score", "13", "--db", db]) == 0
+    assert "首次使用" not in capsys.readouterr().err

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import math
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,10 +99,12 @@ def open_store(args: argparse.Namespace, ws: Workspace | None = None) -> Store:
     store = Store(getattr(args, "db", None))
     if ws is not None:
         try:
-            bootstrap(store, ws)
+            notice = bootstrap(store, ws).notice()
         except BaseException:
             store.close()
             raise
+        if notice:
+            print(notice, file=sys.stderr)
     return store
 
 
