@@ -19,8 +19,14 @@ LINE_KIND_ZH = {
     "adjusted": "复核调整",
 }
 BASE_ZH = {"full": "扣分制", "zero": "加分制"}  # how an indicator starts: at its max, or at 0
+INFERRED_ZH = "（名称系推断）"  # a second-level group whose name the seed does not give
 RECORD_STATUS_ZH = {"record": "计分", "dismissed": "已排除", "outside": "回溯期外"}  # a credit record's fate
 DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
+
+
+def group_title(number: int, name: str, inferred: bool) -> str:
+    """A second-level group as every view names it: （N）name, marked when its name is inferred."""
+    return f"（{number}）{name}{INFERRED_ZH if inferred else ''}"
 
 
 def fmt(x: float | None) -> str:

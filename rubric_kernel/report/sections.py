@@ -12,6 +12,8 @@ from html import escape
 from ..assessment import Assessment
 from ..cohort import class_means
 from ..labels import (
+    BASE_ZH,
+    INFERRED_ZH,
     LINE_KIND_ZH,
     VETO_STATUS_ZH,
     describe_version,
@@ -156,7 +158,7 @@ def _lines_html(lines: Sequence[Line]) -> str:
 def _indicator_row(a: Assessment, i: IndicatorResult) -> tuple[str, ...]:
     ind = a.ws.rubric.indicators[i.number]
     state = "待评" if i.pending else ("已评" if i.judged else "按记录")
-    style = "扣分制" if i.base == "full" else "加分制"
+    style = BASE_ZH[i.base]
     score = (
         f"<strong>{fmt(i.score)}</strong>"
         if not i.pending
@@ -178,7 +180,7 @@ def indicators(a: Assessment, r: Result) -> str:
     for lv in a.ws.rubric.levels:
         for g in lv.groups:
             rows = [_indicator_row(a, i) for i in r.indicators if i.level2 == g.name]
-            mark = "（名称系推断）" if g.inferred else ""
+            mark = INFERRED_ZH if g.inferred else ""
             parts.append(
                 f"<h3>{esc(lv.name)} · （{g.number}）{esc(g.name)}{mark}  "
                 f"<small>{fmt(r.level2[g.name])} / {fmt(sum(i.max_points for i in g.indicators))}</small></h3>"
