@@ -47,3 +47,19 @@ def test_the_score_sheet_marks_inferred_group_names():
     assert inferred, "the bundled rubric has groups whose names are inferred"
     for g in inferred:
         assert group_title(g.number, g.name, True) in cells
+
+
+@pytest.mark.parametrize("column", range(3))
+def test_page_tables_escape_every_cell(column):
+    from markupsafe import Markup
+
+    from rubric_kernel.report.page import html_table, table
+
+    hostile = "<script>alert(1)</script>"
+    row = {"序号": 1, "评价机构": "甲", "状态": "已完成"}
+    key = list(row)[column]
+    html = html_table([{**row, key: hostile}])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in table([hostile, "乙"], [["a", "b"]])  # headers too
+    kept = html_table([{**row, key: Markup('<a href="13.html">查看报告</a>')}])
+    assert '<a href="13.html">查看报告</a>' in kept, "a fragment marked as HTML is kept"

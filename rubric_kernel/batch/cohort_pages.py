@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
+from markupsafe import Markup
+
 from ..files import atomic_write
 from ..labels import STATUS_ZH
 from ..report.chart import bar_chart
@@ -70,13 +72,12 @@ def write_publicity(
     title: str = "拟公示名单（预览）",
 ) -> None:
     rows = publicity_rows(roster, results)
-    shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     held = len(roster) - len(rows)
     note = (
         f'<p class="muted">共 {len(rows)} 家评估已完成；另有 {held} 家尚未完成或未纳入本次运行。本名单由批量评估生成，'
         "供复核前预览，尚未经省职鉴中心复核；正式公示名单在复核通过后由 rubric-kernel publicity 生成。</p>"
     )
-    atomic_write(out / "publicity.html", page(title, html_table(shown) + note, mark))
+    atomic_write(out / "publicity.html", page(title, html_table(rows) + note, mark))
     atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark))
 
 
@@ -105,11 +106,11 @@ def write_index(
     for n, inst in roster.items():
         r = results.get(n)
         if r is None:
-            status = f'<span class="fail">失败：{escape(failures[n])}</span>' if n in failures else "未运行"
+            status = Markup('<span class="fail">失败：{}</span>').format(failures[n]) if n in failures else "未运行"
             rows.append(
                 {
-                    "序号": f'<span data-v="{n}">{n}</span>',
-                    "评价机构": escape(inst.name),
+                    "序号": Markup('<span data-v="{}">{}</span>').format(n, n),
+                    "评价机构": inst.name,
                     "类别": inst.klass,
                     "总分": "",
                     "等级": "",
@@ -123,14 +124,16 @@ def write_index(
         status = STATUS_ZH[r["status"]] + (f"（待评 {len(r['pending'])} 项）" if r["pending"] else "")
         rows.append(
             {
-                "序号": f'<span data-v="{n}">{n}</span>',
-                "评价机构": escape(inst.name),
+                "序号": Markup('<span data-v="{}">{}</span>').format(n, n),
+                "评价机构": inst.name,
                 "类别": inst.klass,
                 "总分": f"{r['total']:g}",
-                "等级": f'<span data-v="{order.index(grade) if grade in order else len(order)}">{grade}</span>',
+                "等级": Markup('<span data-v="{}">{}</span>').format(
+                    order.index(grade) if grade in order else len(order), grade
+                ),
                 "状态": status,
-                "流程阶段": escape(r.get("stage", "")),
-                "报告": f'<a href="{n:02d}.html">查看报告</a>',
+                "流程阶段": r.get("stage", ""),
+                "报告": Markup(f'<a href="{n:02d}.html">查看报告</a>'),
             }
         )
     links = (

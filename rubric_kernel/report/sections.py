@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from markupsafe import Markup
+
 from ..assessment import Assessment
 from ..cohort import class_means
 from ..labels import (
@@ -28,6 +30,7 @@ from ..scoring import IndicatorResult, Line, Result
 from ..store import Version
 from .chart import level1_chart_svg
 from .digest import input_digests
+from .page import table
 from .signoffs import signoffs_html
 
 
@@ -36,10 +39,8 @@ def esc(value: object) -> str:
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
-    """Cells are already-escaped HTML."""
-    th = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="rk-table {cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+    """A report table whose headers and cells are fragments built here, every value in them through ``esc``."""
+    return table(map(Markup, head), ([Markup(c) for c in row] for row in rows), f"rk-table {cls}".strip())
 
 
 def _section(title: str, body: str, cls: str = "") -> str:

@@ -163,9 +163,8 @@ def write_public_list(
     rows = [{**r, "报告编号": programme.report_no(r["序号"])} for r in publicity_rows(roster, results)]
     if programme.report_number.default:
         note += f"报告编号格式为{DEFAULT_MARK}。"
-    shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
-    atomic_write(html, page(title, html_table(shown) + f'<p class="muted">{escape(note)}</p>', mark))
+    atomic_write(html, page(title, html_table(rows) + f'<p class="muted">{escape(note)}</p>', mark))
     atomic_write(xlsx, xlsx_bytes([(title[:28], rows), ("说明", [{"说明": note}])], mark))
     return [html, xlsx]
 
