@@ -20,7 +20,7 @@ from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import GROUP_SHEET, Snapshot, Store
 from .workflow.state import STAGES, WorkflowState, derive
-from .workspace import Workspace, load_workspace_cached
+from .workspace import KERNEL_WORKSPACES, Workspace
 
 MODES = ("interactive", "report")
 
@@ -156,7 +156,7 @@ def open_assessment(
             raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
         if stage not in STAGES:
             raise InputError([Fault("参数 stage", f"阶段“{stage}”无效，应为 {'、'.join(STAGES)} 之一")])
-        ws = load_workspace_cached(data or None, rubric or None, roster or None)
+        ws = KERNEL_WORKSPACES.load(data or None, rubric or None, roster or None)
         inst = _parse_institution(institution, ws)
         try:
             when = parse_date(as_of) if as_of else ws.dataset.as_of
@@ -164,7 +164,7 @@ def open_assessment(
             raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
         store = Store(db or None)
         if bootstrap_store:
-            bootstrap(store, ws, hint=False)  # the command line points out unimported files; notebooks stay clean
+            bootstrap(store, ws)  # the command line says what it did; notebooks stay clean
         name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
         return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)
     except InputError as exc:

@@ -11,8 +11,6 @@ from .sheet import check_sheet
 from .store import Snapshot, Store
 from .workspace import Workspace
 
-_MEMO: dict[tuple, dict[int, Result]] = {}
-
 
 def score_cohort(
     ws: Workspace, snapshots: Mapping[int, Snapshot], as_of: dt.date | None = None, *, strict: bool = True
@@ -39,16 +37,14 @@ def score_cohort(
 
 
 def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]:
-    """``score_cohort`` (lenient) over the store's current sheets, memoised while the store is unchanged.
+    """``score_cohort`` (lenient) over the store's current sheets, memoised by the workspace while the
+    store is unchanged.
 
     Versions are append-only, so (count, newest id) identifies the store's state; a batch's 75
     notebooks then score the cohort once per kernel template instead of once each.
     """
-    key = (id(ws), store.url, ws.dataset.name, store.state_token(ws.dataset.name), as_of)
-    if key not in _MEMO:
-        _MEMO.clear()
-        _MEMO[key] = score_cohort(ws, store.snapshots(ws.dataset.name), as_of, strict=False)
-    return _MEMO[key]
+    key = (store.url, ws.dataset.name, store.state_token(ws.dataset.name), as_of)
+    return ws.cohort_memo.get(key, lambda: score_cohort(ws, store.snapshots(ws.dataset.name), as_of, strict=False))
 
 
 def class_means(results: Mapping[int, Result]) -> dict[str, dict[str, float]]:

@@ -135,11 +135,8 @@ def outlier_table(c: CohortFrames, threshold: float = 2.0) -> Styler | Html:
 
 def comparison(c: CohortFrames, compare: str = "", db: str = "") -> Styler | Html:
     """Two programmes (years) side by side when the store holds both; otherwise say why not."""
-    store = Store(db or None)
-    try:
+    with Store(db or None) as store:
         held = frames.programmes(store)
-    finally:
-        store.close()
     others = [p for p in held if p != c.programme]
     if not others:
         return _note(f"评分库中只有评估项目“{c.programme}”的评分，没有可比较的另一年度评估项目。", c.mark)

@@ -17,7 +17,16 @@ import ipywidgets as w
 
 from .assessment import Assessment
 from .evidence import CreditRecord
-from .labels import STATUS_ZH, describe_version, grade_text, local_time, next_grade_text, total_note
+from .labels import (
+    BASE_ZH,
+    STATUS_ZH,
+    describe_version,
+    grade_text,
+    group_title,
+    local_time,
+    next_grade_text,
+    total_note,
+)
 from .rubric import Indicator, RuleItem
 from .scoring import Result
 from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
@@ -399,7 +408,7 @@ class AssessmentForm:
 
     def _level_page(self, lv) -> w.Accordion:
         groups = [w.VBox([self.indicators[i.number].box for i in g.indicators]) for g in lv.groups]
-        names = [f"（{g.number}）{g.name}{'（名称系推定）' if g.inferred else ''}" for g in lv.groups]
+        names = [group_title(g.number, g.name, g.inferred) for g in lv.groups]
         return w.Accordion(children=groups, titles=names, selected_index=0)
 
     def show(self, fault: _Fault) -> None:
@@ -584,7 +593,7 @@ class AssessmentForm:
         )
 
     def _title_html(self, ind: Indicator, score: float, pending: bool) -> str:
-        style = "扣分制" if ind.base == "full" else "加分制"
+        style = BASE_ZH[ind.base]
         auto = "" if ind.needs_judgment else " · 按信用记录计分，无需专家评判"
         badge = " <span class='rk-pending-badge'>待评</span>" if pending else ""
         return (

@@ -26,7 +26,7 @@ from .roster import CLASSES
 from .rubric import Rubric
 from .scoring import Result, in_window
 from .store import Snapshot, Store, versions
-from .workspace import Workspace, load_workspace_cached
+from .workspace import KERNEL_WORKSPACES, Workspace
 
 UNGRADED = "暂定"  # the grade column of a provisional institution in distributions
 LEVEL1 = "一级·"  # prefix of the first-level score columns
@@ -178,18 +178,15 @@ def load_cohort(data: str = "", db: str = "", as_of: str = "", *, bootstrap_stor
 
     A store used for the first time is filled from the dataset's judgments files, as everywhere else.
     """
-    ws = load_workspace_cached(data or None)
+    ws = KERNEL_WORKSPACES.load(data or None)
     try:
         when = parse_date(as_of) if as_of else ws.dataset.as_of
     except ValueError:
         raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
-    store = Store(db or None)
-    try:
+    with Store(db or None) as store:
         if bootstrap_store:
-            bootstrap(store, ws, hint=False)
+            bootstrap(store, ws)
         return cohort_frames(ws, store.snapshots(ws.dataset.name), when)
-    finally:
-        store.close()
 
 
 def grade_distribution(c: CohortFrames) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import Fault, InputError, display_path
@@ -91,37 +91,47 @@ def expand(paths: list[Path | str]) -> list[Path]:
     return out
 
 
-def bootstrap(store: Store, ws: Workspace, hint: bool = True) -> int:
-    """First use of a store for a dataset: load the dataset's judgments files, say so, and record it.
+@dataclass(frozen=True)
+class Bootstrap:
+    """What a store's first use did with the dataset's judgments files; the caller shows ``notice``."""
 
-    Later, files for institutions the store knows nothing about are pointed out, never imported
-    behind the user's back (the store, not the folder, is where judgments live once work began).
-    The record makes this hold even if the store's judgments were lost: a store that already took
-    the dataset's files once never takes them again by itself.
+    folder: Path
+    store: str
+    imported: list[Path] = field(default_factory=list)  # taken in now, on the store's first use
+    pending: list[Path] = field(default_factory=list)  # files of institutions the store knows nothing about
+
+    def notice(self) -> str:
+        """The Chinese lines for the terminal ("" when there is nothing to say)."""
+        if self.imported:
+            return (
+                f"首次使用：已将 {display_path(self.folder)} 中 {len(self.imported)} 份评分文件导入评分库 {self.store}"
+            )
+        if self.pending:
+            names = "、".join(p.name for p in self.pending[:5]) + (" 等" if len(self.pending) > 5 else "")
+            return f"提示：{len(self.pending)} 份评分文件（{names}）尚未导入评分库，如需使用请运行 rubric-kernel import-judgments"
+        return ""
+
+
+def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
+    """First use of a store for a dataset: load the dataset's judgments files and record it.
+
+    Later, files for institutions the store knows nothing about are reported as pending, never
+    imported behind the user's back (the store, not the folder, is where judgments live once work
+    began). The record makes this hold even if the store's judgments were lost: a store that already
+    took the dataset's files once never takes them again by itself.
     """
     by_number = judgment_files(ws)
     known = store.institutions(ws.dataset.name)
     marker = f"judgments_imported:{ws.dataset.name}"
+    report = Bootstrap(ws.dataset.folder / "judgments", store.display)
     if known or marker in store.meta():
-        new = sorted(n for n in by_number if n not in known)
-        if new and hint:
-            names = "、".join(by_number[n].name for n in new[:5]) + (" 等" if len(new) > 5 else "")
-            print(
-                f"提示：{len(new)} 份评分文件（{names}）尚未导入评分库，如需使用请运行 rubric-kernel import-judgments",
-                file=sys.stderr,
-            )
-        return 0
+        return replace(report, pending=[by_number[n] for n in sorted(by_number) if n not in known])
     files = list(by_number.values())
     if not files:
-        return 0
+        return report
     import_judgments(store, ws, files, by_name=True)
     store.record(marker, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    print(
-        f"首次使用：已将 {display_path(ws.dataset.folder / 'judgments')} 中 {len(files)} 份评分文件"
-        f"导入评分库 {store.display}",
-        file=sys.stderr,
-    )
-    return len(files)
+    return replace(report, imported=files)
 
 
 def current_sheet(store: Store, ws: Workspace, number: int, sheet: str = GROUP_SHEET) -> Sheet:

@@ -19,6 +19,7 @@ LINE_KIND_ZH = {
     "adjusted": "复核调整",
 }
 BASE_ZH = {"full": "扣分制", "zero": "加分制"}  # how an indicator starts: at its max, or at 0
+INFERRED_ZH = "（名称系推断）"  # a second-level group whose name the seed does not give
 RECORD_STATUS_ZH = {"record": "计分", "dismissed": "已排除", "outside": "回溯期外"}  # a credit record's fate
 DECISION_ZH = {"upheld": "成立", "rejected": "不成立", "": "待处理"}
 DEFAULTS_NOTE = "注：各指标分值分配与信用等级分数线为本项目默认设置，并非官方标准。"
@@ -27,6 +28,11 @@ DEFAULTS_NOTE = "注：各指标分值分配与信用等级分数线为本项目
 def defaults_note(rubric: Rubric) -> str:
     """The one sentence every cohort document carries while the rubric's figures are project defaults."""
     return "" if rubric.meta.official else DEFAULTS_NOTE
+
+
+def group_title(number: int, name: str, inferred: bool) -> str:
+    """A second-level group as every view names it: （N）name, marked when its name is inferred."""
+    return f"（{number}）{name}{INFERRED_ZH if inferred else ''}"
 
 
 def fmt(x: float | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from .labels import VETO_STATUS_ZH, defaults_note, grade_text
+from .labels import VETO_STATUS_ZH, defaults_note, grade_text, group_title
 from .roster import Institution
 from .rubric import Rubric
 from .scoring import Result
@@ -56,7 +56,7 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
                 add(
                     [
                         f"{lv.name}（{lv.points:g}）",
-                        f"（{g.number}）{g.name}",
+                        group_title(g.number, g.name, g.inferred),
                         f"{ind.number}. {ind.name}",
                         "、".join(ind.sources),
                         ind.max_points,

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import migrate, sqlite_file
+from . import engines, migrate, sqlite_file
 from .bundled import default_db_path
 from .errors import display_path
 from .records import Event, RubricRef, Version
@@ -257,19 +257,27 @@ class Store:
         self.hint = f" --db {self.where}" if url or os.environ.get("RUBRIC_KERNEL_DB") else ""
         if self.file is not None:
             self._open_file(new)
-        self.engine = create_engine(self.url, connect_args={"timeout": 30} if self.url.startswith("sqlite") else {})
-        _translate_errors(self.engine, self.where, self.hint)
-        if self.engine.dialect.name == "sqlite":
-            _sqlite_pragmas(self.engine)
+        self.engine = engines.acquire(self.url, self._configure)
+        self._closed = False
         self._writer = self.engine.execution_options(rk_write=True)  # transactions that insert
         if self.file is None:
-            self._migrate(new)
+            try:
+                self._migrate(new)
+            except BaseException:
+                self.close()  # a refused store keeps no engine
+                raise
         if schema != "any":
             try:
                 self._check_revision(upgrade=schema == "upgrade")
             except StoreError:
-                self.engine.dispose()
+                self.close()
                 raise
+
+    def _configure(self, engine: Engine) -> None:
+        """Once per engine: database errors in Chinese; SQLite's transactions taken over."""
+        _translate_errors(engine, self.where, self.hint)
+        if engine.dialect.name == "sqlite":
+            _sqlite_pragmas(engine)
 
     def _open_file(self, new: bool | None) -> None:
         """A SQLite file: created complete under its name if missing, else checked before any connection."""
@@ -350,7 +358,16 @@ class Store:
             pass
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Done with the store; the process's engine for its URL is disposed with its last user."""
+        if not self._closed:
+            self._closed = True
+            engines.release(self.url)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     @property
     def display(self) -> str:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .labels import LINE_KIND_ZH, VETO_STATUS_ZH, fmt, grade_text, next_grade_text, status_text, total_note
+from .labels import (
+    BASE_ZH,
+    LINE_KIND_ZH,
+    VETO_STATUS_ZH,
+    fmt,
+    grade_text,
+    group_title,
+    next_grade_text,
+    status_text,
+    total_note,
+)
 from .rubric import Rubric
 from .scoring import Result
 
@@ -50,9 +60,9 @@ def render_rubric(rubric: Rubric) -> str:
     for lv in rubric.levels:
         out.append(f"{lv.name}  {fmt(lv.points)} 分")
         for g in lv.groups:
-            out.append(f"  （{g.number}）{g.name}{'（名称系推断）' if g.inferred else ''}")
+            out.append(f"  {group_title(g.number, g.name, g.inferred)}")
             for i in g.indicators:
-                style = "扣分制" if i.base == "full" else "加分制"
+                style = BASE_ZH[i.base]
                 out.append(f"    {i.number}. {i.name}  {fmt(i.max_points)} 分  {style}  来源：{'、'.join(i.sources)}")
     out.append("")
     out.append(f"加分项：上限 {fmt(rubric.bonus.cap)} 分")

@@ -7,10 +7,11 @@ are); every path can be overridden, so an official rubric or a real dataset is a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from .bundled import DEMO_DATA, MATERIALS_PATH, ROSTER_PATH, RUBRIC_PATH
 from .errors import Fault, InputError, display_path
@@ -45,6 +46,11 @@ class Workspace:
         """The rubric's own id and the digest of its whole content: recorded with every stored version and
         event, and the digest a report's ``verify`` checks (one function for both)."""
         return RubricRef(self.rubric.meta.id, digest(self.rubric.model_dump(mode="json")))
+
+    @cached_property
+    def cohort_memo(self) -> LastValue:
+        """The last cohort scored with this workspace (``cohort.cohort_for``): the workspace owns it."""
+        return LastValue()
 
     @cached_property
     def scorer(self) -> Scorer:
@@ -84,7 +90,18 @@ def load_workspace(
     return Workspace(r, ro, load_dataset(Path(data or DEMO_DATA), r, ro, m), m)
 
 
-_CACHE: dict[tuple, Workspace] = {}
+class LastValue:
+    """A one-entry memo: the value computed for the last key asked, recomputed when the key changes."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._value: Any = None
+
+    def get(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if self._key != key:
+            self._value = compute()
+            self._key = key  # only once computed: a failure leaves the previous pair intact
+        return self._value
 
 
 def _signature(paths: list[Path]) -> tuple:
@@ -98,20 +115,28 @@ def _signature(paths: list[Path]) -> tuple:
     return tuple(out)
 
 
-def load_workspace_cached(
-    data: Path | str | None = None, rubric: Path | str | None = None, roster: Path | str | None = None
-) -> Workspace:
-    """``load_workspace``, reused while none of the input files has changed (size and mtime)."""
-    folder = Path(data or DEMO_DATA)
-    files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), MATERIALS_PATH, folder / "dataset.yaml"]
-    files += [
-        folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
-    ]
-    key = _signature(files)
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = load_workspace(data, rubric, roster)
-    return _CACHE[key]
+class WorkspaceCache:
+    """``load_workspace``, reused while none of the input files has changed (size and mtime).
+
+    A kernel process owns one (``KERNEL_WORKSPACES``): its notebook cells, and the kernels forked from
+    a batch template, then share the loaded inputs and what the workspace memoises (the cohort).
+    """
+
+    def __init__(self) -> None:
+        self._last = LastValue()
+
+    def load(
+        self, data: Path | str | None = None, rubric: Path | str | None = None, roster: Path | str | None = None
+    ) -> Workspace:
+        folder = Path(data or DEMO_DATA)
+        files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), MATERIALS_PATH, folder / "dataset.yaml"]
+        files += [
+            folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
+        ]
+        return self._last.get(_signature(files), lambda: load_workspace(data, rubric, roster))
+
+
+KERNEL_WORKSPACES = WorkspaceCache()  # the kernel process's inputs: see WorkspaceCache
 
 
 def judgment_files(ws: Workspace) -> dict[int, Path]:

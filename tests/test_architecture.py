@@ -40,7 +40,6 @@ IO_FRAMEWORKS = {
 PANDAS_HOMES = {"rubric_kernel.frames"}
 # Library modules that print today (rule 6 of the document); each should move its output up to the CLI.
 KNOWN_PRINTS = {
-    "rubric_kernel.judgments",  # bootstrap's first-use notice and its hint about unimported files
     "rubric_kernel.batch.zygote",  # the kernel template process answers its parent on its own stdout
 }
 

@@ -55,7 +55,7 @@ def demo(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('frames') / 's.sqlite'}"
     ws = load_workspace()
     store = Store(url)
-    bootstrap(store, ws, hint=False)
+    bootstrap(store, ws)
     snapshots = store.snapshots(ws.dataset.name)
     store.close()
     return ws, score_cohort(ws, snapshots), frames.cohort_frames(ws, snapshots), url

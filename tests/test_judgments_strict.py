@@ -57,7 +57,7 @@ def filled_store(tmp_path_factory, ws) -> Path:
     path = tmp_path_factory.mktemp("store") / "filled.sqlite"
     store = Store(str(path))
     try:
-        bootstrap(store, ws, hint=False)
+        bootstrap(store, ws)
     finally:
         store.close()
     return path

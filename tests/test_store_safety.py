@@ -157,13 +157,16 @@ def test_an_emptied_store_is_not_refilled_from_the_dataset(demo_copy, tmp_path, 
     ws = load_workspace(str(demo_copy))
     path = tmp_path / "s.sqlite"
     store = Store(str(path))
-    assert bootstrap(store, ws) == 2
-    assert "首次使用" in capsys.readouterr().err
+    first = bootstrap(store, ws)
+    assert sorted(first.imported) == sorted((demo_copy / "judgments").iterdir()) and not first.pending
+    assert "首次使用" in first.notice() and "2 份评分文件" in first.notice()
     with store.engine.begin() as conn:
         conn.execute(delete(versions))
-    assert bootstrap(store, ws) == 0
+    again = bootstrap(store, ws)
+    assert not again.imported and again.pending == first.imported
     assert store.institutions(ws.dataset.name) == set()
-    assert "尚未导入评分库" in capsys.readouterr().err
+    assert "尚未导入评分库" in again.notice()
+    assert capsys.readouterr().err == "", "the library says what happened; only the command line prints it"
     store.close()
 
 
@@ -390,7 +393,7 @@ def test_check_store_accepts_the_workflows_own_signatures(tmp_path, capsys):
     ws = load_workspace()
     path = tmp_path / "walk.sqlite"
     store = Store(str(path))
-    bootstrap(store, ws, hint=False)
+    bootstrap(store, ws)
     wf = Workflow(ws, store)
     wf.move(13, "现场评估", actor="大证信用")
     wf.set_group(13, ["林晓峰", "陈静怡"], actor="大证信用")

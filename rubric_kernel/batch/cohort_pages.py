@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
+from markupsafe import Markup
+
 from ..files import atomic_write
 from ..labels import STATUS_ZH, defaults_note
 from ..programme import Programme
@@ -97,10 +99,9 @@ def write_publicity(
     title: str = "拟公示名单（预览）",
 ) -> None:
     rows = publicity_rows(roster, results)
-    shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     notes = preview_notes(programme, rubric, len(rows), len(roster) - len(rows))
     paragraphs = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
-    atomic_write(out / "publicity.html", page(title, html_table(shown) + paragraphs, mark))
+    atomic_write(out / "publicity.html", page(title, html_table(rows) + paragraphs, mark))
     atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark, notes))
 
 
@@ -155,15 +156,15 @@ def write_index(
     for n, inst in roster.items():
         r = results.get(n)
         if r is None:
-            status = f'<span class="fail">失败：{escape(failures[n])}</span>' if n in failures else "未运行"
+            status = Markup('<span class="fail">失败：{}</span>').format(failures[n]) if n in failures else "未运行"
             rows.append(
                 {
-                    "序号": f'<span data-v="{n}">{n}</span>',
-                    "评价机构": escape(inst.name),
-                    "类别": escape(inst.klass),
-                    "总分": f'<span data-v="{-2 * PROVISIONAL_OFFSET}"></span>',
-                    "等级": f'<span data-v="{len(order)}"></span>',
-                    "否定项": '<span data-v="0"></span>',
+                    "序号": Markup('<span data-v="{}">{}</span>').format(n, n),
+                    "评价机构": inst.name,
+                    "类别": inst.klass,
+                    "总分": Markup('<span data-v="{}"></span>').format(-2 * PROVISIONAL_OFFSET),
+                    "等级": Markup('<span data-v="{}"></span>').format(len(order)),
+                    "否定项": Markup('<span data-v="0"></span>'),
                     "状态": status,
                     "流程阶段": "",
                     "报告": "",
@@ -175,15 +176,15 @@ def write_index(
         rank = order.index(grade) if grade in order else len(order)
         rows.append(
             {
-                "序号": f'<span data-v="{n}">{n}</span>',
-                "评价机构": escape(inst.name),
-                "类别": escape(inst.klass),
-                "总分": total_cell(r),
-                "等级": f'<span data-v="{rank}">{escape(grade)}</span>',
-                "否定项": veto_cell(r),
+                "序号": Markup('<span data-v="{}">{}</span>').format(n, n),
+                "评价机构": inst.name,
+                "类别": inst.klass,
+                "总分": Markup(total_cell(r)),
+                "等级": Markup('<span data-v="{}">{}</span>').format(rank, grade),
+                "否定项": Markup(veto_cell(r)),
                 "状态": status,
-                "流程阶段": escape(r.get("stage", "")),
-                "报告": f'<a href="{n:02d}.html">查看报告</a>',
+                "流程阶段": r.get("stage", ""),
+                "报告": Markup(f'<a href="{n:02d}.html">查看报告</a>'),
             }
         )
     links = (

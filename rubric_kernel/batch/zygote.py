@@ -42,19 +42,18 @@ def _preload(data: str, db: str, as_of: str) -> None:
     from ..cohort import cohort_for
     from ..evidence import parse_date
     from ..store import Store
-    from ..workspace import load_workspace_cached
+    from ..workspace import KERNEL_WORKSPACES
 
-    ws = load_workspace_cached(data or None)
+    ws = KERNEL_WORKSPACES.load(data or None)
     if db:  # an optimisation only: the kernels recompute whatever this could not
-        store = Store(db)
-        try:
-            cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
-        except Exception as exc:  # each notebook reports its own input faults; this only warms a cache
-            print(
-                f"提示：内核模板未能预先计算全体机构评分（{type(exc).__name__}），各工作簿将自行计算。", file=sys.stderr
-            )
-        finally:
-            store.close()  # no connection may cross a fork
+        with Store(db) as store:  # closed before any fork: no connection may cross one
+            try:
+                cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
+            except Exception as exc:  # each notebook reports its own input faults; this only warms a cache
+                print(
+                    f"提示：内核模板未能预先计算全体机构评分（{type(exc).__name__}），各工作簿将自行计算。",
+                    file=sys.stderr,
+                )
 
 
 def _become_kernel(request: dict, template: int) -> None:

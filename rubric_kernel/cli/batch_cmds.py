@@ -39,7 +39,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return _clean(out)
     ws = open_workspace(args)
     numbers = parse_only(args.only, ws.roster)  # every option is checked before the store is opened
-    store = open_store(args, ws)
     cfg = BatchConfig(
         out=out,
         numbers=numbers,
@@ -49,16 +48,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
         **input_paths(args),
     )
     mark = ws.dataset.mark
-    try:
-        report = run_batch(ws, store, cfg, lambda n: report_title(ws.roster[n].name, mark))
-    except BatchBusy as exc:
-        print(str(exc))
-        return 4
-    except KeyboardInterrupt:
-        print("\n已中断：已完成的机构已保存，下次运行将从中断处继续。")
-        return 130
-    finally:
-        store.close()
+    with open_store(args, ws) as store:
+        try:
+            report = run_batch(ws, store, cfg, lambda n: report_title(ws.roster[n].name, mark))
+        except BatchBusy as exc:
+            print(str(exc))
+            return 4
+        except KeyboardInterrupt:
+            print("\n已中断：已完成的机构已保存，下次运行将从中断处继续。")
+            return 130
     if report.incomplete:
         names = "、".join(d.name for d in report.incomplete)
         print(

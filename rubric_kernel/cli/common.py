@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import math
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,13 +99,16 @@ def open_store(args: argparse.Namespace, ws: Workspace | None = None) -> Store:
     """The store named by --db (or the default), loaded with the dataset's judgments on first use."""
     store = Store(getattr(args, "db", None))
     if ws is not None:
-        bootstrap(store, ws)
+        try:
+            notice = bootstrap(store, ws).notice()
+        except BaseException:
+            store.close()
+            raise
+        if notice:
+            print(notice, file=sys.stderr)
     return store
 
 
 def sheet_for(args: argparse.Namespace, ws: Workspace, number: int) -> Sheet:
-    store = open_store(args, ws)
-    try:
+    with open_store(args, ws) as store:
         return current_sheet(store, ws, number)
-    finally:
-        store.close()

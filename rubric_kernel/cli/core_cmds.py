@@ -79,11 +79,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
-    store = open_store(args, ws)
-    try:
+    with open_store(args, ws) as store:
         results = score_cohort(ws, store.snapshots(ws.dataset.name), _as_of(args.as_of, ws.dataset.as_of))
-    finally:
-        store.close()
     if ws.dataset.mark:
         print(f"【{ws.dataset.mark}】以下结果由合成数据生成，不代表任何机构的真实信用状况。")
     print(render_summary(results.values()))

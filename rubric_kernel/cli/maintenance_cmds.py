@@ -101,8 +101,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise InputError(
             [Fault("--keep", f"应为 1 到 {KEEP_MAX} 的整数，且只用于默认备份目录（不能与备份文件名同用）")]
         )
-    store = Store(args.db, new=False, schema="any")  # an outdated store is backed up before its upgrade
-    store.close()
+    with Store(
+        args.db, new=False, schema="any"
+    ) as store:  # refuses a missing or damaged store; an outdated one is backed up before its upgrade
+        pass
     if store.file is None:
         name = f"rubric-kernel-{sqlite_file.stamp()}.dump"
         print("PostgreSQL 评分库请用服务器自带的 pg_dump 备份（本命令未执行备份）：")
@@ -184,14 +186,11 @@ def cmd_check_store(args: argparse.Namespace) -> int:
         except StoreError as exc:
             faults.append(str(exc))
     if not faults:
-        store = Store(args.db, new=False)
-        try:
+        with Store(args.db, new=False) as store:
             if path is None:
                 print(f"检查评分库 {store.where}：")
                 print("  数据页完整性由 PostgreSQL 服务器负责；数据表与结构版本：齐全")
             report = check(store)
-        finally:
-            store.close()
         faults = report.faults
         print(f"  评分版本 {report.versions} 个，流程事件 {report.events} 个，其中签字 {report.signatures} 个")
     for fault in faults:
@@ -204,8 +203,8 @@ def cmd_check_store(args: argparse.Namespace) -> int:
 
 
 def cmd_init_store(args: argparse.Namespace) -> int:
-    store = Store(args.db, new=True)
-    store.close()
+    with Store(args.db, new=True) as store:
+        pass
     print(f"已新建评分库 {store.where}（结构版本 {SCHEMA_VERSION}）。")
     print("首次用于某个数据集时，会导入该数据集 judgments/ 中的评分文件。")
     return 0

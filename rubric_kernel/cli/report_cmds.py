@@ -45,7 +45,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     inst = ws.institution(args.number)
-    open_store(args, ws).close()  # first use: load the dataset's judgments before the kernel reads them
+    with open_store(args, ws):  # first use: load the dataset's judgments before the kernel reads them
+        pass
     out = args.out or outputs_dir() / "reports"
     os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
     params = notebook_parameters(inst.number, as_of=args.as_of or "", **input_paths(args))
@@ -85,8 +86,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
     if a.dataset != recorded["dataset"]:
         raise InputError([Fault(display_path(path), f"报告来自数据集 {recorded['dataset']}，当前数据集为 {a.dataset}")])
-    current = input_digests(a)
-    a.store.close()
+    with a.store:
+        current = input_digests(a)
     changed = [label for key, label in DIGEST_LABELS.items() if current[key] != recorded.get(key)]
     name = a.institution.name
     if not changed:

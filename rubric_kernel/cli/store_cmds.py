@@ -35,11 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         written = import_judgments(store, ws, expand(args.files))
-    finally:
-        store.close()
     changed = {n: v for n, v in written.items() if v}
     for n, versions in sorted(changed.items()):
         print(
@@ -53,12 +50,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export_sheet(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     inst = ws.institution(args.number)
-    store = open_store(args, ws)
-    try:
+    with open_store(args, ws) as store:
         sheet = current_sheet(store, ws, inst.number)
         experts = sorted({v.expert for v in store.history(ws.dataset.name, inst.number)})
-    finally:
-        store.close()
     result = ws.score(inst.number, sheet)
     out = Path(args.out) if args.out else outputs_dir() / "sheets" / f"{inst.number:02d}-评分表.xlsx"
     atomic_write(out, score_sheet_xlsx(ws.rubric, inst, result, ws.dataset.mark, experts))
@@ -69,11 +63,8 @@ def cmd_export_sheet(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     inst = ws.institution(args.number)
-    store = open_store(args, ws)
-    try:
+    with open_store(args, ws) as store:
         versions = store.history(ws.dataset.name, inst.number, args.key)
-    finally:
-        store.close()
     print(f"机构 {inst.number} {inst.name}：共 {len(versions)} 个版本")
     for v in versions:
         what = describe_version(ws.rubric, v.key, v.content)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..bundled import outputs_dir
@@ -130,16 +132,17 @@ def _programme(args) -> Programme:
     return programme
 
 
-def _open(args, programme: Programme | None = None) -> tuple[Workflow, object]:
+@contextmanager
+def _open(args, programme: Programme | None = None) -> Iterator[Workflow]:
+    """The workflow over the store, which is closed when the step is done."""
     programme = programme or _programme(args)
     ws = open_workspace(args)
-    store = open_store(args, ws)
-    return Workflow(ws, store, programme), store
+    with open_store(args, ws) as store:
+        yield Workflow(ws, store, programme)
 
 
 def cmd_status(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         states = wf.states()
         # an unknown number is refused before the table starts, so the error stays one line
         numbers = [wf.ws.institution(args.institution).number] if args.institution is not None else list(states)
@@ -163,8 +166,6 @@ def cmd_status(args) -> int:
                 void = st.void_signatures(digest)
                 if void:
                     print(f"      签字已失效（签字后评分有变更）：{'、'.join(void)}")
-    finally:
-        store.close()
     return 0
 
 
@@ -188,23 +189,21 @@ def cmd_schedule(args) -> int:
         check_known(start, end, notified.value, *fixed.values())
     except PlanError as exc:
         raise InputError([Fault("schedule", str(exc))]) from None
-    wf, store = _open(args, programme)
-    try:
-        visits = plan_visits(
-            list(wf.ws.roster),
-            start=start,
-            end=end,
-            groups=groups,
-            per_day=args.per_day or programme.per_day.value,
-            notify_on=notified.value,
-            notice=programme.notice_days.value,
-            fixed=fixed,
-        )
-        wf.record_schedule(visits, actor=args.by)
-    except PlanError as exc:
-        raise InputError([Fault("schedule", str(exc))]) from None
-    finally:
-        store.close()
+    with _open(args, programme) as wf:
+        try:
+            visits = plan_visits(
+                list(wf.ws.roster),
+                start=start,
+                end=end,
+                groups=groups,
+                per_day=args.per_day or programme.per_day.value,
+                notify_on=notified.value,
+                notice=programme.notice_days.value,
+                fixed=fixed,
+            )
+            wf.record_schedule(visits, actor=args.by)
+        except PlanError as exc:
+            raise InputError([Fault("schedule", str(exc))]) from None
     out = Path(args.out) if args.out else outputs_dir() / "workflow"
     for p in documents.write_schedule(
         out,
@@ -226,54 +225,38 @@ def _done(message: str) -> int:
 
 
 def cmd_stage(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         wf.move(args.number, args.to, actor=args.by, note=args.note)
-    finally:
-        store.close()
     return _done(f"机构 {args.number} 已进入“{args.to}”阶段。")
 
 
 def cmd_group(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         wf.set_group(args.number, args.experts.replace("，", ",").split(","), actor=args.by)
-    finally:
-        store.close()
     return _done(f"机构 {args.number} 评估小组已登记：{args.experts}")
 
 
 def cmd_commitment(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         wf.commitment(args.number, _date(args.date, "--date"), actor=args.by)
-    finally:
-        store.close()
     return _done(f"机构 {args.number} 的《信用承诺书》已登记（{args.date}）。")
 
 
 def cmd_sign(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         event = wf.sign(args.number, args.expert)
-    finally:
-        store.close()
     return _done(f"{args.expert} 已签字，评分表摘要 {event.payload['digest'][:16]}…（评分再有变更，签字即失效）")
 
 
 def cmd_consolidate(args) -> int:
-    wf, store = _open(args)
-    try:
-        rows = consolidate(wf.ws, store, args.number, args.threshold)
-    finally:
-        store.close()
+    with _open(args) as wf:
+        rows = consolidate(wf.ws, wf.store, args.number, args.threshold)
     print(render_consolidation(rows, args.threshold))
     return 0
 
 
 def cmd_review(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         if args.reopen:
             wf.reopen(args.number, by=args.by, reason=args.reopen)
         wf.review(
@@ -283,8 +266,6 @@ def cmd_review(args) -> int:
             adjust=_adjustments(args.adjust),
             approve=args.approve,
         )
-    finally:
-        store.close()
     return _done(f"机构 {args.number} 复核已记录{'，复核通过' if args.approve else ''}。")
 
 
@@ -298,12 +279,9 @@ def cmd_publicity(args) -> int:
     _limits(("publicity_days", args.days, "--days"))
     start = _date(args.start, "--start")
     days = programme.publicity_days.overridden(args.days, "--days")
-    wf, store = _open(args, programme)
-    try:
+    with _open(args, programme) as wf:
         results = _results(wf, [n for n, st in wf.states().items() if st.stage == "复核"])
         moved = wf.open_publicity(start, days.value, by=args.by)
-    finally:
-        store.close()
     end = start + dt.timedelta(days=days.value - 1)
     out = Path(args.out) if args.out else outputs_dir() / "workflow"
     for p in documents.write_public_list(
@@ -322,8 +300,7 @@ def cmd_publicity(args) -> int:
 
 
 def cmd_objection(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         e = wf.add_objection(
             args.number,
             applicant=args.applicant,
@@ -332,14 +309,11 @@ def cmd_objection(args) -> int:
             evidence=args.evidence,
             by=args.by,
         )
-    finally:
-        store.close()
     return _done(f"已受理机构 {args.number} 的异议，编号 {e.id}。")
 
 
 def cmd_decide(args) -> int:
-    wf, store = _open(args)
-    try:
+    with _open(args) as wf:
         wf.decide_objection(
             args.number,
             args.objection,
@@ -348,8 +322,6 @@ def cmd_decide(args) -> int:
             note=args.note,
             adjust=_adjustments(args.adjust),
         )
-    finally:
-        store.close()
     return _done(f"异议 {args.objection} 已处理：{'成立' if args.decision == 'upheld' else '不成立'}。")
 
 
@@ -358,16 +330,13 @@ def cmd_announce(args) -> int:
     _limits(("validity_years", args.valid_years, "--valid-years"))
     day = _date(args.date, "--date")
     years = programme.validity_years.overridden(args.valid_years, "--valid-years")
-    wf, store = _open(args, programme)
-    try:
+    with _open(args, programme) as wf:
         before = wf.states()
         candidates = [n for n, st in before.items() if st.stage in ("公示", "异议处理", "公告")]
         results = _results(wf, candidates)
         done, held = wf.announce(day, by=args.by, valid_years=years.value)
         states = {n: st for n, st in wf.states().items() if st.stage == "公告" and st.announced}
         announced = {n: st.announced for n, st in states.items()}
-    finally:
-        store.close()
     out = Path(args.out) if args.out else outputs_dir() / "workflow"
     mark = wf.ws.dataset.mark
     paths = documents.write_public_list(

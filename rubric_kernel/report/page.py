@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Iterable, Mapping, Sequence
+
+from markupsafe import escape
 
 PAGE_CSS = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:#1f2933;
@@ -38,9 +40,16 @@ def page(title: str, body: str, mark: str, script: str = "") -> str:
     )
 
 
-def html_table(rows: list[dict], cls: str = "") -> str:
+def table(head: Iterable[object], rows: Iterable[Iterable[object]], cls: str = "") -> str:
+    """The one HTML table of the package. Every header and cell is escaped unless it is ``Markup``:
+    a fragment that is HTML on purpose must say so, so forgetting to escape a value cannot happen."""
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{escape(cls)}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def html_table(rows: Sequence[Mapping[str, object]], cls: str = "") -> str:
+    """Rows as dicts whose keys are the header (lists, the index); “（无）” when there are none."""
     if not rows:
         return "<p>（无）</p>"
-    head = "".join(f"<th>{escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return table(rows[0], (row.values() for row in rows), cls)

@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from markupsafe import Markup
+
 from ..assessment import Assessment
 from ..cohort import class_means
 from ..labels import (
+    BASE_ZH,
+    INFERRED_ZH,
     LINE_KIND_ZH,
     VETO_STATUS_ZH,
     describe_version,
@@ -26,6 +30,7 @@ from ..scoring import IndicatorResult, Line, Result
 from ..store import Version
 from .chart import level1_chart_svg
 from .digest import input_digests
+from .page import table
 from .signoffs import signoffs_html
 
 
@@ -34,10 +39,8 @@ def esc(value: object) -> str:
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
-    """Cells are already-escaped HTML."""
-    th = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="rk-table {cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+    """A report table whose headers and cells are fragments built here, every value in them through ``esc``."""
+    return table(map(Markup, head), ([Markup(c) for c in row] for row in rows), f"rk-table {cls}".strip())
 
 
 def _section(title: str, body: str, cls: str = "") -> str:
@@ -156,7 +159,7 @@ def _lines_html(lines: Sequence[Line]) -> str:
 def _indicator_row(a: Assessment, i: IndicatorResult) -> tuple[str, ...]:
     ind = a.ws.rubric.indicators[i.number]
     state = "待评" if i.pending else ("已评" if i.judged else "按记录")
-    style = "扣分制" if i.base == "full" else "加分制"
+    style = BASE_ZH[i.base]
     score = (
         f"<strong>{fmt(i.score)}</strong>"
         if not i.pending
@@ -178,7 +181,7 @@ def indicators(a: Assessment, r: Result) -> str:
     for lv in a.ws.rubric.levels:
         for g in lv.groups:
             rows = [_indicator_row(a, i) for i in r.indicators if i.level2 == g.name]
-            mark = "（名称系推断）" if g.inferred else ""
+            mark = INFERRED_ZH if g.inferred else ""
             parts.append(
                 f"<h3>{esc(lv.name)} · （{g.number}）{esc(g.name)}{mark}  "
                 f"<small>{fmt(r.level2[g.name])} / {fmt(sum(i.max_points for i in g.indicators))}</small></h3>"

@@ -179,10 +179,9 @@ def write_public_list(
     if programme.report_number.default:
         note += f"报告编号格式为{DEFAULT_MARK}。"
     notes = [n for n in (note, defaults_note(rubric)) if n]
-    shown = [{k: escape(str(v)) for k, v in r.items()} for r in rows]
     html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
     paragraphs = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
-    atomic_write(html, page(title, html_table(shown) + paragraphs, mark))
+    atomic_write(html, page(title, html_table(rows) + paragraphs, mark))
     atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark, notes))
     return [html, xlsx]
 

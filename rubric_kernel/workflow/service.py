@@ -300,7 +300,3 @@ class Workflow:
         return self.store.save(
             self.dataset, n, changes, snap.base, expert=by, stage=stage, reason=reason, rubric=self.ws.rubric_ref
         )
-
-    def _save_decision(self, n: int, changes: dict, *, by: str, stage: str, reason: str) -> list:
-        snap = self._checked(n, changes, stage=stage, reason=reason)
-        return self._write(n, changes, snap, by=by, stage=stage, reason=reason)
