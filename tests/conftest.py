@@ -142,15 +142,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if hasattr(item, "output_timeout"):
             item.output_timeout = 60
-
-
-def _unbounded_iopub_queue() -> None:
-    """nbval reads a cell's output messages only after the cell has finished. The scoring form sends a few
-    thousand widget messages at once; with ZeroMQ's default receive queue of 1000 a loaded machine drops the
-    tail, including the final "idle", and nbval waits for it in vain. An unbounded queue keeps them all."""
-    import zmq
-
-    zmq.Context.instance().setsockopt(zmq.RCVHWM, 0)
-
-
-_unbounded_iopub_queue()
