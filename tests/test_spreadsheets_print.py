@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from office import convert_to_pdf
 from openpyxl import load_workbook
 
 from rubric_kernel.batch import cohort_pages
@@ -142,22 +143,7 @@ def printed(books, tmp_path_factory) -> dict[str, tuple[list[str], int]]:
         pytest.skip("需要 LibreOffice 与 poppler：tools/system_deps.sh office")
     pdf = tmp_path_factory.mktemp("pdf")
     profile = tmp_path_factory.mktemp("lo-profile")
-    files = [str(books["dir"] / f"{stem}.xlsx") for stem in BOOKS]
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(pdf),
-            *files,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    convert_to_pdf([books["dir"] / f"{stem}.xlsx" for stem in BOOKS], profile, pdf)
     out = {}
     for stem in BOOKS:
         path = pdf / f"{stem}.pdf"
