@@ -6,6 +6,7 @@ import datetime as dt
 
 from .rubric import Rubric
 from .scoring import Result
+from .sheet_codec import parse_key
 
 STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
 VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
@@ -83,15 +84,32 @@ def local_time(stamp: str) -> str:
         return stamp
 
 
+def key_label(rubric: Rubric, key: str) -> str:
+    """A stored key as users name what it holds (the form's save message, the CLI)."""
+    parsed = parse_key(rubric, key)
+    if parsed is None:
+        return key
+    if parsed.kind == "indicator":
+        return f"指标 {parsed.ident} {rubric.indicators[parsed.ident].name}"  # type: ignore[index]
+    if parsed.kind == "bonus":
+        return "加分项 " + rubric.bonus_items[parsed.ident].text.split("：")[0]  # type: ignore[index]
+    labels = {"dismiss": "排除信用记录 {}", "veto": "否定项第 {} 条", "adjust": "复核调整（指标 {}）"}
+    return labels[parsed.kind].format(parsed.ident)
+
+
 def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
     """A stored judgment version in words (history tables of the form, the report and the CLI)."""
-    kind, _, ident = key.partition(":")
     if content is None:
         return "撤回"
+    parsed = parse_key(rubric, key)
+    if parsed is None:  # an id a later rubric dropped: shown as stored
+        return f"{key}：{content}"
+    kind, ident = parsed.kind, parsed.ident
     if kind == "indicator":
-        ind = rubric.indicators.get(int(ident))
-        verb = "加分" if ind is not None and ind.base == "zero" else "扣分"
-        ticks = content.get("ticks", {})
+        ind = rubric.indicators[ident]  # type: ignore[index]
+        verb = "加分" if ind.base == "zero" else "扣分"
+        names = {it.urn: it.id for it in ind.items}
+        ticks = {names.get(u, u): c for u, c in content.get("ticks", {}).items()}
         parts = ["勾选 " + "、".join(f"{i}×{c}" if c > 1 else i for i, c in ticks.items())] if ticks else []
         parts += [f"自由{verb} {fmt(f['points'])} 分（{f['reason']}）" for f in content.get("free", [])]
         parts = parts or [f"已评，无{verb}"]
@@ -104,6 +122,4 @@ def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
         return f"加分项 {ident}" + (f"（{content['evidence']}）" if content.get("evidence") else "")
     if kind == "veto":
         return f"否定项第 {ident} 条{VETO_STATUS_ZH.get(content.get('status', ''), '')}：{content.get('reason', '')}"
-    if kind == "adjust":
-        return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
-    return str(content)
+    return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"

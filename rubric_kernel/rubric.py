@@ -201,6 +201,26 @@ class Rubric(_Strict):
         return {b.id: b for b in self.bonus.items}
 
     @cached_property
+    def veto_urns(self) -> dict[str, str]:
+        """Every clause id that can be raised -> its stable id."""
+        out: dict[str, str] = {}
+        for g in self.veto:
+            out.update({c.id: c.urn for c in g.items} if g.items else {str(g.clause): g.urn})
+        return out
+
+    @cached_property
+    def by_urn(self) -> dict[str, tuple[str, int | str | tuple[int, str]]]:
+        """Stable id -> (kind, the element's id in this rubric): an indicator's number, (number, item id)
+        for a rule item, a bonus item's id, a raisable veto clause's id. The store's keys resolve here."""
+        out: dict[str, tuple[str, int | str | tuple[int, str]]] = {}
+        for ind in self.indicators.values():
+            out[ind.urn] = ("ind", ind.number)
+            out.update({it.urn: ("item", (ind.number, it.id)) for it in ind.items})
+        out.update({b.urn: ("bonus", b.id) for b in self.bonus.items})
+        out.update({urn: ("veto", clause) for clause, urn in self.veto_urns.items()})
+        return out
+
+    @cached_property
     def urns(self) -> list[tuple[str, str, str]]:
         """Every stable id with its kind and what it names (for checks and messages), in file order."""
         out = []

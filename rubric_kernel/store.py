@@ -12,8 +12,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +40,7 @@ from . import engines, migrate, sqlite_file
 from .bundled import default_db_path
 from .errors import display_path
 from .records import Event, RubricRef, Version
+from .rubric import Rubric
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
 
@@ -145,6 +145,7 @@ class Snapshot:
     """The current version of every key of one sheet; ``base`` is what a later save is checked against."""
 
     entries: Mapping[str, Version]
+    _decoded: tuple[Rubric, Sheet] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def base(self) -> dict[str, int]:
@@ -154,12 +155,11 @@ class Snapshot:
     def live(self) -> dict[str, dict]:
         return {k: v.content for k, v in self.entries.items() if v.content is not None}
 
-    def sheet(self) -> Sheet:
-        return self._sheet
-
-    @cached_property
-    def _sheet(self) -> Sheet:  # decoded once: a report reads the same snapshot's sheet several times
-        return entries_to_sheet(self.live)
+    def sheet(self, rubric: Rubric) -> Sheet:
+        """The judgments as a sheet of this rubric (decoded once: a report reads it several times)."""
+        if self._decoded is None or self._decoded[0] is not rubric:
+            object.__setattr__(self, "_decoded", (rubric, entries_to_sheet(self.live, rubric)))
+        return self._decoded[1]  # type: ignore[index]
 
 
 def resolve_url(db: str | None = None) -> str:

@@ -211,14 +211,14 @@ def test_save_many_writes_all_or_nothing(db):
     try:
         before = store.state_token("demo")
         base = store.snapshot("demo", 13).base
-        change = {"bonus:party": {"evidence": "新证据"}}
+        change = {"sc-2023:bonus:party": {"evidence": "新证据"}}
         first = SaveRequest("demo", 13, change, base, "李明", "现场评估")
-        second = SaveRequest("demo", 13, {"bonus:party": {"evidence": "另一份"}}, base, "王五", "现场评估")
+        second = SaveRequest("demo", 13, {"sc-2023:bonus:party": {"evidence": "另一份"}}, base, "王五", "现场评估")
         with pytest.raises(StaleSave):
             store.save_many([first, second])
         assert store.state_token("demo") == before
         (written,) = store.save_many([first])
-        assert [v.key for v in written] == ["bonus:party"]
+        assert [v.key for v in written] == ["sc-2023:bonus:party"]
     finally:
         store.close()
 
@@ -338,8 +338,8 @@ def test_absurd_count_already_in_the_store_is_a_fault_not_an_overflow(capsys, db
     store = Store(str(db))
     try:
         snap = store.snapshot("demo", 13)
-        content = {"ticks": {"1a": 10**400}, "free": [], "evidence": "", "note": ""}
-        store.save("demo", 13, {"indicator:1": content}, snap.base, expert="李明", stage="现场评估")
+        content = {"ticks": {"sc-2023:item:1a": 10**400}, "free": [], "evidence": "", "note": ""}
+        store.save("demo", 13, {"sc-2023:ind:1": content}, snap.base, expert="李明", stage="现场评估")
     finally:
         store.close()
     code = main(["score", "13", "--db", str(db), "--data", str(data)])

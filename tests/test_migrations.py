@@ -39,12 +39,26 @@ def demo_sheet(n: int):
     return read_judgments(DEMO_DATA / "judgments" / f"{n}.yaml").to_sheet()
 
 
+def positional(entries: dict[str, dict], rubric) -> dict[str, dict]:
+    """Entries in the key spelling of the code before r0003: positions and the rubric's local ids."""
+    local = {urn: ident for urn, (_kind, ident) in rubric.by_urn.items()}
+    out = {}
+    for key, content in entries.items():
+        if key.startswith("dismiss:"):
+            out[key] = content
+        elif key.startswith("adjust:"):
+            out[f"adjust:{local[key.removeprefix('adjust:')]}"] = content
+        else:
+            kind = {"ind": "indicator", "bonus": "bonus", "veto": "veto"}[key.split(":")[1]]
+            if kind == "indicator":
+                content = {**content, "ticks": {local[u][1]: c for u, c in content["ticks"].items()}}
+            out[f"{kind}:{local[key]}"] = content
+    return out
+
+
 def old_entries(ws) -> dict[int, dict[str, dict]]:
     """The demo files' sheets as schema-1 code stored them (its key spelling)."""
-    out = {}
-    for n in INSTITUTIONS:
-        out[n] = sheet_to_entries(demo_sheet(n))
-    return out
+    return {n: positional(sheet_to_entries(demo_sheet(n), ws.rubric), ws.rubric) for n in INSTITUTIONS}
 
 
 def make_schema1_store(url: str, entries: dict[int, dict[str, dict]]) -> None:
@@ -144,7 +158,7 @@ def test_new_versions_and_events_record_their_rubric(url):
         written = store.save(
             DATASET,
             13,
-            {"bonus:party": {"evidence": "党支部活动记录"}},
+            {"sc-2023:bonus:party": {"evidence": "党支部活动记录"}},
             {},
             expert="张三",
             stage="现场评估",
@@ -152,7 +166,7 @@ def test_new_versions_and_events_record_their_rubric(url):
         )
         event = store.add_event(DATASET, 13, "transition", actor="甲", payload={"to": "初评"}, rubric=ref)
         assert written[0].rubric == ref and event.rubric == ref
-        assert store.snapshot(DATASET, 13).entries["bonus:party"].rubric == ref
+        assert store.snapshot(DATASET, 13).entries["sc-2023:bonus:party"].rubric == ref
         assert store.events(DATASET, 13)[0].rubric == ref
     finally:
         store.close()

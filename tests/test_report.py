@@ -39,9 +39,9 @@ def made(tmp_path_factory):
         store = Store(f"sqlite:///{db}")
         bootstrap(store, load_workspace())
         snap = store.snapshot(DATASET, 13)
-        content = dict(snap.live.get("indicator:1", {"ticks": {}, "evidence": "", "note": ""}))
+        content = dict(snap.live.get("sc-2023:ind:1", {"ticks": {}, "evidence": "", "note": ""}))
         content["free"] = [{"points": 3.0, "reason": XSS}]
-        written = store.save(DATASET, 13, {"indicator:1": content}, snap.base, expert="测试", stage="现场评估")
+        written = store.save(DATASET, 13, {"sc-2023:ind:1": content}, snap.base, expert="测试", stage="现场评估")
         assert len(written) == 1
         store.close()
 
@@ -142,9 +142,9 @@ def test_verify_matches_then_detects_a_change(made, capsys):
 
     store = Store(f"sqlite:///{db}")
     snap = store.snapshot(DATASET, 13)
-    content = dict(snap.live["indicator:2"])
+    content = dict(snap.live["sc-2023:ind:2"])
     content["note"] = "复核后补充说明"
-    assert store.save(DATASET, 13, {"indicator:2": content}, snap.base, expert="测试", stage="现场评估")
+    assert store.save(DATASET, 13, {"sc-2023:ind:2": content}, snap.base, expert="测试", stage="现场评估")
     store.close()
 
     assert main(["verify", html, "--db", db]) == 1

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("history", help="查看一家机构评分的全部修改记录")
     p.add_argument("number", type=int, help="机构序号")
-    p.add_argument("--key", help="只看某一项，例如 indicator:12")
+    p.add_argument("--key", help="只看某一项，例如 sc-2023:ind:12（指标 12）")
     add_data_options(p)
     p.set_defaults(handler=cmd_history)
 

@@ -193,7 +193,7 @@ def indicators(a: Assessment, r: Result) -> str:
 
 
 def records(a: Assessment, r: Result) -> str:
-    dismissed = a.snapshot().sheet().dismissed
+    dismissed = a.snapshot().sheet(a.ws.rubric).dismissed
     hits: dict[str, list[str]] = {}
     kinds: dict[str, set[str]] = {}
     for i in r.indicators:

@@ -6,13 +6,15 @@ Refusals raise WorkflowError with a Chinese message and leave the store untouche
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..judgments import current_sheet
 from ..programme import Programme, check_limit, load_programme
+from ..rubric import Rubric
 from ..scoring import Result
 from ..sheet import check_sheet
-from ..sheet_codec import digest, entries_to_sheet
+from ..sheet_codec import adjust_key, digest, entries_to_sheet, veto_key
 from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
 from ..workspace import Workspace
 from .schedule import Visit
@@ -154,12 +156,20 @@ class Workflow:
         for clause, (status, finding) in veto.items():
             if status not in ("confirmed", "rejected"):
                 raise WorkflowError([f"否定项第 {clause} 条的核实结论应为 confirmed（属实）或 rejected（不属实）"])
-            changes[f"veto:{clause}"] = {"status": status, "reason": finding, "by": by}
+            changes[self._key(veto_key, clause, f"否定项条款 {clause} 不存在")] = {
+                "status": status,
+                "reason": finding,
+                "by": by,
+            }
         for number, (value, reason) in adjust.items():
-            changes[f"adjust:{number}"] = {"score": value, "reason": reason, "by": by}
+            changes[self._key(adjust_key, number, f"调整的指标 {number} 不存在")] = {
+                "score": value,
+                "reason": reason,
+                "by": by,
+            }
         snap = self._checked(n, changes, stage="复核", reason="省职鉴中心复核")
         if approve and st.stage == "初评":
-            prospective = self.ws.score(n, entries_to_sheet({**snap.live, **changes}))
+            prospective = self.ws.score(n, entries_to_sheet({**snap.live, **changes}, self.ws.rubric))
             facts = Facts(
                 digest({**snap.live, **changes}),
                 len(prospective.pending),
@@ -242,7 +252,10 @@ class Workflow:
         if not note.strip():
             raise WorkflowError(["异议处理须写明核实情况"])
         reason = f"异议 {objection} 成立：{note}"
-        changes = {f"adjust:{k}": {"score": v, "reason": f"{r}（{reason}）", "by": by} for k, (v, r) in adjust.items()}
+        changes = {
+            self._key(adjust_key, k, f"调整的指标 {k} 不存在"): {"score": v, "reason": f"{r}（{reason}）", "by": by}
+            for k, (v, r) in adjust.items()
+        }
         snap = self._checked(n, changes, stage="异议处理", reason=reason)  # refused here, before anything is written
         change = "；".join(f"指标{k}调整为{v:g}分" for k, (v, _) in adjust.items())
         event = self.store.add_event(  # decided once: a second decision based on the same state is refused
@@ -283,12 +296,20 @@ class Workflow:
             raise WorkflowError(held or ["没有处于公示阶段的机构"])
         return done, held
 
+    def _key(self, key: Callable[[Rubric, Any], str], ident: object, unknown: str) -> str:
+        """The stored key of a decision's target; an id the rubric does not have is refused."""
+        try:
+            return key(self.ws.rubric, ident)
+        except KeyError:
+            raise WorkflowError([unknown]) from None
+
     def _checked(self, n: int, changes: dict, *, stage: str, reason: str) -> Snapshot:
         """Refuse, before anything is written, a decision the workflow or the rubric does not allow."""
         snap = self.store.snapshot(self.dataset, n, GROUP_SHEET)
         if changes:
             guard_edit(self.store, self.dataset, n, stage, reason)
-            sheet = entries_to_sheet({k: v for k, v in {**snap.live, **changes}.items() if v is not None})
+            live = {k: v for k, v in {**snap.live, **changes}.items() if v is not None}
+            sheet = entries_to_sheet(live, self.ws.rubric)
             faults = check_sheet(sheet, self.ws.rubric, self.ws.dataset.for_institution(n), f"机构 {n} 的决定")
             if faults:
                 raise WorkflowError([f.message for f in faults])
