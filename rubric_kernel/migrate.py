@@ -14,13 +14,20 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, inspect
 
+from .rubric import Rubric
+
 FIRST = "r0001"  # the schema of SCHEMA_VERSION 1, as released before migrations
 
 
-def _config(conn: Connection) -> Config:
+class MigrationRefused(Exception):
+    """A revision cannot run on this store's data as given (the message, in Chinese, says what it needs)."""
+
+
+def _config(conn: Connection, rubric: Rubric | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "rubric_kernel:migrations")
     cfg.attributes["connection"] = conn
+    cfg.attributes["rubric"] = rubric  # the data migrations that map positions to stable ids need it
     return cfg
 
 
@@ -45,9 +52,17 @@ def current(conn: Connection) -> str | None:
     return revision
 
 
-def upgrade(conn: Connection, target: str = "head") -> None:
-    """Bring the schema (and data) on ``conn`` to ``target``, inside the caller's transaction."""
-    cfg = _config(conn)
+def upgrade(conn: Connection, target: str = "head", rubric: Rubric | None = None) -> None:
+    """Bring the schema (and data) on ``conn`` to ``target``, inside the caller's transaction.
+
+    ``rubric``: the one the stored judgments were made under (r0003 maps their positions to its ids).
+    """
+    cfg = _config(conn, rubric)
     if MigrationContext.configure(conn).get_current_revision() is None and current(conn) == FIRST:
         command.stamp(cfg, FIRST)
     command.upgrade(cfg, target)
+
+
+def downgrade(conn: Connection, target: str, rubric: Rubric | None = None) -> None:
+    """Take the schema (and data) on ``conn`` back to ``target`` (tests; a deliberate, backed-up step)."""
+    command.downgrade(_config(conn, rubric), target)

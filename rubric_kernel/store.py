@@ -44,7 +44,7 @@ from .rubric import Rubric
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet
 
-SCHEMA_VERSION = 2  # 1: versions, numbered workflow events, meta; 2: the rubric of each (Alembic from here on)
+SCHEMA_VERSION = 3  # 1: versions, events, meta; 2: the rubric of each (Alembic from here on); 3: keys are stable ids
 GROUP_SHEET = "group"
 SchemaMode = Literal["current", "upgrade", "any"]
 
@@ -241,7 +241,14 @@ def _translate_errors(engine: Engine, where: str, hint: str) -> None:
 class Store:
     """Every access to judgments goes through here."""
 
-    def __init__(self, url: str | None = None, *, new: bool | None = None, schema: SchemaMode = "current"):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        new: bool | None = None,
+        schema: SchemaMode = "current",
+        rubric: Rubric | None = None,
+    ):
         """``new``: None opens the store, creating it only where nothing exists yet (first use); True
         creates one and refuses if anything exists (init-store); False opens only an existing store.
 
@@ -249,7 +256,8 @@ class Store:
         never treated as new. ``schema``: "current" refuses a store of an older schema (StoreOutdated),
         "upgrade" runs its pending migrations, "any" opens it as it is (backup, upgrade-store's own checks).
         Upgrading is a deliberate step (``upgrade-store``, after a backup), not a side effect of opening:
-        older programs can no longer open the store afterwards.
+        older programs can no longer open the store afterwards. ``rubric``: the one the stored judgments
+        were made under, which an upgrade's data migrations map them with.
         """
         self.url = resolve_url(url)
         self.file = sqlite_path(self.url)
@@ -268,7 +276,7 @@ class Store:
                 raise
         if schema != "any":
             try:
-                self._check_revision(upgrade=schema == "upgrade")
+                self._check_revision(upgrade=schema == "upgrade", rubric=rubric)
             except StoreError:
                 self.close()
                 raise
@@ -325,7 +333,7 @@ class Store:
             raise StoreDamaged(self.where, problem, self.hint)
         _check_version(meta)
 
-    def _check_revision(self, upgrade: bool) -> None:
+    def _check_revision(self, upgrade: bool, rubric: Rubric | None = None) -> None:
         with self.engine.connect() as conn:
             revision = migrate.current(conn)
         head = migrate.head()
@@ -338,8 +346,11 @@ class Store:
                 f"评分库 {self.where} 的结构较旧（{revision}，本程序需要 {head}）：请先运行 "
                 f"rubric-kernel upgrade-store{self.hint}（升级前自动备份 SQLite 评分库；升级后旧版程序不能再打开它）"
             )
-        with self._writer.begin() as conn:  # one transaction: the whole upgrade, or nothing
-            migrate.upgrade(conn)
+        try:
+            with self._writer.begin() as conn:  # one transaction: the whole upgrade, or nothing
+                migrate.upgrade(conn, rubric=rubric)
+        except migrate.MigrationRefused as exc:
+            raise StoreError(f"评分库 {self.where} 未升级：{exc}") from None
 
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
