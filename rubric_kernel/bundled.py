@@ -36,6 +36,7 @@ RUBRIC_PATH = PARAMETERS / "rubric.yaml"
 ROSTER_PATH = PARAMETERS / "institutions.csv"
 MATERIALS_PATH = PARAMETERS / "materials.yaml"
 PROGRAMME_PATH = PARAMETERS / "programme.yaml"
+ID_MAP_PATH = PARAMETERS / "id-map.yaml"
 DEMO_DATA = (_BUNDLED / "demo").resolve()
 NOTEBOOKS = (_BUNDLED / "notebooks").resolve()
 NOTEBOOK = NOTEBOOKS / "assessment.ipynb"

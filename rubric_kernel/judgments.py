@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import Fault, InputError, display_path
+from .id_map import refuse_orphans
 from .judgments_file import JudgmentsFile
 from .rubric import Rubric
 from .sheet import Sheet, check_sheet
@@ -124,6 +125,7 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     began). The record makes this hold even if the store's judgments were lost: a store that already
     took the dataset's files once never takes them again by itself.
     """
+    refuse_orphans(store, ws)  # a rubric that dropped stored ids must not read (or add to) those judgments
     by_number = judgment_files(ws)
     known = store.institutions(ws.dataset.name)
     marker = f"judgments_imported:{ws.dataset.name}"

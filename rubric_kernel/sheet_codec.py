@@ -73,9 +73,12 @@ def orphans(rubric: Rubric, entries: Mapping[str, Mapping | None]) -> list[str]:
         parsed = parse_key(rubric, key)
         if parsed is None:
             out.add(key.removeprefix(ADJUST))
-        elif parsed.kind == "indicator" and content:
+            items = {u for u, (kind, _ident) in rubric.by_urn.items() if kind == "item"}
+        elif parsed.kind == "indicator":
             items = {it.urn for it in rubric.indicators[parsed.ident].items}  # type: ignore[index]
-            out.update(u for u in content.get("ticks", {}) if u not in items)
+        else:
+            continue
+        out.update(u for u in (content or {}).get("ticks", {}) if u not in items)
     return sorted(out)
 
 

@@ -42,7 +42,7 @@ from .errors import display_path
 from .records import Event, RubricRef, Version
 from .rubric import Rubric
 from .sheet import Sheet
-from .sheet_codec import canonical, entries_to_sheet
+from .sheet_codec import canonical, entries_to_sheet, orphans
 
 SCHEMA_VERSION = 3  # 1: versions, events, meta; 2: the rubric of each (Alembic from here on); 3: keys are stable ids
 GROUP_SHEET = "group"
@@ -116,6 +116,19 @@ class StoreOutdated(StoreError):
     """A store of an older schema: opened only after ``rubric-kernel upgrade-store`` (which backs it up first)."""
 
 
+class OrphanedIds(StoreError):
+    """Stored judgments name ids the loaded rubric does not have: nothing is read or written under it."""
+
+    def __init__(self, dataset: str, ids: list[str], where: str = ""):
+        self.ids = ids
+        listed = "、".join(ids[:20]) + (f" 等（共 {len(ids)} 项）" if len(ids) > 20 else "")
+        super().__init__(
+            f"评分库{f' {where} ' if where else ''}中数据集 {dataset} 的评分使用了当前指标体系中没有的标识：{listed}。"
+            "未读取也未写入任何评分；如指标体系更改了标识，请在 parameters/id-map.yaml 中写明旧标识对应的新标识，"
+            "再运行 rubric-kernel remap-ids"
+        )
+
+
 class StaleSave(StoreError):
     def __init__(self, conflicts: list[Version]):
         self.conflicts = conflicts
@@ -158,6 +171,9 @@ class Snapshot:
     def sheet(self, rubric: Rubric) -> Sheet:
         """The judgments as a sheet of this rubric (decoded once: a report reads it several times)."""
         if self._decoded is None or self._decoded[0] is not rubric:
+            lost = orphans(rubric, self.live)
+            if lost:
+                raise OrphanedIds(next(iter(self.entries.values())).dataset, lost)
             object.__setattr__(self, "_decoded", (rubric, entries_to_sheet(self.live, rubric)))
         return self._decoded[1]  # type: ignore[index]
 
@@ -410,6 +426,21 @@ class Store:
         for r in sorted(rows, key=lambda r: (r["institution"], r["key"])):
             grouped.setdefault(r["institution"], {})[r["key"]] = _version(r)
         return {n: Snapshot(entries) for n, entries in grouped.items()}
+
+    def current_versions(self, dataset: str) -> list[Version]:
+        """The current version of every key of every sheet of a dataset (withdrawals included), in one query."""
+        scope = versions.c.dataset == dataset
+        cols = (versions.c.institution, versions.c.sheet, versions.c.key)
+        latest = select(*cols, func.max(versions.c.seq).label("seq")).where(scope).group_by(*cols).subquery()
+        on = (
+            (versions.c.institution == latest.c.institution)
+            & (versions.c.sheet == latest.c.sheet)
+            & (versions.c.key == latest.c.key)
+            & (versions.c.seq == latest.c.seq)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(versions).join(latest, on).where(scope).order_by(versions.c.id)).mappings()
+            return [_version(r) for r in rows]
 
     def state_token(self, dataset: str) -> tuple[int, int]:
         """(number of versions, newest id): changes with every save, since nothing is ever updated."""

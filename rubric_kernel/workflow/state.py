@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import Event
 
@@ -93,6 +93,10 @@ def derive(events: Sequence[Event]) -> WorkflowState:
             st.signatures = {k: v for k, v in st.signatures.items() if k in st.group}
         elif e.kind == "signature":
             st.signatures[p["expert"]] = Signature(p["expert"], e.created_at, p["digest"])
+        elif e.kind == "remap":  # the same judgments under new ids (remap-ids): signatures follow them
+            st.signatures = {
+                k: replace(v, digest=p["after"]) if v.digest == p["before"] else v for k, v in st.signatures.items()
+            }
         elif e.kind == "commitment":
             st.commitment = dt.date.fromisoformat(p["date"])
         elif e.kind == "schedule":
