@@ -65,7 +65,7 @@ def _experts(rubric: Rubric, key: str, content: dict) -> bool:
 def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) -> SaveRequest:
     """The file's judgments become current; the experts' keys it omits are withdrawn, while the
     centre's veto decisions and adjustments it does not mention are left as they are."""
-    entries = sheet_to_entries(jf.to_sheet(), ws.rubric)
+    entries = sheet_to_entries(jf.sheet, ws.rubric)
     snap = store.snapshot(ws.dataset.name, jf.institution)
     changes: dict[str, dict | None] = {
         k: None for k, v in snap.live.items() if k not in entries and _experts(ws.rubric, k, v)

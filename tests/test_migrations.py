@@ -36,7 +36,7 @@ def ws():
 
 
 def demo_sheet(n: int):
-    return read_judgments(DEMO_DATA / "judgments" / f"{n}.yaml").to_sheet()
+    return read_judgments(DEMO_DATA / "judgments" / f"{n}.yaml").sheet
 
 
 def positional(entries: dict[str, dict], rubric) -> dict[str, dict]:

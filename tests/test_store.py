@@ -247,7 +247,7 @@ JUDGMENTS_13 = DEMO_DATA / "judgments" / "13.yaml"
 def test_import_round_trip_and_reimport_writes_nothing(store, ws):
     written = import_judgments(store, ws, [JUDGMENTS_13])
     assert set(written) == {13} and written[13]
-    assert current_sheet(store, ws, 13) == read_judgments(JUDGMENTS_13).to_sheet()
+    assert current_sheet(store, ws, 13) == read_judgments(JUDGMENTS_13).sheet
     assert {v.stage for v in written[13]} == {"现场评估"}
     assert store.institutions(DATASET) == {13}
 
@@ -267,7 +267,7 @@ def test_import_withdraws_keys_missing_from_the_file(store, ws, tmp_path):
 
     (version,) = import_judgments(store, ws, [path])[13]
     assert version.key == f"sc-2023:ind:{int(dropped)}" and version.content is None
-    assert current_sheet(store, ws, 13) == read_judgments(path).to_sheet()
+    assert current_sheet(store, ws, 13) == read_judgments(path).sheet
 
 
 def test_export_sheet_writes_an_xlsx(db, tmp_path):

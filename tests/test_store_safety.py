@@ -319,7 +319,7 @@ def test_check_store_finds_a_removed_version(good, capsys):
     store.close()
     assert main(["check-store", "--db", str(good)]) == 1
     out = capsys.readouterr().out
-    assert "版本编号不连续：数据集 demo 机构 3 评分表 group 的 indicator:7 的版本 缺少 2" in out
+    assert "版本编号不连续：数据集 demo 机构 3 评分表 group 的 sc-2023:ind:7 的版本 缺少 2" in out
     assert "结论：发现 1 处问题" in out
 
 
@@ -383,7 +383,7 @@ def test_check_store_and_backup_against_postgresql(postgres_url, capsys):
         conn.execute(update(versions).where(versions.c.id == victim.id).values(seq=3))
     store.close()
     assert main(["check-store", "--db", postgres_url]) == 1
-    assert "机构 2 评分表 group 的 indicator:3 的版本 缺少 2" in capsys.readouterr().out
+    assert "机构 2 评分表 group 的 sc-2023:ind:3 的版本 缺少 2" in capsys.readouterr().out
     assert main(["init-store", "--db", postgres_url]) == 3
     assert "已有评分数据表" in capsys.readouterr().err
 

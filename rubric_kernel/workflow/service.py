@@ -6,16 +6,15 @@ Refusals raise WorkflowError with a Chinese message and leave the store untouche
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import replace
 
 from ..judgments import current_sheet
 from ..programme import Programme, check_limit, load_programme
-from ..rubric import Rubric
 from ..scoring import Result
-from ..sheet import check_sheet
-from ..sheet_codec import adjust_key, digest, entries_to_sheet, veto_key
-from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
+from ..sheet import Adjustment, Sheet, VetoDecision, check_sheet
+from ..sheet_codec import digest, sheet_to_entries
+from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError, keys_changed
 from ..workspace import Workspace
 from .schedule import Visit
 from .state import SIGNED, Facts, WorkflowState, derive, edit_problems, transition_problems
@@ -152,24 +151,18 @@ class Workflow:
         st = self.state(n)
         if st.stage not in ("初评", "复核"):
             raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，复核须在初评之后进行"])
-        changes: dict[str, dict | None] = {}
-        for clause, (status, finding) in veto.items():
+        for clause, (status, _finding) in veto.items():
             if status not in ("confirmed", "rejected"):
                 raise WorkflowError([f"否定项第 {clause} 条的核实结论应为 confirmed（属实）或 rejected（不属实）"])
-            changes[self._key(veto_key, clause, f"否定项条款 {clause} 不存在")] = {
-                "status": status,
-                "reason": finding,
-                "by": by,
-            }
-        for number, (value, reason) in adjust.items():
-            changes[self._key(adjust_key, number, f"调整的指标 {number} 不存在")] = {
-                "score": value,
-                "reason": reason,
-                "by": by,
-            }
-        snap = self._checked(n, changes, stage="复核", reason="省职鉴中心复核")
+        snap, sheet, changes = self._decided(
+            n,
+            veto={c: VetoDecision(status, finding, by) for c, (status, finding) in veto.items()},  # type: ignore[arg-type]
+            adjust={k: Adjustment(value, reason, by) for k, (value, reason) in adjust.items()},
+            stage="复核",
+            reason="省职鉴中心复核",
+        )
         if approve and st.stage == "初评":
-            prospective = self.ws.score(n, entries_to_sheet({**snap.live, **changes}, self.ws.rubric))
+            prospective = self.ws.score(n, sheet)
             facts = Facts(
                 digest({**snap.live, **changes}),
                 len(prospective.pending),
@@ -252,11 +245,12 @@ class Workflow:
         if not note.strip():
             raise WorkflowError(["异议处理须写明核实情况"])
         reason = f"异议 {objection} 成立：{note}"
-        changes = {
-            self._key(adjust_key, k, f"调整的指标 {k} 不存在"): {"score": v, "reason": f"{r}（{reason}）", "by": by}
-            for k, (v, r) in adjust.items()
-        }
-        snap = self._checked(n, changes, stage="异议处理", reason=reason)  # refused here, before anything is written
+        snap, _sheet, changes = self._decided(  # refused here, before anything is written
+            n,
+            adjust={k: Adjustment(v, f"{r}（{reason}）", by) for k, (v, r) in adjust.items()},
+            stage="异议处理",
+            reason=reason,
+        )
         change = "；".join(f"指标{k}调整为{v:g}分" for k, (v, _) in adjust.items())
         event = self.store.add_event(  # decided once: a second decision based on the same state is refused
             self.dataset,
@@ -296,24 +290,30 @@ class Workflow:
             raise WorkflowError(held or ["没有处于公示阶段的机构"])
         return done, held
 
-    def _key(self, key: Callable[[Rubric, Any], str], ident: object, unknown: str) -> str:
-        """The stored key of a decision's target; an id the rubric does not have is refused."""
-        try:
-            return key(self.ws.rubric, ident)
-        except KeyError:
-            raise WorkflowError([unknown]) from None
-
-    def _checked(self, n: int, changes: dict, *, stage: str, reason: str) -> Snapshot:
-        """Refuse, before anything is written, a decision the workflow or the rubric does not allow."""
+    def _decided(
+        self,
+        n: int,
+        *,
+        veto: Mapping[str, VetoDecision] | None = None,
+        adjust: Mapping[int, Adjustment],
+        stage: str,
+        reason: str,
+    ) -> tuple[Snapshot, Sheet, dict[str, dict | None]]:
+        """The group sheet with the centre's decisions applied, and the stored changes that make it so
+        (through the codec, like every write); refused before anything is written when the workflow
+        or the rubric does not allow it."""
         snap = self.store.snapshot(self.dataset, n, GROUP_SHEET)
-        if changes:
-            guard_edit(self.store, self.dataset, n, stage, reason)
-            live = {k: v for k, v in {**snap.live, **changes}.items() if v is not None}
-            sheet = entries_to_sheet(live, self.ws.rubric)
-            faults = check_sheet(sheet, self.ws.rubric, self.ws.dataset.for_institution(n), f"机构 {n} 的决定")
-            if faults:
-                raise WorkflowError([f.message for f in faults])
-        return snap
+        current = snap.sheet(self.ws.rubric)
+        veto = veto or {}
+        sheet = replace(current, veto={**current.veto, **veto}, adjustments={**current.adjustments, **adjust})
+        if not veto and not adjust:
+            return snap, sheet, {}
+        guard_edit(self.store, self.dataset, n, stage, reason)
+        faults = check_sheet(sheet, self.ws.rubric, self.ws.dataset.for_institution(n), f"机构 {n} 的决定")
+        if faults:
+            raise WorkflowError([f.message for f in faults])
+        before, after = sheet_to_entries(current, self.ws.rubric), sheet_to_entries(sheet, self.ws.rubric)
+        return snap, sheet, {k: after.get(k) for k in keys_changed(before, after)}
 
     def _write(self, n: int, changes: dict, snap: Snapshot, *, by: str, stage: str, reason: str) -> list:
         if not changes:
