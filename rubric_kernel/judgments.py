@@ -25,6 +25,7 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
 
     ``by_name``: files are a dataset's ``judgments/NN.yaml``, whose name must match their content.
     """
+    refuse_orphans(store, ws)  # never add to judgments the rubric can no longer read
     files = []
     faults: list[Fault] = []
     seen: dict[int, Path] = {}

@@ -88,6 +88,9 @@ def test_a_rubric_that_lost_stored_ids_is_refused_with_the_orphans(url, renamed,
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert all(u in err for u in MAP) and "id-map.yaml" in err and "remap-ids" in err
     assert set(exc.value.ids) <= set(MAP)
+    judgments = str(DEMO_DATA / "judgments" / "14.yaml")
+    assert main(["import-judgments", judgments, "--db", url, "--rubric", str(renamed)]) != 0
+    assert "sc-2023:ind:52" in capsys.readouterr().err
     with Store(url) as store:
         assert version_count(store) == before, "nothing was written"
 
