@@ -375,7 +375,7 @@ def test_the_command_line_works_against_postgresql(postgres_url, capsys):
 def test_reimport_withdraws_an_experts_raised_veto_but_keeps_the_centres_decisions(sqlite_store, ws, tmp_path):
     """A file owns the experts' judgments and raised vetoes, never the centre's confirmations or adjustments."""
     source = read_judgments(DEMO_DATA / "judgments" / "44.yaml")
-    assert source.veto["1(2)"].status == "raised"
+    assert source.sheet.veto["1(2)"].status == "raised"
     import_judgments(sqlite_store, ws, [DEMO_DATA / "judgments" / "44.yaml"])
     snap = sqlite_store.snapshot(DATASET, 44)
     sqlite_store.save(
