@@ -117,7 +117,7 @@ def test_form_in_jupyterlab(form_page):
         store.close()
     assert len(history) == versions_before + 1
     assert history[-1].expert == EXPERT
-    assert history[-1].content["ticks"] == {item.id: 1}
+    assert history[-1].content["ticks"] == {item.urn: 1}
 
 
 def _rect(locator) -> dict:
