@@ -69,6 +69,13 @@ def next_grade_text(r: Result) -> str:
     return "已达最高等级"
 
 
+def unchanged_text(pending: bool, base: str) -> str:
+    """An indicator with no deduction or award line: 待评 while pending (never beside 无扣分), else by its style."""
+    if pending:
+        return "待评"
+    return "未获加分" if base == "zero" else "无扣分"
+
+
 def local_time(stamp: str) -> str:
     """A stored UTC timestamp in Beijing time, the users' clock whatever the server's zone is."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
