@@ -669,7 +669,12 @@ class AssessmentForm:
             return f"指标 {ident} {self.rubric.indicators[int(ident)].name}"
         if kind == "bonus" and ident in self.rubric.bonus_items:
             return "加分项 " + self.rubric.bonus_items[ident].text.split("：")[0]
-        labels = {"dismiss": "排除信用记录 {}", "veto": "否定项第 {} 条", "adjust": "复核调整（指标 {}）"}
+        labels = {
+            "dismiss": "排除信用记录 {}",
+            "veto": "否定项第 {} 条",
+            "adjust": "复核调整（指标 {}）",
+            "opinion": "专家组意见",
+        }
         return labels.get(kind, "{}").format(ident)
 
     def _say(self, text: str, ok: bool, result: list[Version] | None = None) -> list[Version]:

@@ -186,6 +186,7 @@ class JudgmentsFile(_Strict):
     bonus: dict[Identifier, Text] = Field(default_factory=dict)
     veto: dict[Identifier, VetoModel] = Field(default_factory=dict)
     adjustments: dict[IndicatorNumber, AdjustmentModel] = Field(default_factory=dict)
+    opinion: Text = ""  # 专家组意见
 
     def to_sheet(self) -> Sheet:
         return Sheet(
@@ -199,6 +200,7 @@ class JudgmentsFile(_Strict):
             bonus=dict(self.bonus),
             veto={k: VetoDecision(v.status, v.reason, v.by) for k, v in self.veto.items()},
             adjustments={k: Adjustment(v.score, v.reason, v.by) for k, v in self.adjustments.items()},
+            opinion=self.opinion,
         )
 
     @classmethod
@@ -222,6 +224,7 @@ class JudgmentsFile(_Strict):
             adjustments={
                 k: AdjustmentModel(score=v.score, reason=v.reason, by=v.by) for k, v in sheet.adjustments.items()
             },
+            opinion=sheet.opinion,
         )
 
 

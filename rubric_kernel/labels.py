@@ -111,6 +111,8 @@ def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
         return f"加分项 {ident}" + (f"（{content['evidence']}）" if content.get("evidence") else "")
     if kind == "veto":
         return f"否定项第 {ident} 条{VETO_STATUS_ZH.get(content.get('status', ''), '')}：{content.get('reason', '')}"
+    if kind == "opinion":
+        return f"专家组意见：{content.get('text', '')}"
     if kind == "adjust":
         return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
     return str(content)

@@ -60,6 +60,7 @@ class Sheet:
     bonus: Mapping[str, str] = field(default_factory=dict)  # bonus item id -> evidence
     veto: Mapping[str, VetoDecision] = field(default_factory=dict)  # clause id -> decision
     adjustments: Mapping[int, Adjustment] = field(default_factory=dict)
+    opinion: str = ""  # 专家组意见: the group's free text on the institution, signed with the sheet
 
 
 def tick_limit(max_points: float, item_points: float) -> int:

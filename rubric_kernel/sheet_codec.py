@@ -1,7 +1,7 @@
 """A sheet as keyed JSON entries, the unit the store versions.
 
 Each judgment is one key ("indicator:12", "dismiss:R013-02", "bonus:party", "veto:1(2)",
-"adjust:12") so two experts editing different indicators never conflict, and each key has its
+"adjust:12", and "opinion" for the group's 专家组意见) so two experts editing different indicators never conflict, and each key has its
 own history of who changed it, when and why.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from .sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 
 Entries = dict[str, dict]
+OPINION_KEY = "opinion"  # not an indicator: one free text per sheet
 
 
 def sheet_to_entries(sheet: Sheet) -> Entries:
@@ -31,11 +32,14 @@ def sheet_to_entries(sheet: Sheet) -> Entries:
     out.update(
         {f"adjust:{n}": {"score": a.score, "reason": a.reason, "by": a.by} for n, a in sheet.adjustments.items()}
     )
+    if sheet.opinion:
+        out[OPINION_KEY] = {"text": sheet.opinion}
     return out
 
 
 def entries_to_sheet(entries: Mapping[str, Mapping]) -> Sheet:
     indicators, dismissed, bonus, veto, adjustments = {}, {}, {}, {}, {}
+    opinion = ""
     for key, c in entries.items():
         kind, _, ident = key.partition(":")
         if kind == "indicator":
@@ -53,9 +57,11 @@ def entries_to_sheet(entries: Mapping[str, Mapping]) -> Sheet:
             veto[ident] = VetoDecision(c["status"], c["reason"], c.get("by", ""))
         elif kind == "adjust":
             adjustments[int(ident)] = Adjustment(float(c["score"]), c["reason"], c.get("by", ""))
+        elif key == OPINION_KEY:
+            opinion = c.get("text", "")
         else:
             raise ValueError(f"unknown entry key {key!r}")
-    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments)
+    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments, opinion)
 
 
 def canonical(obj: object) -> str:
