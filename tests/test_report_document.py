@@ -201,3 +201,23 @@ def test_signature_block_shows_each_entry_valid_or_not(db):
     for s in ctx.signoffs:
         assert s.role in block
     assert block.count("未签") >= sum(s.valid is None for s in ctx.signoffs)
+
+
+def test_the_judgments_file_carries_the_opinion(tmp_path):
+    """专家组意见 in a judgments file becomes the sheet's opinion entry and is written back unchanged."""
+    import datetime as dt
+
+    from rubric_kernel.judgments_file import JudgmentsFile, read_judgments, write_judgments
+    from rubric_kernel.sheet import Sheet
+    from rubric_kernel.sheet_codec import OPINION_KEY, entries_to_sheet, sheet_to_entries
+
+    text = "机构考务管理规范，建议加强题库保密。\n第二段。"
+    jf = JudgmentsFile.from_sheet(13, "专家甲", dt.date(2023, 6, 1), Sheet(opinion=text))
+    path = tmp_path / "13.yaml"
+    write_judgments(jf, path)
+    back = read_judgments(path, today=dt.date(2023, 6, 2)).to_sheet()
+    assert back.opinion == text
+    entries = sheet_to_entries(back)
+    assert entries[OPINION_KEY] == {"text": text}
+    assert entries_to_sheet(entries).opinion == text
+    assert OPINION_KEY not in sheet_to_entries(Sheet()), "no empty opinion entry"
