@@ -94,16 +94,23 @@ def _finding(a: Assessment, i: IndicatorResult, notes: dict[int, str]) -> Findin
     )
 
 
+def experts(a: Assessment) -> tuple[str, ...]:
+    """The 评估专家组: as registered in the workflow, else whoever wrote the sheet's current entries."""
+    group = a.workflow().group
+    if group:
+        return tuple(group)
+    return tuple(dict.fromkeys(v.expert for v in a.snapshot().entries.values() if v.content is not None and v.expert))
+
+
 def _head(a: Assessment, r: Result, programme: Programme) -> Head:
     inst = a.institution
-    st = a.workflow()
     return Head(
         title="信用评估报告",
         report_no=programme.report_no(inst.number),
         report_date=beijing_today().isoformat(),
         organiser=programme.organiser.value,
         issuer=programme.issuer.value,
-        experts=tuple(st.group),
+        experts=experts(a),
         as_of=r.as_of.isoformat(),
         institution=Institution(inst.number, inst.name, inst.address, "、".join(inst.types), inst.klass),
         notice=a.ws.rubric.meta.notice,
@@ -254,8 +261,8 @@ def _signoffs(a: Assessment, programme: Programme) -> tuple[Signoff, ...]:
                     "签字后评分表已变更（变更及理由见附录修改记录）",
                 )
             )
-    if not st.group:
-        out.append(Signoff(programme.roles.expert.value, "（尚未登记评估小组）", "", None, "尚未签字"))
+    if not st.group:  # no group registered yet: the experts who wrote the sheet, none of them signed
+        out += [Signoff(programme.roles.expert.value, e, "", None, "尚未签字") for e in experts(a)]
     out.append(
         Signoff(
             "评价机构确认",

@@ -16,7 +16,7 @@ padding:6px 12px;margin-bottom:10px}.muted{color:#6b7280}.fail{color:#b91c1c}svg
 @page{size:A4;margin:14mm 12mm}@media print{th{cursor:auto}}
 @media (max-width:600px){main{padding:10px 12px}h1{font-size:19px}table,thead,tbody,tr,td{display:block}
 thead{display:none}tr{border:1px solid #d7dbe0;margin:0 0 8px;padding:4px 6px}td{border:0;padding:2px 0;overflow-wrap:anywhere}
-td::before{content:attr(data-label)"：";color:#6b7280}td:empty{display:none}svg{width:100%}}
+td::before{content:attr(data-label)"：";color:#6b7280}td:empty,td:has(>[data-v]:empty){display:none}svg{width:100%}}
 """
 # Inline, dependency-free column sorting for the index; the page still reads fully without it.
 SORT_JS = """
@@ -47,7 +47,14 @@ def table(head: Iterable[object], rows: Iterable[Iterable[object]], cls: str = "
 
 
 def html_table(rows: Sequence[Mapping[str, object]], cls: str = "") -> str:
-    """Rows as dicts whose keys are the header (lists, the index); “（无）” when there are none."""
+    """Rows as dicts whose keys are the header; “（无）” when there are none."""
     if not rows:
         return "<p>（无）</p>"
     return table(rows[0], (row.values() for row in rows), cls)
+
+
+def list_page(title: str, rows: Sequence[Mapping[str, object]], notes: Sequence[str], mark: str) -> str:
+    """A published list: its rows as one table, then its notes (each escaped)."""
+    from .render import render
+
+    return render("list.html.j2", title=title, rows=rows, notes=notes, mark=mark, css=Markup(PAGE_CSS), script="")

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=False,
-        lstrip_blocks=False,
     )
+    env.filters["list_values"] = lambda row: list(row.values())  # a dict row as its cells, in header order
+    return env
 
 
 def render(name: str, **values: Any) -> str:
