@@ -11,6 +11,8 @@ import html
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.report.loader import load_context
@@ -221,3 +223,19 @@ def test_the_judgments_file_carries_the_opinion(tmp_path):
     assert entries[OPINION_KEY] == {"text": text}
     assert entries_to_sheet(entries).opinion == text
     assert OPINION_KEY not in sheet_to_entries(Sheet()), "no empty opinion entry"
+
+
+@pytest.fixture(scope="module")
+def ctx13(db):
+    return _context(db, 13)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(min_size=1, max_size=40))
+def test_any_opinion_or_name_reads_back_as_written(ctx13, text):
+    """Whatever an expert types (markup, quotes, ampersands), the page shows exactly that text and no tag of it."""
+    head = dataclasses.replace(ctx13.head, institution=dataclasses.replace(ctx13.head.institution, name=text))
+    body = report_body(dataclasses.replace(ctx13, opinion=text, head=head))
+    opinion = re.search(r'<p class="rk-opinion">(.*?)</p>', body, re.S)
+    assert opinion and html.unescape(opinion.group(1)) == text
+    assert "<" not in opinion.group(1) and ">" not in opinion.group(1)
