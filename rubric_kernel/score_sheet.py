@@ -14,7 +14,10 @@ HEAD = ("一级指标", "二级指标", "三级指标", "信息来源", "评估�
 TITLE = "四川省技能人才评价机构信用评估评分表"
 
 
-def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, experts: list[str]) -> bytes:
+def score_sheet_xlsx(
+    rubric: Rubric, inst: Institution, r: Result, mark: str, experts: list[str], opinion: str = ""
+) -> bytes:
+    """The sheet the expert group signs: every indicator, bonus, veto, total and the group's 专家组意见."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
 
@@ -95,7 +98,9 @@ def score_sheet_xlsx(rubric: Rubric, inst: Institution, r: Result, mark: str, ex
     veto = "\n".join(f"第{v.clause}条（{VETO_STATUS_ZH[v.status]}）{v.text}；{v.reason}" for v in r.veto) or "无"
     add(["否定项", "", "", "", "", "", "", veto])
     add(["总分", "", "", "", "", rubric.meta.total_points, r.total, f"等级：{grade_text(r)}"])
-    for row in ws.iter_rows(min_row=ws.max_row - 2, max_row=ws.max_row):
+    add(["专家组意见", "", opinion or "（未填写）"])
+    ws.merge_cells(start_row=ws.max_row, start_column=3, end_row=ws.max_row, end_column=len(HEAD))
+    for row in ws.iter_rows(min_row=ws.max_row - 3, max_row=ws.max_row):
         for cell in row:
             cell.alignment = wrap
     if note := defaults_note(rubric):

@@ -88,3 +88,12 @@ def test_the_score_sheet_cites_the_basis_and_words_unchanged_rows_by_style():
     assert pending and all(by_number[n][notes] == "待评" for n in pending)
     bonus = next(r for r in rows if r[0] == "加分项")
     assert "机构提供、大数据采集" in bonus and "中共中央办公厅" in bonus[col]
+
+
+def test_the_score_sheet_carries_the_group_opinion():
+    ws = load_workspace()
+    result = ws.score(13, Sheet())
+    text = "考务管理规范，建议加强题库保密。"
+    book = load_workbook(BytesIO(score_sheet_xlsx(ws.rubric, ws.institution(13), result, ws.dataset.mark, [], text)))
+    rows = [[c for c in row if c] for row in book.active.iter_rows(values_only=True)]
+    assert ["专家组意见", text] in rows
