@@ -67,7 +67,7 @@ class Assessment:
         if sheet is not None:
             return self.ws.score(self.institution.number, sheet, self.as_of)
         stored = self.snapshot().sheet(self.ws.rubric)
-        if self._stored_result is None:  # the report's sections and its result output share one scoring
+        if self._stored_result is None:  # the report and its result output share one scoring
             faults = self.check(stored)
             if faults:
                 raise InputError(faults)

@@ -42,6 +42,7 @@ NOTEBOOKS = (_BUNDLED / "notebooks").resolve()
 NOTEBOOK = NOTEBOOKS / "assessment.ipynb"
 REPORT_CSS = PACKAGE_DIR / "report" / "report.css"
 REPORT_TEMPLATES = PACKAGE_DIR / "report" / "template"
+TEMPLATES = PACKAGE_DIR / "templates"  # the Jinja2 templates of the report and the cohort pages
 
 
 def checkout() -> Path | None:

@@ -31,7 +31,7 @@ from .labels import (
 from .rubric import Indicator, RuleItem
 from .scoring import Result
 from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
-from .sheet_codec import Entries, indicator_key, sheet_to_entries, veto_key
+from .sheet_codec import OPINION_KEY, Entries, indicator_key, sheet_to_entries, veto_key
 from .store import StaleSave, StoreError, Version, keys_changed
 
 MAX_COUNT = 99  # occurrences an expert may enter for a counted rule item ("每人次")
@@ -495,7 +495,8 @@ class AssessmentForm:
             for clause, (status, reason) in self.veto.items()
             if status.value
         }
-        return Sheet(indicators, dismissed, bonus, veto, self._adjustments)
+        opinion = (self._shown.get(OPINION_KEY) or {}).get("text", "")  # no widget yet: kept as stored
+        return Sheet(indicators, dismissed, bonus, veto, self._adjustments, opinion)
 
     def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
         """Who made a veto decision: kept while unchanged, else the expert saving it."""

@@ -17,7 +17,7 @@ from .workflow.state import SIGNED, derive
 from .workspace import Workspace, judgment_files, read_checked
 
 IMPORT_STAGE = "现场评估"
-EXPERT_KEYS = ("indicator", "dismiss", "bonus")
+EXPERT_KEYS = ("indicator", "dismiss", "bonus", "opinion")
 
 
 def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bool = False) -> dict[int, list[Version]]:

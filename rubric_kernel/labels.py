@@ -70,6 +70,13 @@ def next_grade_text(r: Result) -> str:
     return "已达最高等级"
 
 
+def unchanged_text(pending: bool, base: str) -> str:
+    """An indicator with no deduction or award line: 待评 while pending (never beside 无扣分), else by its style."""
+    if pending:
+        return "待评"
+    return "未获加分" if base == "zero" else "无扣分"
+
+
 def local_time(stamp: str) -> str:
     """A stored UTC timestamp in Beijing time, the users' clock whatever the server's zone is."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,7 +100,12 @@ def key_label(rubric: Rubric, key: str) -> str:
         return f"指标 {parsed.ident} {rubric.indicators[parsed.ident].name}"  # type: ignore[index]
     if parsed.kind == "bonus":
         return "加分项 " + rubric.bonus_items[parsed.ident].text.split("：")[0]  # type: ignore[index]
-    labels = {"dismiss": "排除信用记录 {}", "veto": "否定项第 {} 条", "adjust": "复核调整（指标 {}）"}
+    labels = {
+        "dismiss": "排除信用记录 {}",
+        "veto": "否定项第 {} 条",
+        "adjust": "复核调整（指标 {}）",
+        "opinion": "专家组意见",
+    }
     return labels[parsed.kind].format(parsed.ident)
 
 
@@ -122,4 +134,6 @@ def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
         return f"加分项 {ident}" + (f"（{content['evidence']}）" if content.get("evidence") else "")
     if kind == "veto":
         return f"否定项第 {ident} 条{VETO_STATUS_ZH.get(content.get('status', ''), '')}：{content.get('reason', '')}"
+    if kind == "opinion":
+        return f"专家组意见：{content.get('text', '')}"
     return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"

@@ -72,6 +72,7 @@ class Sheet:
     bonus: Mapping[Identifier, Text] = field(default_factory=dict)  # bonus item id -> evidence
     veto: Mapping[Identifier, VetoDecision] = field(default_factory=dict)  # clause id -> decision
     adjustments: Mapping[IndicatorNumber, Adjustment] = field(default_factory=dict)
+    opinion: Text = ""  # 专家组意见: the group's free text on the institution, signed with the sheet
     __pydantic_config__ = STRICT
 
 

@@ -9,6 +9,7 @@ position, so renumbering the indicators does not move a judgment:
     sc-2023:veto:1(2)              a veto clause raised or decided
     adjust:sc-2023:ind:12          the centre's adjustment of an indicator's score
     dismiss:R013-02                a credit record dismissed (records are the dataset's, not the rubric's)
+    opinion                        the group's 专家组意见 (one free text per sheet)
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from .sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 Entries = dict[str, dict]
 ADJUST = "adjust:"
 DISMISS = "dismiss:"
+OPINION_KEY = "opinion"  # not an indicator: one free text per sheet
 
 
 class Key(NamedTuple):
     """What a stored key names, in the rubric's own terms (an indicator's number, a clause's id…)."""
 
-    kind: str  # "indicator", "bonus", "veto", "adjust", "dismiss"
+    kind: str  # "indicator", "bonus", "veto", "adjust", "dismiss", "opinion"
     ident: int | str
 
 
@@ -57,6 +59,8 @@ def parse_key(rubric: Rubric, key: str) -> Key | None:
     """The element a stored key names; None when this rubric has no such id (an orphan)."""
     if key.startswith(DISMISS):
         return Key("dismiss", key.removeprefix(DISMISS))
+    if key == OPINION_KEY:
+        return Key("opinion", "")
     found = rubric.by_urn.get(key.removeprefix(ADJUST))
     if key.startswith(ADJUST):
         return Key("adjust", found[1]) if found and found[0] == "ind" else None  # type: ignore[arg-type]
@@ -104,6 +108,8 @@ def sheet_to_entries(sheet: Sheet, rubric: Rubric) -> Entries:
             for n, a in sheet.adjustments.items()
         }
     )
+    if sheet.opinion:
+        out[OPINION_KEY] = {"text": sheet.opinion}
     return out
 
 
@@ -113,6 +119,7 @@ def entries_to_sheet(entries: Mapping[str, Mapping], rubric: Rubric) -> Sheet:
     if lost:
         raise ValueError(f"unknown stored ids {lost!r}")
     indicators, dismissed, bonus, veto, adjustments = {}, {}, {}, {}, {}
+    opinion = ""
     for key, c in entries.items():
         kind, ident = parse_key(rubric, key)  # type: ignore[misc]
         if kind == "indicator":
@@ -129,9 +136,11 @@ def entries_to_sheet(entries: Mapping[str, Mapping], rubric: Rubric) -> Sheet:
             bonus[ident] = c.get("evidence", "")
         elif kind == "veto":
             veto[ident] = VetoDecision(c["status"], c["reason"], c.get("by", ""))
-        else:
+        elif kind == "adjust":
             adjustments[ident] = Adjustment(float(c["score"]), c["reason"], c.get("by", ""))
-    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments)  # type: ignore[arg-type]
+        else:
+            opinion = c.get("text", "")
+    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments, opinion)  # type: ignore[arg-type]
 
 
 def canonical(obj: object) -> str:

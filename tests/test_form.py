@@ -369,3 +369,16 @@ def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     notebook.show_report(a)
     assert len(shown) == 1 and "不在此显示报告" in shown[0].data and "rubric-kernel report 13" in shown[0].data
+
+
+def test_a_stored_opinion_survives_a_save_from_the_form(a):
+    """The form has no opinion field (yet): saving an indicator keeps the group's 专家组意见 as stored."""
+    a.save({"opinion": {"text": "专家组意见：考务规范。"}}, a.snapshot().base, expert=EXPERT, reason="")
+    a.snapshot(refresh=True)
+    form = AssessmentForm(a)
+    assert form.sheet().opinion == "专家组意见：考务规范。"
+    ind, it = _undeducted_item(form)
+    form.indicators[ind.number].items[it.id].value = True
+    written = form.save()
+    assert {v.key for v in written} == {f"indicator:{ind.number}"}
+    assert a.snapshot().sheet().opinion == "专家组意见：考务规范。"

@@ -151,3 +151,17 @@ def test_verify_matches_then_detects_a_change(made, capsys):
     out = capsys.readouterr().out
     assert "不一致" in out
     assert "专家评分" in out
+
+
+def test_exported_report_is_the_评估报告_in_order(made):
+    """The notebook's export carries the template's parts in the issue's order, with 报告编号 from the
+    programme settings, and the expert's free deduction among what lost points."""
+    from rubric_kernel.programme import load_programme
+
+    html = made["html"]
+    names = re.findall(r'<(?:section|header)\b[^>]*data-section="([\w-]+)"', html)
+    assert names[:5] == ["head", "conclusion", "findings", "opinion", "signatures"]
+    assert all(n.startswith("appendix-") for n in names[5:]) and "appendix-digests" in names
+    assert load_programme().report_no(13) in html
+    findings = re.search(r'data-section="findings"[^>]*>(.*?)</section>', html, re.S).group(1)
+    assert "1. 岗位设置" in findings and "&lt;script&gt;alert(1)&lt;/script&gt;现场发现问题" in findings

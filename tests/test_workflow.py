@@ -25,7 +25,8 @@ from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import bootstrap, current_sheet
 from rubric_kernel.programme import load_materials, load_programme
-from rubric_kernel.report.signoffs import signoffs_html
+from rubric_kernel.report.loader import load_context
+from rubric_kernel.report.render import report_body
 from rubric_kernel.sheet_codec import sheet_to_entries
 from rubric_kernel.store import Store, StoreError
 from rubric_kernel.workflow.consolidate import consolidate, expert_sheet
@@ -398,10 +399,13 @@ def test_a_signature_is_voided_by_a_later_change(wf, ws, store, db):
 
     report = open_assessment(13, db=f"sqlite:///{db}")
     try:
-        html = signoffs_html(report)
+        ctx = load_context(report)
+        html = report_body(ctx)
     finally:
         report.store.close()
-    assert html.count("签字已失效") == 2
+    void = [s.name for s in ctx.signoffs if s.valid is False]
+    assert sorted(void) == sorted(EXPERTS)
+    assert html.count("已失效：签字后评分表已变更") == 2
 
     wf.sign(13, EXPERTS[0])
     st = wf.state(13)

@@ -27,7 +27,7 @@ import threading
 
 from .lifetime import die_with_parent
 
-PRELOAD = ("rubric_kernel.notebook", "rubric_kernel.report.sections")
+PRELOAD = ("rubric_kernel.notebook", "rubric_kernel.report.loader", "rubric_kernel.report.render")
 DB_VARIABLE = "RUBRIC_KERNEL_ZYGOTE_DB"  # the store URL travels in the environment: ps shows argv
 
 

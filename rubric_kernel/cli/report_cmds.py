@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_options(p)
     p.add_argument("--as-of", type=iso_date, help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/reports）")
+    p.add_argument("--pdf", action="store_true", help="另生成 A4 PDF（用无界面 chromium 打印）")
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("verify", help="核对报告与评分库、数据集是否一致")
@@ -54,7 +55,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     res = run_job(Job(inst.number, report_title(inst.name, ws.dataset.mark), out, params, NOTEBOOK))
     if not res.ok:
         raise InputError([Fault(f"机构 {inst.number}", f"报告生成失败：{res.error}")])
-    print(display_path(out / f"{inst.number:02d}.html"))
+    html = out / f"{inst.number:02d}.html"
+    print(display_path(html))
+    if args.pdf:
+        from ..report.pdf import html_to_pdf
+
+        print(display_path(html_to_pdf(html)))
     return 0
 
 

@@ -76,7 +76,7 @@ def cmd_export_sheet(args: argparse.Namespace) -> int:
         experts = sorted({v.expert for v in store.history(ws.dataset.name, inst.number)})
     result = ws.score(inst.number, sheet)
     out = Path(args.out) if args.out else outputs_dir() / "sheets" / f"{inst.number:02d}-评分表.xlsx"
-    atomic_write(out, score_sheet_xlsx(ws.rubric, inst, result, ws.dataset.mark, experts))
+    atomic_write(out, score_sheet_xlsx(ws.rubric, inst, result, ws.dataset.mark, experts, sheet.opinion))
     print(display_path(out))
     return 0
 

@@ -105,6 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", required=True, help="公示开始日")
     p.add_argument("--days", type=int, help="公示天数（默认取评估项目参数）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
+    p.add_argument("--pdf", action="store_true", help="另把公示名单打印为 A4 PDF")
 
     p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
     p.add_argument("--applicant", required=True, help="申请人")
@@ -296,6 +297,10 @@ def cmd_publicity(args) -> int:
         wf.ws.rubric,
     ):
         print(display_path(p))
+        if args.pdf and p.suffix == ".html":
+            from ..report.pdf import html_to_pdf
+
+            print(display_path(html_to_pdf(p)))
     return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}（{days.shown(' 天')}）。")
 
 
