@@ -143,6 +143,10 @@ def beijing_date(stamp: str) -> dt.date:
     return moment.astimezone(BEIJING).date()
 
 
+def beijing_today() -> dt.date:
+    return dt.datetime.now(BEIJING).date()
+
+
 def find_key(keys: Sequence[KeyRecord], login: str, key_fingerprint: str) -> tuple[KeyRecord | None, str]:
     """The registered key a signature names, or None and why it cannot be used."""
     for k in keys:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
+from .. import keyring
 from ..assessment import Assessment
-from ..labels import DECISION_ZH, local_time
+from ..labels import DECISION_ZH, acknowledgement_text, local_time
 from ..sheet_codec import digest
+from ..signing import DEMO_MARK, signature_problems, signed_row
 
 
 def signoffs_html(a: Assessment) -> str:
@@ -24,12 +26,25 @@ def signoffs_html(a: Assessment) -> str:
     ]
     if st.group:
         rows = []
+        keys = keyring.registered(a.store)
         for expert in st.group:
             sig = st.signatures.get(expert)
+            problems = (
+                signature_problems(signed_row(sig.event, a.ws.dataset.synthetic), keys)
+                if sig is not None and sig.event is not None
+                else []
+            )
             if sig is None:
                 state = "未签字"
+            elif problems:
+                state = f'<strong class="rk-pending">签名无效</strong>：{escape("；".join(problems))}'
             elif sig.digest == current:
-                state = f"已签字（{escape(local_time(sig.at))}，评分表摘要 {sig.digest[:12]}…）"
+                key = str(sig.event.payload.get("key", "")) if sig.event else ""
+                demo = f"，{DEMO_MARK}" if any(k.fingerprint == key and k.demo for k in keys) else ""
+                state = (
+                    f"已签字（{escape(local_time(sig.at))}，评分表摘要 {sig.digest[:12]}…，"
+                    f"Ed25519 密钥 {escape(key[:16])}{demo}，签名有效）"
+                )
             else:
                 why = (
                     "经复核或异议处理依程序变更，变更及理由见下方修改记录"
@@ -41,6 +56,10 @@ def signoffs_html(a: Assessment) -> str:
                 )
             rows.append(f"<li>{escape(expert)}：{state}</li>")
         parts.append(f"<h3>评估小组签字</h3><ul>{''.join(rows)}</ul>")
+    if st.acknowledgement is not None:
+        parts.append(f'<p class="rk-signoff">{escape(acknowledgement_text(st.acknowledgement))}</p>')
+    elif st.stage in ("现场评估", "初评"):
+        parts.append('<p class="rk-signoff">评价机构尚未签字盖章确认现场评估结果</p>')
     if st.history:
         rows = "".join(
             f"<li>{escape(local_time(e.created_at))}　{escape(e.payload['from'])} → "

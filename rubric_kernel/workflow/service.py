@@ -6,7 +6,7 @@ Refusals raise WorkflowError with a Chinese message and leave the store untouche
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from .. import keyring
 from ..judgments import current_sheet
@@ -16,8 +16,10 @@ from ..sheet import check_sheet
 from ..sheet_codec import digest, entries_to_sheet
 from ..signing import (
     DEMO_MARK,
+    KeyRecord,
     SigningKey,
     beijing_date,
+    beijing_today,
     demo_key,
     sheet_content,
     signature_payload,
@@ -168,9 +170,12 @@ class Workflow:
             raise WorkflowError([problem])
         return key
 
-    def signature_problems(self, event: Event) -> list[str]:
+    def signature_problems(self, event: Event | None, keys: Sequence[KeyRecord] | None = None) -> list[str]:
         """Why a stored signature is not valid against the registered keys (empty: valid)."""
-        return signature_problems(signed_row(event, self.ws.dataset.synthetic), keyring.registered(self.store))
+        if event is None:
+            return ["签字记录缺失"]
+        keys = keyring.registered(self.store) if keys is None else keys
+        return signature_problems(signed_row(event, self.ws.dataset.synthetic), keys)
 
     def acknowledge(
         self,
@@ -188,7 +193,7 @@ class Workflow:
         Recorded by the organiser on the institution's behalf, once, after the on-site assessment.
         """
         st = self.state(n)
-        today = today or dt.date.today()
+        today = today or beijing_today()
         problems = []
         if st.stage not in ("现场评估", "初评"):
             problems.append(f"机构 {n} 当前阶段为“{st.stage}”，机构确认只能在现场评估或初评阶段登记")
