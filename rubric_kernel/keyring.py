@@ -27,7 +27,7 @@ from sqlalchemy import insert, select
 
 from .errors import Fault, InputError, display_path
 from .files import atomic_write
-from .signing import ED25519, KeyRecord, SigningKey, b64, demo_key, raw_public, unb64
+from .signing import ED25519, KeyRecord, SigningKey, b64, beijing_today, demo_key, raw_public, unb64
 from .store import Store, StoreError, keys
 
 KEY_FILE_FORMAT = "rubric-kernel-public-keys"
@@ -93,6 +93,23 @@ def load_private(login: str, passphrase: str, path: Path | None = None) -> Signi
     if not isinstance(private, Ed25519PrivateKey):
         raise KeyRefused(f"私钥 {display_path(path)} 不是 Ed25519 密钥")
     return SigningKey(login, private)
+
+
+def issuer_key(login: str, synthetic: bool) -> SigningKey | None:
+    """The issuing role's key for sealing reports: their own (passphrase from the environment, a batch
+    cannot ask), else on demo data their demo key; None when neither is at hand (the report goes unsealed)."""
+    if private_path(login).exists():
+        passphrase = os.environ.get(PASSPHRASE_ENV)
+        if passphrase is None:
+            raise KeyRefused(f"签章需要 {login} 的私钥口令：请设置环境变量 {PASSPHRASE_ENV}")
+        return load_private(login, passphrase)
+    return demo_key(login) if synthetic else None
+
+
+def prepare_seal(store: Store, issuer: str, synthetic: bool) -> None:
+    """Before reports are sealed: on demo data without the issuer's own key, register the issuer's demo key."""
+    if synthetic and not private_path(issuer).exists():
+        ensure_demo(store, issuer, beijing_today())
 
 
 def read_public(path: Path) -> bytes:

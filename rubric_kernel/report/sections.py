@@ -44,7 +44,8 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") ->
 
 
 def _section(title: str, body: str, cls: str = "") -> str:
-    return f'<section class="rk-section {cls}"><h2>{esc(title)}</h2>{body}</section>'
+    """One report section, marked with ``data-section`` so the report's seal digests it by name (seal.py)."""
+    return f'<section class="rk-section {cls}" data-section="{esc(title)}"><h2>{esc(title)}</h2>{body}</section>'
 
 
 def demo_banner(a: Assessment) -> str:
@@ -71,9 +72,9 @@ def identity(a: Assessment, r: Result) -> str:
     ]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     return (
-        f'<header class="rk-title"><p class="rk-kicker">四川省技能人才评价机构信用评估</p>'
+        f'<header class="rk-title" data-section="标题"><p class="rk-kicker">四川省技能人才评价机构信用评估</p>'
         f'<h1>信用评估报告</h1><p class="rk-inst">{esc(inst.name)}</p></header>'
-        f'<section class="rk-section"><h2>机构基本情况</h2><dl class="rk-dl">{dl}</dl></section>'
+        f'<section class="rk-section" data-section="机构基本情况"><h2>机构基本情况</h2><dl class="rk-dl">{dl}</dl></section>'
     )
 
 
