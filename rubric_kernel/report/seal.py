@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 
 from ..labels import local_time
@@ -30,7 +30,8 @@ SECTION_ATTR = "data-section"
 DIGEST_ID = "rk-digest"
 HIDDEN = {"script", "style", "template", "head", "title", "noscript"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-SEAL_DATA = re.compile(rf'<script[^>]*\bid="{DATA_ID}"[^>]*>(.*?)</script>', re.S)
+SEAL_DATA = re.compile(rf'<div\b[^>]*\bid="{DATA_ID}"[^>]*>')  # the report carries no script: data in an attribute
+SEAL_ATTR = re.compile(r'\bdata-seal="([^"]*)"')
 
 
 @dataclass
@@ -118,7 +119,6 @@ def seal_html(html: str, key: SigningKey, at: str, *, synthetic: bool) -> str:
         raise ValueError("report already sealed")
     content = seal_content(html, key, at, synthetic)
     data = json.dumps({**content, "signature": key.sign(content)}, ensure_ascii=False, sort_keys=True)
-    data = data.replace("</", "<\\/")  # JSON's own escape: the script element cannot be closed early
     demo = f"（{DEMO_MARK}：由公开种子生成，只证明内容未被改动，不证明签章人身份）" if key.demo else ""
     block = (
         f'<section id="{SEAL_ID}" class="rk-section rk-seal"><h2>报告签章</h2>'
@@ -126,7 +126,7 @@ def seal_html(html: str, key: SigningKey, at: str, *, synthetic: bool) -> str:
         f"<code>{key.fingerprint[:16]}</code>{demo} 签章；正文摘要 <code>{content['body'][:16]}…</code>，"
         f"共 {len(content['sections'])} 个章节各有摘要。"
         "用 <code>rubric-kernel verify 本文件</code> 可核对正文是否与签章时一致。</p>"
-        f'<script type="application/json" id="{DATA_ID}">{data}</script></section>'
+        f'<div id="{DATA_ID}" hidden data-seal="{escape(data, quote=True)}"></div></section>'
     )
     cut = html.rfind("</body>")
     return html + block if cut < 0 else html[:cut] + block + html[cut:]
@@ -149,7 +149,8 @@ def check(html: str, keys: Sequence[KeyRecord] | None) -> SealCheck:
     if not m:
         return SealCheck(problems=["报告没有签章（不是签章后发出的报告，或签章已被删除）"])
     try:
-        sealed = json.loads(m.group(1))
+        attr = SEAL_ATTR.search(m.group(0))
+        sealed = json.loads(unescape(attr.group(1)) if attr else "")
         signature = sealed.pop("signature")
         result = SealCheck(sealed["signer"], sealed["key"], sealed["at"])
         recorded = {name: d for name, d in sealed["sections"]}
