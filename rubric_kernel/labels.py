@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from .rubric import Rubric
 from .scoring import Result
 from .sheet_codec import parse_key
+
+if TYPE_CHECKING:
+    from .workflow.state import Acknowledgement
 
 STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
 VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
@@ -137,3 +141,11 @@ def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
     if kind == "opinion":
         return f"专家组意见：{content.get('text', '')}"
     return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
+
+
+def acknowledgement_text(ack: Acknowledgement) -> str:
+    """The institution's confirmation of the on-site result, or its refusal, in one line."""
+    recorded = f"（{ack.recorded_by} 代为登记，{local_time(ack.at)}）"
+    if ack.accepted:
+        return f"机构确认：{ack.person} 于 {ack.date.isoformat()} 签字盖章确认现场评估结果{recorded}"
+    return f"机构拒绝签字：{ack.person} 于 {ack.date.isoformat()} 拒绝确认现场评估结果，理由：{ack.reason}{recorded}"

@@ -87,6 +87,23 @@ events = Table(
     UniqueConstraint("dataset", "institution", "seq", name="uq_event_seq"),
 )
 
+# Public keys of the people who sign (keyring.py): registrations and revocations, appended, never edited.
+keys = Table(
+    "rk_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(128), nullable=False),
+    Column("action", String(16), nullable=False),  # "register" or "revoke"
+    Column("algorithm", String(16), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("public_key", Text, nullable=False),  # base64 of the raw public key
+    Column("effective", String(10), nullable=False),  # ISO date from which the action holds
+    Column("actor", String(128), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("note", Text, nullable=False),
+)
+CORE_TABLES = ("rk_meta", "rk_versions", "rk_events")  # every schema has these; later ones come with upgrades
+
 
 class StoreError(Exception):
     """A save the store refused; the message is for the user (Chinese)."""
@@ -216,7 +233,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def layout_problem(tables: Iterable[str], meta: Mapping[str, str]) -> str | None:
     """Why a database holding these tables and meta rows is not a usable rubric-kernel store (None: it is)."""
-    ours = {t.name for t in metadata.sorted_tables}
+    ours = set(CORE_TABLES)
     present = ours & set(tables)
     if not present:
         return "不是 rubric-kernel 评分库（其中没有评分数据表）"

@@ -165,3 +165,56 @@ def test_exported_report_is_the_评估报告_in_order(made):
     assert load_programme().report_no(13) in html
     findings = re.search(r'data-section="findings"[^>]*>(.*?)</section>', html, re.S).group(1)
     assert "1. 岗位设置" in findings and "&lt;script&gt;alert(1)&lt;/script&gt;现场发现问题" in findings
+
+
+# ------------------------------------------------------------------------------ the report's seal (issue 10 §6)
+@pytest.fixture(scope="module")
+def keys_file(made, tmp_path_factory):
+    """The registered public keys, exported: all a verifier without the store needs."""
+    path = tmp_path_factory.mktemp("keys") / "keys.json"
+    assert _run(["keys", "export", "--db", made["db"], "--out", str(path)])[0] == 0
+    return path
+
+
+def _verify_alone(html: str, keys: Path, tmp_path: Path) -> tuple[int, str]:
+    report = tmp_path / "13.html"
+    report.write_text(html, encoding="utf-8")
+    return _run(["verify", str(report), "--keys", str(keys), "--db", str(tmp_path / "absent.sqlite")])
+
+
+def test_the_report_is_sealed_by_the_organisers_demo_key(made, keys_file, tmp_path):
+    html = made["html"]
+    assert 'id="rk-seal"' in html and "大证信用" in html and "演示密钥" in html
+    code, out = _verify_alone(html, keys_file, tmp_path)
+    assert code == 0, out
+    assert "签章核对：相符" in out and "演示密钥" in out and "输入核对：未进行" in out
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "section"),
+    [
+        (lambda h: re.sub(r'rk-total">[^<]*<', 'rk-total">420<', h, count=1), "评估结论"),
+        (lambda h: re.sub(r'rk-grade">[^<]*<', 'rk-grade">A<', h, count=1), "评估结论"),
+        (
+            lambda h: h.replace("<strong>15</strong></td><td>已评", "<strong>12</strong></td><td>已评", 1),
+            "指标评分明细",
+        ),
+        (lambda h: h.replace("现场发现问题", "无问题", 1), "指标评分明细"),
+    ],
+)
+def test_an_edited_figure_or_reason_fails_verification_naming_the_section(made, keys_file, tmp_path, edit, section):
+    edited = edit(made["html"])
+    assert edited != made["html"]
+    code, out = _verify_alone(edited, keys_file, tmp_path)
+    assert code == 1
+    assert f"签章核对：不符。章节“{section}”的内容与签章时不同" in out
+
+
+def test_a_removed_section_fails_verification(made, keys_file, tmp_path):
+    edited = re.sub(
+        r'<section class="rk-section\s*" data-section="信用记录">.*?</section>', "", made["html"], flags=re.S
+    )
+    assert edited != made["html"]
+    code, out = _verify_alone(edited, keys_file, tmp_path)
+    assert code == 1 and "缺少章节“信用记录”" in out

@@ -209,8 +209,8 @@ def test_the_judgments_file_carries_the_opinion(tmp_path):
     """专家组意见 in a judgments file becomes the sheet's opinion entry and is written back unchanged."""
     import datetime as dt
 
-    from rubric_kernel.judgments_file import JudgmentsFile, read_judgments, write_judgments
     from rubric_kernel.bundled import RUBRIC_PATH
+    from rubric_kernel.judgments_file import JudgmentsFile, read_judgments, write_judgments
     from rubric_kernel.rubric import load_rubric
     from rubric_kernel.sheet import Sheet
     from rubric_kernel.sheet_codec import OPINION_KEY, entries_to_sheet, sheet_to_entries

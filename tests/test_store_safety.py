@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from keyed import keyed_signature
 from sqlalchemy import delete, text, update
 
 from rubric_kernel.cli import main
@@ -298,13 +299,7 @@ def test_restore_replaces_a_damaged_store_and_keeps_it(good, tmp_path, capsys):
 # ------------------------------------------------------------------------------ check-store
 def test_check_store_passes_a_good_store(good, capsys):
     store = Store(str(good))
-    store.add_event(
-        DATASET,
-        1,
-        "signature",
-        actor="张三",
-        payload={"expert": "张三", "digest": digest(store.snapshot(DATASET, 1).live)},
-    )
+    keyed_signature(store, DATASET, 1, "张三", digest(store.snapshot(DATASET, 1).live))
     store.close()
     assert main(["check-store", "--db", str(good)]) == 0
     out = capsys.readouterr().out
@@ -338,19 +333,20 @@ def test_check_store_finds_a_broken_event_sequence(good, capsys):
 def test_check_store_finds_signatures_that_match_no_state_of_the_sheet(good, capsys):
     store = Store(str(good))
     live = store.snapshot(DATASET, 1).live
-    store.add_event(DATASET, 1, "signature", actor="张三", payload={"expert": "张三", "digest": digest(live)})
-    store.add_event(DATASET, 2, "signature", actor="张三", payload={"expert": "张三", "digest": "0" * 64})
-    store.add_event(DATASET, 3, "signature", actor="张三", payload={"expert": "张三"})
+    keyed_signature(store, DATASET, 1, "张三", digest(live))
+    keyed_signature(store, DATASET, 2, "张三", "0" * 64)
+    store.add_event(DATASET, 3, "signature", actor="张三", payload={"expert": "张三"})  # unkeyed, no digest
     victim = store.history(DATASET, 1, "sc-2023:ind:1")[-1]
     with store.engine.begin() as conn:  # the signed content edited afterwards, in place
         conn.execute(update(versions).where(versions.c.id == victim.id).values(content=text("'{}'")))
     store.close()
     assert main(["check-store", "--db", str(good)]) == 1
     faults = [line for line in capsys.readouterr().out.splitlines() if "问题：" in line]
-    assert len(faults) == 3, faults
+    assert len(faults) == 4, faults
     assert any("签字无效：机构 1" in f for f in faults)
     assert any("签字无效：机构 2" in f for f in faults)
     assert any("签字内容不完整：机构 3" in f and "摘要" in f for f in faults)
+    assert any("签名无效：机构 3" in f and "旧式无密钥签字" in f for f in faults)
 
 
 def test_check_store_reports_a_partial_store(good, capsys):

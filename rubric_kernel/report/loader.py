@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
+from .. import keyring
 from ..assessment import Assessment
 from ..cohort import class_means
 from ..evidence import CreditRecord
@@ -16,6 +17,7 @@ from ..labels import (
     BASE_ZH,
     DECISION_ZH,
     LINE_KIND_ZH,
+    acknowledgement_text,
     defaults_note,
     describe_version,
     fmt,
@@ -30,6 +32,7 @@ from ..labels import (
 from ..programme import Programme, load_programme
 from ..scoring import IndicatorResult, Line, Result
 from ..sheet_codec import digest
+from ..signing import DEMO_MARK, signature_problems, signed_row
 from .chart import level1_chart_svg
 from .context import (
     Comparison,
@@ -128,7 +131,13 @@ def _conclusion(a: Assessment, r: Result) -> Conclusion:
         return f"{record_text(rec)}：{rec.summary}" if rec else "评估专家现场核查提出"
 
     vetoes = tuple(
-        VetoBanner(v.clause, v.text, v.reason, a.snapshot().sheet(a.ws.rubric).veto[v.clause].by, tuple(map(source, v.raised_by)))
+        VetoBanner(
+            v.clause,
+            v.text,
+            v.reason,
+            a.snapshot().sheet(a.ws.rubric).veto[v.clause].by,
+            tuple(map(source, v.raised_by)),
+        )
         for v in r.effective_veto
     )
     return Conclusion(
@@ -241,37 +250,48 @@ def _materials(a: Assessment) -> Materials:
 
 
 def _signoffs(a: Assessment, programme: Programme) -> tuple[Signoff, ...]:
-    """Whatever signs the report today, as generic entries (keyed signatures can add more later)."""
+    """Everything that signs the report today, each checked: the experts' keyed signatures against the
+    registered public keys and the sheet as it stands, the institution's confirmation, the review."""
     st = a.workflow()
     current = digest(a.snapshot().live)
+    keys = keyring.registered(a.store)
+    expert_role = programme.roles.expert.value
     out = []
     for expert in st.group:
         sig = st.signatures.get(expert)
         if sig is None:
-            out.append(Signoff(programme.roles.expert.value, expert, "", None, "尚未签字"))
-        elif sig.digest == current:
-            out.append(Signoff(programme.roles.expert.value, expert, local_time(sig.at), True, "签字有效"))
-        else:
+            out.append(Signoff(expert_role, expert, "", None, "尚未签字"))
+            continue
+        problems = signature_problems(signed_row(sig.event, a.ws.dataset.synthetic), keys) if sig.event else []
+        if problems:
+            out.append(Signoff(expert_role, expert, local_time(sig.at), False, "签名无效：" + "；".join(problems)))
+        elif sig.digest != current:
             out.append(
                 Signoff(
-                    programme.roles.expert.value,
-                    expert,
-                    local_time(sig.at),
-                    False,
-                    "签字后评分表已变更（变更及理由见附录修改记录）",
+                    expert_role, expert, local_time(sig.at), False, "签字后评分表已变更（变更及理由见附录修改记录）"
                 )
             )
+        else:
+            key = str(sig.event.payload.get("key", "")) if sig.event else ""
+            demo = f"，{DEMO_MARK}" if any(k.fingerprint == key and k.demo for k in keys) else ""
+            out.append(
+                Signoff(expert_role, expert, local_time(sig.at), True, f"签名有效（Ed25519 密钥 {key[:16]}{demo}）")
+            )
     if not st.group:  # no group registered yet: the experts who wrote the sheet, none of them signed
-        out += [Signoff(programme.roles.expert.value, e, "", None, "尚未签字") for e in experts(a)]
-    out.append(
-        Signoff(
-            "评价机构确认",
-            a.institution.name,
-            st.commitment.isoformat() if st.commitment else "",
-            True if st.commitment else None,
-            "已签署《信用承诺书》" if st.commitment else "尚未签署《信用承诺书》",
+        out += [Signoff(expert_role, e, "", None, "尚未签字") for e in experts(a)]
+    ack = st.acknowledgement
+    if ack is not None:
+        out.append(
+            Signoff(
+                "评价机构确认",
+                ack.person,
+                ack.date.isoformat(),
+                True if ack.accepted else None,
+                acknowledgement_text(ack),
+            )
         )
-    )
+    else:
+        out.append(Signoff("评价机构确认", a.institution.name, "", None, "尚未签字盖章确认现场评估结果"))
     review = next((e for e in reversed(st.history) if e.payload.get("to") == "复核"), None)
     out.append(
         Signoff(
