@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "r0005"
-down_revision = "r0002"
+down_revision = "r0003"
 branch_labels = None
 depends_on = None
 
