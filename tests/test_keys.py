@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
-from rubric_kernel.report.signoffs import signoffs_html
 
 from rubric_kernel import keyring
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.cli import main
+from rubric_kernel.report.loader import load_context
 from rubric_kernel.signing import (
     SIGNED_FIELDS,
     KeyRecord,
@@ -237,9 +237,10 @@ def test_the_report_names_an_invalid_signature(wf):
     rewrite(wf, event.id, {**event.payload, "signed": {**event.payload["signed"], "at": "2020-01-01T00:00:00+00:00"}})
     a = open_assessment(13, db=wf.store.url, bootstrap_store=False)
     with a.store:
-        html = signoffs_html(a)
-    assert "林晓峰：<strong" in html and "签名无效" in html and "被改写" in html
-    assert "陈静怡：已签字" in html and "签名有效" in html and "演示密钥" in html
+        signoffs = {s.name: s for s in load_context(a).signoffs}
+    lin, chen = signoffs["林晓峰"], signoffs["陈静怡"]
+    assert lin.valid is False and "签名无效" in lin.detail and "被改写" in lin.detail
+    assert chen.valid is True and "签名有效" in chen.detail and "演示密钥" in chen.detail
 
 
 # ------------------------------------------------------------------------------ the institution's confirmation
@@ -263,8 +264,8 @@ def test_the_institution_confirms_the_on_site_result_once(wf):
         wf.acknowledge(13, person="李副主任", date=today, by="大证信用", refuse=True, reason="不同意")
     a = open_assessment(13, db=wf.store.url, bootstrap_store=False)
     with a.store:
-        html = signoffs_html(a)
-    assert f"机构确认：王主任 于 {today.isoformat()} 签字盖章确认现场评估结果" in html
+        ack = next(s for s in load_context(a).signoffs if s.role == "评价机构确认")
+    assert ack.valid is True and f"机构确认：王主任 于 {today.isoformat()} 签字盖章确认现场评估结果" in ack.detail
 
 
 def test_a_refusal_is_recorded_with_its_reason(url, wf, capsys):

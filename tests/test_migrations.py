@@ -271,7 +271,11 @@ def test_upgrading_keys_keeps_signatures_verifiable_and_can_be_undone(url, ws, c
         store.close()
     assert main(["check-store", "--db", url]) == 1
     out = capsys.readouterr().out
-    assert "机构 14 的签字" in out and "机构 13 的签字" not in out
+    lines = out.splitlines()
+    no_state = [line for line in lines if "的签字" in line and "未用登记的密钥签名" not in line]
+    assert any("机构 14 的签字" in line for line in no_state), out
+    assert not any("机构 13 的签字" in line for line in no_state), "13's signature matches a real state"
+    assert any("机构 13 的签字" in line and "未用登记的密钥签名" in line for line in lines), "but it is unkeyed"
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # and back: the positions and the original digests return
         migrate.downgrade(conn, "r0002", rubric=ws.rubric)

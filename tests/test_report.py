@@ -197,10 +197,16 @@ def test_the_report_is_sealed_by_the_organisers_demo_key(made, keys_file, tmp_pa
         (lambda h: re.sub(r'rk-total">[^<]*<', 'rk-total">420<', h, count=1), "评估结论"),
         (lambda h: re.sub(r'rk-grade">[^<]*<', 'rk-grade">A<', h, count=1), "评估结论"),
         (
-            lambda h: h.replace("<strong>15</strong></td><td>已评", "<strong>12</strong></td><td>已评", 1),
-            "指标评分明细",
+            lambda h: re.sub(
+                r'(data-section="appendix-indicators".*?<td><strong>)(\d+)(</strong>)',
+                lambda m: m.group(1) + str(int(m.group(2)) + 1) + m.group(3),
+                h,
+                count=1,
+                flags=re.S,
+            ),
+            "附录二",
         ),
-        (lambda h: h.replace("现场发现问题", "无问题", 1), "指标评分明细"),
+        (lambda h: h.replace("现场发现问题", "无问题", 1), "扣分、加分与否定项说明"),
     ],
 )
 def test_an_edited_figure_or_reason_fails_verification_naming_the_section(made, keys_file, tmp_path, edit, section):
@@ -213,8 +219,11 @@ def test_an_edited_figure_or_reason_fails_verification_naming_the_section(made, 
 
 def test_a_removed_section_fails_verification(made, keys_file, tmp_path):
     edited = re.sub(
-        r'<section class="rk-section\s*" data-section="信用记录">.*?</section>', "", made["html"], flags=re.S
+        r'<section class="rk-section rk-appendix" data-section="appendix-records".*?</section>',
+        "",
+        made["html"],
+        flags=re.S,
     )
     assert edited != made["html"]
     code, out = _verify_alone(edited, keys_file, tmp_path)
-    assert code == 1 and "缺少章节“信用记录”" in out
+    assert code == 1 and "缺少章节“附录三”" in out

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.report.loader import load_context
 from rubric_kernel.report.render import report_body
+from rubric_kernel.sheet_codec import parse_key
 
 XSS = "<script>alert(1)</script>甲"
 SECTIONS = (
@@ -139,10 +140,13 @@ def test_wording_of_unchanged_and_pending_rows(db):
     a = _open(db, 13)
     try:
         # withdraw a judged deduction-style indicator: it becomes pending
-        judged = next(
-            k
+        rubric = a.ws.rubric
+        judged, number = next(
+            (k, parsed.ident)
             for k in a.snapshot().live
-            if k.startswith("indicator:") and a.ws.rubric.indicators[int(k[10:])].base == "full"
+            if (parsed := parse_key(rubric, k))
+            and parsed.kind == "indicator"
+            and rubric.indicators[parsed.ident].base == "full"
         )
         a.save({judged: None}, a.snapshot().base, expert="测试", reason="")
         a.snapshot(refresh=True)
@@ -150,7 +154,7 @@ def test_wording_of_unchanged_and_pending_rows(db):
     finally:
         a.store.close()
     rows = {row.number: row for g in ctx.indicator_groups for row in g.rows}
-    pending = rows[int(judged[10:])]
+    pending = rows[number]
     assert pending.pending and pending.summary == "待评" and pending.score == "待评"
     zero_unmoved = [row for row in rows.values() if row.style == "加分制" and not row.pending and row.score == "0"]
     assert zero_unmoved and all(row.summary == "未获加分" for row in zero_unmoved)
@@ -168,7 +172,7 @@ def test_opinion_is_stored_with_the_sheet_and_escaped(db):
         a.save({"opinion": {"text": XSS}}, a.snapshot().base, expert="测试", reason="")
         a.snapshot(refresh=True)
         ctx = load_context(a)
-        assert a.snapshot().sheet().opinion == XSS
+        assert a.snapshot().sheet(a.ws.rubric).opinion == XSS
     finally:
         a.store.close()
     body = report_body(ctx)  # the store is closed: rendering needs only the context

@@ -31,7 +31,7 @@ from ..labels import (
 )
 from ..programme import Programme, load_programme
 from ..scoring import IndicatorResult, Line, Result
-from ..sheet_codec import digest
+from ..sheet_codec import digest, parse_key
 from ..signing import DEMO_MARK, signature_problems, signed_row
 from .chart import level1_chart_svg
 from .context import (
@@ -333,30 +333,30 @@ def _history(a: Assessment) -> tuple[HistoryRow, ...]:
     records = {rec.id: record_text(rec) for rec in a.evidence.records}
 
     def item(key: str) -> str:
-        kind, _, ident = key.partition(":")
-        if kind in ("indicator", "adjust") and ident.isdigit() and int(ident) in rubric.indicators:
-            return f"{ident}. {rubric.indicators[int(ident)].name}"
-        if kind == "bonus" and ident in rubric.bonus_items:
-            return "加分项：" + rubric.bonus_items[ident].text.split("：")[0]
+        parsed = parse_key(rubric, key)
+        kind, ident = parsed if parsed else ("", "")
+        if kind in ("indicator", "adjust"):
+            return f"{ident}. {rubric.indicators[ident].name}"  # type: ignore[index]
+        if kind == "bonus":
+            return "加分项：" + rubric.bonus_items[ident].text.split("：")[0]  # type: ignore[index]
         if kind == "veto":
             return f"否定项第{ident}条"
         if kind == "dismiss":
-            return "信用记录：" + records.get(ident, "（已不在数据集中）")
+            return "信用记录：" + records.get(str(ident), "（已不在数据集中）")
         return "专家组意见" if kind == "opinion" else "其他"
 
     def content(key: str, body: dict | None) -> str:
         """A version in words; rule items, records and bonus items by their text, never by their ids."""
-        kind, _, ident = key.partition(":")
         if body is None:
             return "撤回"
-        if kind == "indicator" and ident.isdigit() and int(ident) in rubric.indicators:
-            ind = rubric.indicators[int(ident)]
-            items = {it.id: it for it in ind.items}
-            ticks = body.get("ticks", {})
+        parsed = parse_key(rubric, key)
+        kind, ident = parsed if parsed else ("", "")
+        if kind == "indicator":
+            items = {it.urn: it for it in rubric.indicators[ident].items}  # type: ignore[index]
             parts = [
-                f"认定：{items[i].text}" + (f"（{c}{items[i].unit}）" if items[i].unit else "")
-                for i, c in ticks.items()
-                if i in items
+                f"认定：{items[u].text}" + (f"（{c}{items[u].unit}）" if items[u].unit else "")
+                for u, c in body.get("ticks", {}).items()
+                if u in items
             ]
             rest = {**body, "ticks": {}}  # free entries and evidence as the shared wording says them
             described = describe_version(rubric, key, rest)

@@ -40,6 +40,7 @@ class Content:
 
     body: list[str] = field(default_factory=list)
     sections: dict[str, list[str]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # a section's name as readers call it (data-title)
     inputs: dict[str, str] = field(default_factory=dict)
 
     def digests(self) -> tuple[str, list[list[str]]]:
@@ -71,6 +72,7 @@ class _Reader(HTMLParser):
             while name in self.content.sections:
                 name, i = f"{section.strip()}（{i}）", i + 1
             self.content.sections[name] = []
+            self.content.titles[name] = a.get("data-title") or name
             section = name
         self.stack.append((tag, section, hidden))
 
@@ -104,6 +106,7 @@ def seal_content(html: str, key: SigningKey, at: str, synthetic: bool) -> dict:
         "v": 1,
         "body": body,
         "sections": sections,
+        "titles": content.titles,
         "inputs": content.inputs,
         "synthetic": synthetic,
         "signer": key.login,
@@ -125,7 +128,7 @@ def seal_html(html: str, key: SigningKey, at: str, *, synthetic: bool) -> str:
         f"<p>本报告由 {escape(key.login)} 于 {escape(local_time(at))} 以 Ed25519 密钥 "
         f"<code>{key.fingerprint[:16]}</code>{demo} 签章；正文摘要 <code>{content['body'][:16]}…</code>，"
         f"共 {len(content['sections'])} 个章节各有摘要。"
-        "用 <code>rubric-kernel verify 本文件</code> 可核对正文是否与签章时一致。</p>"
+        "核验方法见附录六：核验时逐章比对正文与签章时是否一致。</p>"
         f'<div id="{DATA_ID}" hidden data-seal="{escape(data, quote=True)}"></div></section>'
     )
     cut = html.rfind("</body>")
@@ -160,12 +163,13 @@ def check(html: str, keys: Sequence[KeyRecord] | None) -> SealCheck:
     content = read_content(html)
     body, sections = content.digests()
     current = {name: d for name, d in sections}
+    titles = {**content.titles, **sealed.get("titles", {})}
     for name, d in recorded.items():
         if name not in current:
-            result.problems.append(f"缺少章节“{name}”")
+            result.problems.append(f"缺少章节“{titles.get(name, name)}”")
         elif current[name] != d:
-            result.problems.append(f"章节“{name}”的内容与签章时不同")
-    result.problems += [f"多出签章时没有的章节“{name}”" for name in current if name not in recorded]
+            result.problems.append(f"章节“{titles.get(name, name)}”的内容与签章时不同")
+    result.problems += [f"多出签章时没有的章节“{titles.get(n, n)}”" for n in current if n not in recorded]
     if body != recorded_body and not result.problems:
         result.problems.append("章节之外的正文与签章时不同")
     if content.inputs != recorded_inputs:
