@@ -223,7 +223,9 @@ def test_a_restored_workspace_shows_every_form(lab):
         for i, name in enumerate(names):
             # Opening a notebook by URL reloads the page, which already restores the ones before it.
             page.goto(f"{base}/lab/tree/{name}{'?reset&' if i == 0 else '?'}token={token}", timeout=60_000)
-            expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(name)
+            expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(
+                name, timeout=60_000
+            )
             active = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
             _run_all_until_it_runs(page)
             expect(active.locator(".rk-save")).to_be_visible(timeout=180_000)
