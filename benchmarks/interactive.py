@@ -1,6 +1,7 @@
 """The figures of the expert's workbench (issue 12 §3), each printed with its target, in one run.
 
-Usage: ``.venv/bin/python benchmarks/interactive.py``. Command-line figures go through the installed
+Usage: ``.venv/bin/python benchmarks/interactive.py [--browser]`` (``--browser``: only the browser
+figures and the kernel-side profile). Command-line figures go through the installed
 ``rubric-kernel`` in subprocesses, as an expert would type them; browser figures drive the real
 assessment notebook in JupyterLab + Debian chromium with the same driver as tests/test_browser.py.
 Everything works on a temporary store and output folder. The machine's load is printed with the
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from lab_driver import CHROMIUM, jupyter_lab, lab_env, launch, open_notebook, run_all, write_notebook
+from lab_driver import CHROMIUM, ROOT, jupyter_lab, lab_env, launch, open_notebook, run_all, voila, write_notebook
 
 CLI = str(Path(sys.executable).with_name("rubric-kernel"))
 INSTITUTION = 13
@@ -89,8 +90,59 @@ def browser_figures(tmp: Path, db: Path) -> None:
             expect(page.locator(".rk-save")).to_be_visible(timeout=180_000)
             url = time.perf_counter() - t
             _line("open URL -> form usable (incl. Run All)", f"{url:.2f} s", "<= 5 s", url <= 5)
+            page.close()
         finally:
             browser.close()
+    voila_figure(tmp, db)
+
+
+def voila_figure(tmp: Path, db: Path) -> None:
+    """The Voilà page (`make expert`): opening its URL runs the whole notebook in a fresh kernel."""
+    from playwright.sync_api import expect, sync_playwright
+
+    app = tmp / "voila-app"
+    app.mkdir()
+    write_notebook(app / "assessment.ipynb", INSTITUTION, "基准测试专家")
+    with voila(app / "assessment.ipynb", lab_env(tmp / "voila-jupyter", db)) as url, sync_playwright() as p:
+        browser = launch(p, tmp / "voila-profile")
+        try:
+            page = browser.new_page()
+            t = time.perf_counter()
+            page.goto(f"{url}/?institution={INSTITUTION}", timeout=120_000)
+            expect(page.locator(".rk-save")).to_be_visible(timeout=180_000)
+            took = time.perf_counter() - t
+            _line("Voila: open URL -> form usable (fresh kernel)", f"{took:.2f} s", "<= 5 s", took <= 5)
+        finally:
+            browser.close()
+
+
+def kernel_profile(tmp: Path, db: Path) -> None:
+    """Where Run All's time goes inside the kernel: each code cell's wall time and the comm messages
+    it sends (the frontend fetches one model per message; the rest of the browser figure is its render)."""
+    import nbformat
+    from jupyter_client.manager import start_new_kernel
+
+    nb = tmp / "profile.ipynb"
+    write_notebook(nb, INSTITUTION, "基准测试专家")
+    cells = [c for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code"]
+    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "RUBRIC_KERNEL_DB": str(db)}, cwd=str(ROOT))
+    try:
+        for cell in cells:
+            t = time.perf_counter()
+            comms = 0
+            msg_id = kc.execute(cell.source)
+            while True:
+                msg = kc.get_iopub_msg(timeout=120)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                comms += msg["msg_type"].startswith("comm_")
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+            first = cell.source.strip().splitlines()[-1][:40]
+            print(f"  kernel: {first:<42} {time.perf_counter() - t:6.3f} s  {comms:5d} comm messages")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def main() -> None:
@@ -99,7 +151,9 @@ def main() -> None:
     try:
         db = tmp / "store.sqlite"
         env = {**os.environ, "RUBRIC_KERNEL_DB": str(db)}
-        cli_figures(tmp, env)
+        if "--browser" not in sys.argv[1:]:
+            cli_figures(tmp, env)
+        kernel_profile(tmp, db)
         if CHROMIUM.exists():
             browser_figures(tmp, db)
         else:

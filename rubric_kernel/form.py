@@ -101,27 +101,29 @@ def _shared(cls: type[w.Widget], **kw: str) -> w.Widget:
 
 
 _SHARED: dict[tuple[type, tuple[tuple[str, str], ...]], w.Widget] = {}
+# The expert's name as last typed in this kernel: re-running the notebook does not clear it.
+_TYPED = {"expert": ""}
 
 
-def _w(cls: type[W], layout: w.Layout | None = None, **kw) -> W:
-    """A control with the shared layout and the shared default style of its class."""
+def _w(cls: type[W], layout: w.Layout | None = None, classes: tuple[str, ...] = (), **kw) -> W:
+    """A control with the shared layout, the shared default style of its class and its CSS classes, all
+    given at construction: a change after it is one more comm message per widget."""
     style = cls.class_traits().get("style")
     extra = {"style": _style(style.klass)} if style is not None else {}
-    return cls(layout=layout or _layout(), **extra, **kw)
+    return cls(layout=layout or _layout(), _dom_classes=classes, **extra, **kw)
 
 
 def _html(value: str = "", cls: str = "") -> w.HTML:
     """A static or updated piece of text."""
-    out = _w(w.HTML, value=value)
-    return out.add_class(cls) if cls else out
+    return _w(w.HTML, value=value, classes=(cls,) if cls else ())
 
 
-def _hbox(children: list[w.Widget], **kw: str) -> w.HBox:
-    return w.HBox(children, layout=_layout(**kw))
+def _hbox(children: list[w.Widget], classes: tuple[str, ...] = (), **kw: str) -> w.HBox:
+    return w.HBox(children, layout=_layout(**kw), _dom_classes=classes)
 
 
-def _vbox(children: list[w.Widget], **kw: str) -> w.VBox:
-    return w.VBox(children, layout=_layout(**kw))
+def _vbox(children: list[w.Widget], classes: tuple[str, ...] = (), **kw: str) -> w.VBox:
+    return w.VBox(children, layout=_layout(**kw), _dom_classes=classes)
 
 
 @dataclass
@@ -231,11 +233,28 @@ def _verb(ind: Indicator) -> str:
 def _item_control(it: RuleItem, count: int) -> tuple[w.Widget, w.Checkbox | w.IntText]:
     """A checkbox for a yes/no rule item, a count box for one that counts occurrences."""
     if not it.unit:
-        box = _w(w.Checkbox, value=count > 0, description=f"{it.id}　{it.text}", indent=False, tooltip=it.text)
-        box.add_class("rk-item").add_class(f"rk-item-{it.id}")
+        box = _w(
+            w.Checkbox,
+            classes=(
+                "rk-item",
+                f"rk-item-{it.id}",
+            ),
+            value=count > 0,
+            description=f"{it.id}　{it.text}",
+            indent=False,
+            tooltip=it.text,
+        )
         return box, box
-    count_box = _w(w.IntText, value=count, layout=_layout(width="5.5em"), tooltip=f"次数（{it.unit}）")
-    count_box.add_class("rk-item-count").add_class(f"rk-item-{it.id}")
+    count_box = _w(
+        w.IntText,
+        classes=(
+            "rk-item-count",
+            f"rk-item-{it.id}",
+        ),
+        value=count,
+        layout=_layout(width="5.5em"),
+        tooltip=f"次数（{it.unit}）",
+    )
     label = _html(f"{escape(it.id)}　{escape(it.text)} <span class='rk-note'>（填写{escape(it.unit)}数）</span>")
     return _hbox([count_box, label]), count_box
 
@@ -244,23 +263,29 @@ def _free_row(ind: Indicator, entry: FreeEntry | None) -> _FreeRow:
     """A plain FloatText, clamped by the form rather than the browser, so the row can say it clamped."""
     points = _w(
         w.FloatText,
+        classes=("rk-free-points",),
         value=entry.points if entry else 0.0,
         step=0.5,
         description=f"自由{_verb(ind)}",
         layout=_layout(width="13em"),
     )
-    points.add_class("rk-free-points")
     reason = _w(
         w.Text,
+        classes=("rk-free-reason",),
         value=entry.reason if entry else "",
         placeholder=f"{_verb(ind)}理由（填写分值时必填）",
         layout=_layout(width="32em"),
     )
-    reason.add_class("rk-free-reason")
-    remove = _w(w.Button, description="删除", icon="trash", tooltip="删除这一行", layout=_layout(width="6em"))
-    remove.add_class("rk-free-remove")
+    remove = _w(
+        w.Button,
+        classes=("rk-free-remove",),
+        description="删除",
+        icon="trash",
+        tooltip="删除这一行",
+        layout=_layout(width="6em"),
+    )
     note = _html(cls="rk-field-error")
-    box = _hbox([points, reason, remove, note], flex_flow="row wrap", align_items="center").add_class("rk-free-row")
+    box = _hbox([points, reason, remove, note], ("rk-free-row",), flex_flow="row wrap", align_items="center")
     return _FreeRow(points, reason, remove, note, box)
 
 
@@ -300,7 +325,9 @@ class AssessmentForm:
         self._adjustments = sheet.adjustments  # the centre's review; shown in the report, not edited here
         self._undismissed = a.score(replace(sheet, dismissed={}))  # every record's effect, for the labels
         self._loaded = sheet  # what an indicator, bonus or veto not yet shown still says
-        self.result: Result | None = None
+        # Scored before any widget is made, so titles, labels and header are born with their text
+        # (a value set after construction is one more message to the browser per widget).
+        self.result: Result = a.score(sheet)
         self.records = {r.id: self._record_controls(r, sheet) for r in a.evidence.records}
         for rc in self.records.values():
             for control in (rc.dismiss, rc.reason):
@@ -311,18 +338,19 @@ class AssessmentForm:
         self._veto_notes: dict[str, w.HTML] = {}
         self._marking = False  # after a refused save, faults are marked beside their fields and kept current
         self._marked: list[_Fault] = []
-        self.header = _html(cls="rk-header")
+        self.header = _html(self._header_html(self.result), cls="rk-header")
         self.message = _html(cls="rk-message")
-        self.expert = _w(w.Text, value=a.expert, description="评估专家", placeholder="姓名（必填）")
+        self.expert = _w(w.Text, value=a.expert or _TYPED["expert"], description="评估专家", placeholder="姓名（必填）")
+        self.expert.observe(lambda ch: _TYPED.update(expert=ch["new"].strip()), names="value")
         self.reason = _w(w.Text, description="修改说明", placeholder="本次修改的原因", layout=_layout(width="40em"))
-        self.save_button = _w(w.Button, description="保存评分", button_style="primary", icon="save").add_class(
-            "rk-save"
+        self.save_button = _w(
+            w.Button, description="保存评分", button_style="primary", icon="save", classes=("rk-save",)
         )
         self.save_button.on_click(lambda _b: self.save())
         self.tabs = self._tabs()
         footer = _hbox([self.expert, self.reason, self.save_button])
-        top = _vbox([self.header, footer, self.message]).add_class("rk-top")  # sticky: stays in view
-        self.widget = _vbox([_html(CSS), top, self.tabs]).add_class("rk-form")
+        top = _vbox([self.header, footer, self.message], ("rk-top",))  # sticky: stays in view
+        self.widget = _vbox([_html(CSS), top, self.tabs], ("rk-form",))
         self.refresh()
 
     @property
@@ -349,13 +377,20 @@ class AssessmentForm:
     @staticmethod
     def _record_controls(r: CreditRecord, sheet: Sheet) -> _RecordControls:
         dismiss = _w(
-            w.Checkbox, value=r.id in sheet.dismissed, description="排除", indent=False, layout=_layout(width="5em")
+            w.Checkbox,
+            value=r.id in sheet.dismissed,
+            description="排除",
+            indent=False,
+            layout=_layout(width="5em"),
+            classes=(f"rk-dismiss-{r.id}",),
         )
         reason = _w(
-            w.Text, value=sheet.dismissed.get(r.id, ""), placeholder="排除理由（必填）", layout=_layout(width="24em")
+            w.Text,
+            value=sheet.dismissed.get(r.id, ""),
+            placeholder="排除理由（必填）",
+            layout=_layout(width="24em"),
+            classes=(f"rk-dismiss-reason-{r.id}",),
         )
-        dismiss.add_class(f"rk-dismiss-{r.id}")
-        reason.add_class(f"rk-dismiss-reason-{r.id}")
         return _RecordControls(r, dismiss, reason, _html(cls="rk-field-error"))
 
     def _indicator(self, number: int) -> _IndicatorControls:
@@ -366,7 +401,14 @@ class AssessmentForm:
         free = [_free_row(ind, e) for e in (j.free if j else ())] + [_free_row(ind, None)]
         c = _IndicatorControls(
             ind,
-            _w(w.Checkbox, value=j is not None, description="已评", indent=False, layout=_layout(width="5em")),
+            _w(
+                w.Checkbox,
+                value=j is not None,
+                description="已评",
+                indent=False,
+                layout=_layout(width="5em"),
+                classes=(f"rk-judged-{number}",),
+            ),
             {it.id: control for it, (_, control) in zip(ind.items, pairs, strict=True)},
             free,
             _w(
@@ -377,7 +419,7 @@ class AssessmentForm:
                 layout=_layout(width="45em"),
             ),
             j.note if j else "",
-            _html(),
+            _html(self._current_title(ind)),
             _w(
                 w.ToggleButton,
                 description="历史",
@@ -388,27 +430,28 @@ class AssessmentForm:
             _html(),
             _html(cls="rk-field-error"),
         )
-        c.judged.add_class(f"rk-judged-{ind.number}")
         c.history_button.observe(lambda ch, c=c: self._toggle_history(c, ch["new"]), names="value")
         c.free_box = _vbox([r.box for r in free])
         if not ind.needs_judgment:  # scored from the credit records alone: nothing for the expert to judge
             rows = [_hbox([c.title, c.history_button]), c.history, *self._record_rows(ind)]
         else:
-            add = _w(w.Button, description=f"添加自由{_verb(ind)}", icon="plus", layout=_layout(width="10em"))
-            add.add_class("rk-free-add")
+            add = _w(
+                w.Button,
+                classes=("rk-free-add",),
+                description=f"添加自由{_verb(ind)}",
+                icon="plus",
+                layout=_layout(width="10em"),
+            )
             add.on_click(lambda _b, c=c: self.add_free_row(c))
             rows = [_hbox([c.judged, c.title, c.history_button]), c.history]
             rows += [box for box, _ in pairs]
             rows += [c.count_note, c.free_box, add, c.evidence, *self._record_rows(ind)]
-        c.box = _vbox(rows).add_class("rk-indicator").add_class(f"rk-indicator-{ind.number}")
+        c.box = _vbox(rows, ("rk-indicator", f"rk-indicator-{ind.number}"))
         handler = self._indicator_handler(c)
         for control in [*c.items.values(), c.judged, c.evidence]:
             control.observe(handler, names="value")
         for r in c.free:
             self._watch_free(c, r)
-        if self.result is not None:
-            ir = next(x for x in self.result.indicators if x.number == number)
-            c.title.value = self._title_html(ind, ir.score, ir.pending)
         return c
 
     def add_free_row(self, c: _IndicatorControls) -> _FreeRow:
@@ -435,28 +478,40 @@ class AssessmentForm:
             r = rc.record
             effect = f"{'扣' if ln.points < 0 else '加'} {_fmt(abs(ln.points))} 分" if ln.kind == "record" else ""
             effect = effect or "不在回溯期内，不计分"
-            label = _html(cls=f"rk-record-{r.id}")
+            label = _html(self._record_text(rc, effect), cls=f"rk-record-{r.id}")
             rc.labels.append((label, effect))
-            self._record_label(rc, label, effect)
             rows += [label, _hbox([rc.dismiss, rc.reason, rc.note], margin="0 0 0 2em", flex_flow="row wrap")]
         return rows
 
+    @classmethod
+    def _record_label(cls, rc: _RecordControls, label: w.HTML, effect: str) -> None:
+        value = cls._record_text(rc, effect)
+        if label.value != value:
+            label.value = value
+
     @staticmethod
-    def _record_label(rc: _RecordControls, label: w.HTML, effect: str) -> None:
+    def _record_text(rc: _RecordControls, effect: str) -> str:
         r = rc.record
         shown = "已排除，不计分" if rc.dismiss.value else effect
-        value = (
+        return (
             f"信用记录 {escape(r.id)}：{escape(r.type)}（{escape(r.severity)}，{escape(r.authority)}，"
             f"{r.date.isoformat()}）{escape(r.summary)} → <b>{escape(shown)}</b>"
         )
-        if label.value != value:
-            label.value = value
 
     def _bonus_controls(self, sheet: Sheet) -> dict[str, tuple[w.Checkbox, w.Text]]:
         out = {}
         for b in self.rubric.bonus.items:
-            box = _w(w.Checkbox, value=b.id in sheet.bonus, description=b.text, indent=False, tooltip=b.text)
-            box.add_class("rk-item").add_class(f"rk-bonus-{b.id}")
+            box = _w(
+                w.Checkbox,
+                classes=(
+                    "rk-item",
+                    f"rk-bonus-{b.id}",
+                ),
+                value=b.id in sheet.bonus,
+                description=b.text,
+                indent=False,
+                tooltip=b.text,
+            )
             ev = _w(w.Text, value=sheet.bonus.get(b.id, ""), placeholder="佐证材料", layout=_layout(width="40em"))
             out[b.id] = (box, ev)
         return out
@@ -470,12 +525,12 @@ class AssessmentForm:
             options = VETO_OPTIONS if centre or decided else VETO_OPTIONS[:2]
             status = _w(
                 w.Dropdown,
+                classes=(f"rk-veto-{clause}",),
                 options=options,
                 value=d.status if d else "",
                 disabled=decided and not centre,
                 layout=_layout(width="16em"),
             )
-            status.add_class(f"rk-veto-{clause}")
             reason = _w(
                 w.Text,
                 value=d.reason if d else "",
@@ -709,6 +764,10 @@ class AssessmentForm:
             f" · 待评 <span class='rk-pending'>{len(r.pending)}</span> 项"
             f"{'（' + '、'.join(map(str, r.pending)) + '）' if r.pending else ''} · {gap}</div>{veto}</div>"
         )
+
+    def _current_title(self, ind: Indicator) -> str:
+        ir = next(x for x in self.result.indicators if x.number == ind.number)
+        return self._title_html(ind, ir.score, ir.pending)
 
     def _title_html(self, ind: Indicator, score: float, pending: bool) -> str:
         style = BASE_ZH[ind.base]

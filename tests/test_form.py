@@ -410,3 +410,11 @@ def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     notebook.show_report(a)
     assert len(shown) == 1 and "不在此显示报告" in shown[0].data and "rubric-kernel report 13" in shown[0].data
+
+
+def test_a_rerun_keeps_the_typed_expert_name(a):
+    from dataclasses import replace
+
+    AssessmentForm(replace(a, expert="")).expert.value = "现场专家甲"
+    assert AssessmentForm(replace(a, expert="")).expert.value == "现场专家甲"  # the cell run again
+    assert AssessmentForm(a).expert.value == a.expert  # a name given as parameter wins
