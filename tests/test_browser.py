@@ -107,11 +107,20 @@ def _open_section(page, target, level1, level2) -> None:
     target.wait_for(state="visible", timeout=30_000)
 
 
+def _history(db, dataset, ind) -> list:
+    store = Store(str(db))
+    try:
+        return store.history(dataset, INSTITUTION, f"indicator:{ind.number}")
+    finally:
+        store.close()
+
+
 def _tick_and_save(page, db, seeded) -> None:
     """Tick the chosen item: the total drops by its points; save: the store has the new version."""
     from playwright.sync_api import expect
 
-    dataset, ind, item, level1, level2, versions_before = seeded
+    dataset, ind, item, level1, level2, _n = seeded
+    versions_before = len(_history(db, dataset, ind))  # an earlier test may have saved and restored
     before = _total(page)
     box = page.locator(f".rk-item-{item.id} input[type=checkbox]")
     _open_section(page, box, level1, level2)
@@ -123,11 +132,7 @@ def _tick_and_save(page, db, seeded) -> None:
 
     page.locator(".rk-save").click()
     expect(page.locator(".rk-message")).to_contain_text("已保存 1 项", timeout=15_000)
-    store = Store(str(db))
-    try:
-        history = store.history(dataset, INSTITUTION, f"indicator:{ind.number}")
-    finally:
-        store.close()
+    history = _history(db, dataset, ind)
     assert len(history) == versions_before + 1
     assert history[-1].expert == EXPERT
     assert history[-1].content["ticks"] == {item.id: 1}
