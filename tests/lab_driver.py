@@ -24,6 +24,7 @@ import nbformat
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = ROOT / "jupyter" / "settings"  # the project's JupyterLab settings (`make lab` uses them in place)
+IPYTHON = ROOT / "jupyter" / "ipython"  # the kernels' profile: imports the form's modules at start
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -75,6 +76,7 @@ def lab_env(tmp: Path, db: Path) -> dict[str, str]:
         d.mkdir(parents=True, exist_ok=True)
     dirs["settings"] = tmp / "settings"
     shutil.copytree(SETTINGS, dirs["settings"], dirs_exist_ok=True)
+    shutil.copytree(IPYTHON, tmp / "ipython", dirs_exist_ok=True)
     env = dict(os.environ)
     env.update(
         JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
@@ -82,6 +84,7 @@ def lab_env(tmp: Path, db: Path) -> dict[str, str]:
         JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
         JUPYTER_CONFIG_DIR=str(dirs["config"]),
         JUPYTER_DATA_DIR=str(dirs["data"]),
+        IPYTHONDIR=str(tmp / "ipython"),
         RUBRIC_KERNEL_DB=str(db),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
