@@ -20,7 +20,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from lab_driver import CHROMIUM, ROOT, jupyter_lab, lab_env, launch, open_notebook, run_all, voila, write_notebook
+from lab_driver import (
+    CHROMIUM,
+    KERNEL_READY_JS,
+    ROOT,
+    jupyter_lab,
+    lab_env,
+    launch,
+    open_notebook,
+    run_all,
+    voila,
+    write_notebook,
+)
 
 CLI = str(Path(sys.executable).with_name("rubric-kernel"))
 INSTITUTION = 13
@@ -105,11 +116,16 @@ def browser_figures(tmp: Path, db: Path) -> None:
 
             page = browser.new_page()
             t = time.perf_counter()
-            open_notebook(page, base, token, "open_url.ipynb")
+            page.goto(f"{base}/lab/tree/open_url.ipynb?reset&token={token}", timeout=60_000)
+            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+            shown = time.perf_counter() - t
+            page.wait_for_function(KERNEL_READY_JS, polling="raf", timeout=60_000)
+            ready = time.perf_counter() - t
             run_all(page)
             expect(page.locator(".rk-save")).to_be_visible(timeout=180_000)
             url = time.perf_counter() - t
             _line("open URL -> form usable (incl. Run All)", f"{url:.2f} s", "<= 5 s", url <= 5)
+            print(f"  notebook shown {shown:.2f} s, kernel connected {ready:.2f} s, form {url:.2f} s")
             page.close()
         finally:
             browser.close()

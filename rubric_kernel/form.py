@@ -635,8 +635,8 @@ class AssessmentForm:
 
     def _indicator_handler(self, c: _IndicatorControls) -> Callable[[dict], None]:
         def handler(_change: dict) -> None:
-            c.sync_judged()
-            self.refresh()
+            self.refresh()  # first: the header is the expert's answer, the first message back
+            c.sync_judged()  # content implies judged, so the score above does not depend on it
 
         return handler
 
