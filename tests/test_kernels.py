@@ -115,6 +115,17 @@ def test_notebook_kernel_is_forked_from_the_template(template, tmp_path):
 
 
 @pytest.mark.slow
+def test_batch_kernels_keep_no_input_history(template, tmp_path):
+    """IPython's history is one SQLite file that every worker's kernels would write and lock in turn."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(get_ipython().history_manager.enabled)")]
+    path = tmp_path / "history.ipynb"
+    nbformat.write(nb, path)
+    done = execute_notebook({}, path, tmp_path)
+    assert done.cells[0].outputs[0]["text"].strip() == "False"
+
+
+@pytest.mark.slow
 def test_without_a_template_the_kernel_is_launched_as_usual(tmp_path):
     assert ForkProvisioner.template is None
     assert _kernel_parent(tmp_path)[0] == os.getpid()
