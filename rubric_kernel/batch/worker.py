@@ -6,6 +6,7 @@ is the expensive client side: imports, the translator, and the HTML exporter wit
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -67,7 +68,8 @@ def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
         for i, out in enumerate(outputs):
             if RESULT_MIMETYPE in out.get("data", {}):
                 outputs.pop(i)
-                return dict(out["data"][RESULT_MIMETYPE]), partial(outputs.insert, i, out)
+                # plain JSON data, not nested NotebookNodes: cheaper to send back and to store
+                return json.loads(json.dumps(out["data"][RESULT_MIMETYPE])), partial(outputs.insert, i, out)
     return None, lambda: None
 
 
