@@ -103,7 +103,8 @@ def run_job(job: Job) -> JobResult:
         html = export_html(nb, job.title)
         restore()
         stem = f"{job.number:02d}"
-        atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.writes(nb))
+        # nbformat.v4.writes: the export has just validated the notebook; nbformat.writes would again
+        atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.v4.writes(nb))
         atomic_write(job.out_dir / f"{stem}.html", html)
         return JobResult(job.number, True, time.perf_counter() - start, result)
     except Exception as exc:  # isolate every failure to its institution
