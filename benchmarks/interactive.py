@@ -1,6 +1,6 @@
 """The figures of the expert's workbench (issue 12 §3), each printed with its target, in one run.
 
-Usage: ``.venv/bin/python benchmarks/interactive.py``. Command-line figures go through the installed
+Usage: ``.venv/bin/python benchmarks/interactive.py [--no-browser]``. Command-line figures go through the installed
 ``rubric-kernel`` in subprocesses, as an expert would type them; browser figures drive the real
 assessment notebook in JupyterLab + Debian chromium with the same driver as tests/test_browser.py.
 Everything works on a temporary store and output folder. The machine's load is printed with the
@@ -94,13 +94,20 @@ def browser_figures(tmp: Path, db: Path) -> None:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-browser", action="store_true", help="only the command-line figures")
+    args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machines inflate every figure)")
     tmp = Path(tempfile.mkdtemp(prefix="rk-interactive-"))
     try:
         db = tmp / "store.sqlite"
         env = {**os.environ, "RUBRIC_KERNEL_DB": str(db)}
         cli_figures(tmp, env)
-        if CHROMIUM.exists():
+        if args.no_browser:
+            pass
+        elif CHROMIUM.exists():
             browser_figures(tmp, db)
         else:
             print("浏览器指标未测：缺少 /usr/bin/chromium")
