@@ -66,8 +66,8 @@ class Assessment:
         or a sheet being edited and already checked (the form's live header)."""
         if sheet is not None:
             return self.ws.score(self.institution.number, sheet, self.as_of)
-        stored = self.snapshot().sheet()
-        if self._stored_result is None:  # the report's sections and its result output share one scoring
+        stored = self.snapshot().sheet(self.ws.rubric)
+        if self._stored_result is None:  # the report and its result output share one scoring
             faults = self.check(stored)
             if faults:
                 raise InputError(faults)

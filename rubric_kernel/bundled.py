@@ -36,11 +36,13 @@ RUBRIC_PATH = PARAMETERS / "rubric.yaml"
 ROSTER_PATH = PARAMETERS / "institutions.csv"
 MATERIALS_PATH = PARAMETERS / "materials.yaml"
 PROGRAMME_PATH = PARAMETERS / "programme.yaml"
+ID_MAP_PATH = PARAMETERS / "id-map.yaml"
 DEMO_DATA = (_BUNDLED / "demo").resolve()
 NOTEBOOKS = (_BUNDLED / "notebooks").resolve()
 NOTEBOOK = NOTEBOOKS / "assessment.ipynb"
 REPORT_CSS = PACKAGE_DIR / "report" / "report.css"
 REPORT_TEMPLATES = PACKAGE_DIR / "report" / "template"
+TEMPLATES = PACKAGE_DIR / "templates"  # the Jinja2 templates of the report and the cohort pages
 
 
 def checkout() -> Path | None:

@@ -24,7 +24,7 @@ def score_cohort(
     faults: list[Fault] = []
     results: dict[int, Result] = {}
     for n in ws.roster:
-        sheet = snapshots.get(n, Snapshot({})).sheet()
+        sheet = snapshots.get(n, Snapshot({})).sheet(ws.rubric)
         evidence = ws.dataset.for_institution(n)
         found = check_sheet(sheet, ws.rubric, evidence, f"评分库（机构 {n}）")
         if found:

@@ -358,6 +358,12 @@ class _Context:
     warnings: list[Fault] = field(default_factory=list)
 
 
+def dataset_identity(folder: Path) -> tuple[str, bool]:
+    """A dataset folder's name and whether it is synthetic, without loading its records."""
+    name, synthetic, _as_of, _description = _meta(folder / "dataset.yaml")
+    return name, synthetic
+
+
 def _meta(path: Path) -> tuple[str, bool, dt.date, str]:
     """name, synthetic, as_of and description of ``dataset.yaml``; anything else is a fault."""
     file = display_path(path)

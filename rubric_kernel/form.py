@@ -23,6 +23,7 @@ from .labels import (
     describe_version,
     grade_text,
     group_title,
+    key_label,
     local_time,
     next_grade_text,
     total_note,
@@ -30,7 +31,7 @@ from .labels import (
 from .rubric import Indicator, RuleItem
 from .scoring import Result
 from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
-from .sheet_codec import Entries, sheet_to_entries
+from .sheet_codec import OPINION_KEY, Entries, indicator_key, sheet_to_entries, veto_key
 from .store import StaleSave, StoreError, Version, keys_changed
 
 MAX_COUNT = 99  # occurrences an expert may enter for a counted rule item ("每人次")
@@ -230,7 +231,7 @@ class AssessmentForm:
         snap = a.snapshot()
         self._shown: Entries = dict(snap.live)  # what the widgets were loaded from / last saved
         self._base: dict[str, int] = dict(snap.base)
-        sheet = snap.sheet()
+        sheet = snap.sheet(self.rubric)
         self._adjustments = sheet.adjustments  # the centre's review; shown in the report, not edited here
         self._undismissed = a.score(replace(sheet, dismissed={}))  # every record's effect, for the labels
         self.records = {r.id: self._record_controls(r, sheet) for r in a.evidence.records}
@@ -494,11 +495,12 @@ class AssessmentForm:
             for clause, (status, reason) in self.veto.items()
             if status.value
         }
-        return Sheet(indicators, dismissed, bonus, veto, self._adjustments)
+        opinion = (self._shown.get(OPINION_KEY) or {}).get("text", "")  # no widget yet: kept as stored
+        return Sheet(indicators, dismissed, bonus, veto, self._adjustments, opinion)
 
     def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
         """Who made a veto decision: kept while unchanged, else the expert saving it."""
-        prev = self._shown.get(f"veto:{clause}")
+        prev = self._shown.get(veto_key(self.rubric, clause))
         if prev and prev.get("status") == status and prev.get("reason") == reason:
             return prev.get("by", "")
         return expert
@@ -550,7 +552,7 @@ class AssessmentForm:
 
     def changes(self, sheet: Sheet) -> dict[str, dict | None]:
         """Keys whose content differs from what the form was loaded with; removed keys map to None."""
-        new = sheet_to_entries(sheet)
+        new = sheet_to_entries(sheet, self.rubric)
         return {k: new.get(k) for k in keys_changed(self._shown, new)}
 
     # header -------------------------------------------------------------------------------------
@@ -607,7 +609,7 @@ class AssessmentForm:
         c.history.value = self._history_html(c.ind) if shown else ""
 
     def _history_html(self, ind: Indicator) -> str:
-        versions = self.a.history(f"indicator:{ind.number}")
+        versions = self.a.history(indicator_key(self.rubric, ind.number))
         if not versions:
             return "<div class='rk-history rk-note'>评分库中尚无该指标的保存记录</div>"
         rows = "".join(
@@ -664,13 +666,7 @@ class AssessmentForm:
         return self._say(text, ok=True, result=written)
 
     def _label(self, key: str) -> str:
-        kind, _, ident = key.partition(":")
-        if kind == "indicator":
-            return f"指标 {ident} {self.rubric.indicators[int(ident)].name}"
-        if kind == "bonus" and ident in self.rubric.bonus_items:
-            return "加分项 " + self.rubric.bonus_items[ident].text.split("：")[0]
-        labels = {"dismiss": "排除信用记录 {}", "veto": "否定项第 {} 条", "adjust": "复核调整（指标 {}）"}
-        return labels.get(kind, "{}").format(ident)
+        return key_label(self.rubric, key)
 
     def _say(self, text: str, ok: bool, result: list[Version] | None = None) -> list[Version]:
         self.message.value = f"<div class='{'rk-ok' if ok else 'rk-error'}'>{text}</div>"

@@ -118,7 +118,7 @@ def records_frame(
             for line in i.lines:
                 if line.kind in RECORD_STATUS_ZH:
                     moved.setdefault(line.ref, []).append((i.number, line.points))
-        dismissed = snapshots.get(n, Snapshot({})).sheet().dismissed
+        dismissed = snapshots.get(n, Snapshot({})).sheet(ws.rubric).dismissed
         for rec in ws.dataset.for_institution(n).records:
             if rec.id in dismissed:  # the precedence ``scoring.score`` applies
                 status = "dismissed"

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import Fault, InputError, display_path
+from .id_map import refuse_orphans
 from .judgments_file import JudgmentsFile
+from .rubric import Rubric
 from .sheet import Sheet, check_sheet
-from .sheet_codec import sheet_to_entries
+from .sheet_codec import parse_key, sheet_to_entries
 from .store import GROUP_SHEET, SaveRequest, Store, Version
 from .workflow.state import SIGNED, derive
 from .workspace import Workspace, judgment_files, read_checked
 
 IMPORT_STAGE = "现场评估"
-EXPERT_KEYS = ("indicator", "dismiss", "bonus")
+EXPERT_KEYS = ("indicator", "dismiss", "bonus", "opinion")
 
 
 def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bool = False) -> dict[int, list[Version]]:
@@ -23,6 +25,7 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
 
     ``by_name``: files are a dataset's ``judgments/NN.yaml``, whose name must match their content.
     """
+    refuse_orphans(store, ws)  # never add to judgments the rubric can no longer read
     files = []
     faults: list[Fault] = []
     seen: dict[int, Path] = {}
@@ -53,18 +56,21 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
     return {jf.institution: versions for (_path, jf), versions in zip(files, written, strict=True)}
 
 
-def _experts(key: str, content: dict) -> bool:
+def _experts(rubric: Rubric, key: str, content: dict) -> bool:
     """Keys an expert's file owns: judgments, dismissals, bonus items, and vetoes still only raised."""
-    kind = key.partition(":")[0]
+    parsed = parse_key(rubric, key)
+    kind = parsed.kind if parsed else ""
     return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
 
 
 def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) -> SaveRequest:
     """The file's judgments become current; the experts' keys it omits are withdrawn, while the
     centre's veto decisions and adjustments it does not mention are left as they are."""
-    entries = sheet_to_entries(jf.to_sheet())
+    entries = sheet_to_entries(jf.sheet, ws.rubric)
     snap = store.snapshot(ws.dataset.name, jf.institution)
-    changes: dict[str, dict | None] = {k: None for k, v in snap.live.items() if k not in entries and _experts(k, v)}
+    changes: dict[str, dict | None] = {
+        k: None for k, v in snap.live.items() if k not in entries and _experts(ws.rubric, k, v)
+    }
     changes.update(entries)
     return SaveRequest(
         ws.dataset.name,
@@ -120,6 +126,7 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     began). The record makes this hold even if the store's judgments were lost: a store that already
     took the dataset's files once never takes them again by itself.
     """
+    refuse_orphans(store, ws)  # a rubric that dropped stored ids must not read (or add to) those judgments
     by_number = judgment_files(ws)
     known = store.institutions(ws.dataset.name)
     marker = f"judgments_imported:{ws.dataset.name}"
@@ -136,7 +143,7 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
 
 def current_sheet(store: Store, ws: Workspace, number: int, sheet: str = GROUP_SHEET) -> Sheet:
     """The institution's current sheet from the store, checked against the rubric and its records."""
-    current = store.snapshot(ws.dataset.name, number, sheet).sheet()
+    current = store.snapshot(ws.dataset.name, number, sheet).sheet(ws.rubric)
     faults = check_sheet(current, ws.rubric, ws.dataset.for_institution(number), f"评分库（机构 {number}）")
     if faults:
         raise InputError(faults)

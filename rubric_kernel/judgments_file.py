@@ -1,228 +1,43 @@
 """The judgments file (YAML or JSON): one institution's on-site judgments, as experts exchange them.
 
-Parsing is strict so a file can never put a judgment in the wrong place: scalars are read as the
-text typed (``textdoc``), identifiers must be written in their one canonical form (``13``, not
-``013``, ``13.0`` or ``true``), numbers are plain decimals within absolute bounds, dates are real
-``YYYY-MM-DD`` days not after today, and unknown keys are faults. The semantic check against the
+A file is a header (institution, expert, date) and a sheet. Parsing validates straight into the sheet
+model (``sheet.Sheet``, whose fields carry the strict forms of ``sheet_fields``): scalars are read as
+the text typed (``textdoc``), identifiers in their one canonical form, numbers as plain decimals,
+dates as real days not after today, and unknown keys are faults. The semantic check against the
 rubric and records (known ids, points within the indicator's maximum) is ``sheet.check_sheet``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, NoReturn
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import Fault, InputError, display_path
-from .sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, VetoStatus
-from .textdoc import MAX_NUMBER_CHARS, Document, load_document
+from .sheet import STRICT, Sheet
+from .sheet_fields import INTEGER, Day, InstitutionNumber, Name
+from .textdoc import Document, load_document
 
-INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
-DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-MAX_ID_CHARS = 64
-MAX_INTEGER_DIGITS = 9  # identifiers and counts; the rubric's own bounds are far smaller
-MAX_MAGNITUDE = 1e9  # points beyond this are absurd before any rubric is consulted
-YAML_BOOLEANS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off"})
+HEADER = ("institution", "expert", "date")
 
 
-def _fail(message: str) -> NoReturn:
-    raise PydanticCustomError("rk_value", "{message}", {"message": message})
+@dataclass(frozen=True, slots=True)
+class JudgmentsFile:
+    """Who judged which institution on which day, and the sheet they filled in."""
 
-
-def _number_text(value: object, what: str, hint: str) -> str:
-    """The text of a value meant as a number; a boolean (or a YAML 1.1 boolean word) is refused."""
-    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in YAML_BOOLEANS):
-        word = str(value).lower() if isinstance(value, bool) else value
-        _fail(f"{what}不能写作 {word}（YAML 会把它读作是/否）；{hint}")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            _fail(f"{what}必须是有限数，不能是 {value}")
-        return repr(value)
-    if isinstance(value, str):
-        return value
-    _fail(f"{what}应为数字，而不是{_kind(value)}")
-
-
-def _suggestion(text: str, integer: bool) -> str:
-    """How to write what was probably meant: 013 -> 13, +2 -> 2, .5 -> 0.5, 1_000 -> 1000."""
-    if re.fullmatch(r"[-+]?\.?(?:nan|inf|infinity)", text.strip(), re.IGNORECASE):
-        return "不能是 NaN 或无穷大"
-    try:
-        d = Decimal(text.strip().replace("_", ""))
-    except InvalidOperation:
-        return "请写十进制数字，例如 13" if integer else "请写十进制数字，例如 2 或 1.5"
-    if not d.is_finite() or abs(d) > Decimal(MAX_MAGNITUDE):
-        return "数值过大或不是有限数"
-    if integer and d != d.to_integral_value():
-        return "必须是整数"
-    plain = f"{d.normalize():f}" if d != d.to_integral_value() else str(int(d))
-    return f"请写作 {plain}"
-
-
-def _integer(value: object, what: str, hint: str = "请写数字，例如 13") -> int:
-    text = _number_text(value, what, hint)
-    if INTEGER.fullmatch(text) and len(text.lstrip("-")) <= MAX_INTEGER_DIGITS:
-        return int(text)
-    shown = text if len(text) <= MAX_NUMBER_CHARS else text[:12] + "…"
-    octal = "（以 0 开头的数字在 YAML 中会被读作八进制）" if re.fullmatch(r"0[0-9]+", text.strip()) else ""
-    _fail(f"{what} {shown} 写法不规范{octal}；{_suggestion(text, integer=True)}")
-
-
-def _decimal(value: object, what: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):  # JSON numbers
-        number = float(value)
-        if not math.isfinite(number) or abs(number) > MAX_MAGNITUDE:
-            _fail(f"{what} {value} 不是合理的数值")
-        return number
-    text = _number_text(value, what, "请写数字，例如 2 或 1.5")
-    if DECIMAL.fullmatch(text) and len(text) <= MAX_NUMBER_CHARS:
-        number = float(text)
-        if abs(number) <= MAX_MAGNITUDE:
-            return number
-    shown = text if len(text) <= MAX_NUMBER_CHARS else text[:12] + "…"
-    _fail(f"{what} {shown} 写法不规范；{_suggestion(text, integer=False)}")
-
-
-def _identifier(value: object) -> str:
-    """Item, record, bonus and clause ids: text compared exactly with the rubric and the records."""
-    if not isinstance(value, str):
-        _fail(f"编号应为文字，而不是{_kind(value)}")
-    if not value or value != value.strip() or len(value) > MAX_ID_CHARS or not value.isprintable():
-        _fail(f"编号 {value[:MAX_ID_CHARS]!r} 写法不规范（不能为空、不能含首尾空格或控制字符）")
-    return value
-
-
-def _text(value: object) -> str:
-    """Free text; an empty YAML value is empty text. A JSON number where text belongs is refused."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        _fail(f"应为文字，而不是{_kind(value)}（请加引号）")
-    return value
-
-
-def _name(value: object) -> str:
-    text = _text(value)
-    if not text.strip():
-        _fail("不能为空")
-    return text
-
-
-def _date(value: object) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
-        _fail(f"日期 {value!s:.40} 应写作 YYYY-MM-DD，例如 2023-06-12")
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        _fail(f"日期 {value.strip()} 不存在")
-
-
-def _kind(value: object) -> str:
-    kinds = {dict: "键值对", list: "列表", str: "文字", type(None): "空值", bool: "是/否"}
-    return kinds.get(type(value), "数字")
-
-
-def _judged(value: object) -> object:
-    """``4:`` or ``4: {}``: the indicator is judged with no deduction."""
-    return {} if value is None else value
-
-
-InstitutionNumber = Annotated[int, BeforeValidator(lambda v: _integer(v, "机构序号"))]
-IndicatorNumber = Annotated[int, BeforeValidator(lambda v: _integer(v, "指标编号"))]
-Count = Annotated[int, BeforeValidator(lambda v: _integer(v, "次数", "勾选一次请写 1，不勾选请删除该行"))]
-Points = Annotated[float, BeforeValidator(lambda v: _decimal(v, "分值"))]
-Identifier = Annotated[str, BeforeValidator(_identifier)]
-Text = Annotated[str, BeforeValidator(_text)]
-Name = Annotated[str, BeforeValidator(_name)]
-Day = Annotated[dt.date, BeforeValidator(_date)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FreeModel(_Strict):
-    points: Points
-    reason: Text
-
-
-class IndicatorModel(_Strict):
-    ticks: dict[Identifier, Count] = Field(default_factory=dict)
-    free: list[FreeModel] = Field(default_factory=list)
-    evidence: Text = ""
-    note: Text = ""
-
-
-class VetoModel(_Strict):
-    status: VetoStatus
-    reason: Text
-    by: Text = ""
-
-
-class AdjustmentModel(_Strict):
-    score: Points
-    reason: Text
-    by: Text = ""
-
-
-class JudgmentsFile(_Strict):
     institution: InstitutionNumber
     expert: Name
     date: Day
-    indicators: dict[IndicatorNumber, Annotated[IndicatorModel, BeforeValidator(_judged)]] = Field(default_factory=dict)
-    dismissed: dict[Identifier, Text] = Field(default_factory=dict)
-    bonus: dict[Identifier, Text] = Field(default_factory=dict)
-    veto: dict[Identifier, VetoModel] = Field(default_factory=dict)
-    adjustments: dict[IndicatorNumber, AdjustmentModel] = Field(default_factory=dict)
+    sheet: Sheet = field(default_factory=Sheet)
+    __pydantic_config__ = STRICT
 
-    def to_sheet(self) -> Sheet:
-        return Sheet(
-            indicators={
-                n: IndicatorJudgment(
-                    dict(m.ticks), tuple(FreeEntry(f.points, f.reason) for f in m.free), m.evidence, m.note
-                )
-                for n, m in sorted(self.indicators.items())
-            },
-            dismissed=dict(self.dismissed),
-            bonus=dict(self.bonus),
-            veto={k: VetoDecision(v.status, v.reason, v.by) for k, v in self.veto.items()},
-            adjustments={k: Adjustment(v.score, v.reason, v.by) for k, v in self.adjustments.items()},
-        )
 
-    @classmethod
-    def from_sheet(cls, institution: int, expert: str, date: dt.date, sheet: Sheet) -> JudgmentsFile:
-        return cls(
-            institution=institution,
-            expert=expert,
-            date=date,
-            indicators={
-                n: IndicatorModel(
-                    ticks=dict(j.ticks),
-                    free=[FreeModel(points=f.points, reason=f.reason) for f in j.free],
-                    evidence=j.evidence,
-                    note=j.note,
-                )
-                for n, j in sheet.indicators.items()
-            },
-            dismissed=dict(sheet.dismissed),
-            bonus=dict(sheet.bonus),
-            veto={k: VetoModel(status=v.status, reason=v.reason, by=v.by) for k, v in sheet.veto.items()},
-            adjustments={
-                k: AdjustmentModel(score=v.score, reason=v.reason, by=v.by) for k, v in sheet.adjustments.items()
-            },
-        )
+_FILE = TypeAdapter(JudgmentsFile)
+_SHEET = TypeAdapter(Sheet)
 
 
 def beijing_today() -> dt.date:
@@ -245,8 +60,12 @@ def read_judgments(path: Path | str, today: dt.date | None = None) -> JudgmentsF
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([Fault(file, f"无法读取（需 UTF-8 编码）：{exc}")]) from None
     doc = load_document(text, file, json_syntax=path.suffix.lower() == ".json")
+    data = doc.data
+    if not isinstance(data, dict):
+        raise InputError([Fault(file, "应为键值对（机构序号、专家、日期与各项评分）", row=doc.line(()))])
+    nested = {**{k: data[k] for k in HEADER if k in data}, "sheet": {k: v for k, v in data.items() if k not in HEADER}}
     try:
-        jf = JudgmentsFile.model_validate(doc.data)
+        jf = _FILE.validate_python(nested)
     except ValidationError as exc:
         raise InputError([_fault(err, doc, file) for err in exc.errors()]) from None
     today = today or beijing_today()
@@ -265,9 +84,10 @@ def read_judgments(path: Path | str, today: dt.date | None = None) -> JudgmentsF
 
 ERRORS_ZH = {
     "missing": "缺少此项",
-    "extra_forbidden": "未知的键（请检查拼写）",
-    "model_type": "应为键值对",
-    "model_attributes_type": "应为键值对",
+    "missing_argument": "缺少此项",
+    "unexpected_keyword_argument": "未知的键（请检查拼写）",
+    "dataclass_type": "应为键值对",
+    "dataclass_args_type": "应为键值对",
     "dict_type": "应为键值对",
     "list_type": "应为列表",
     "literal_error": "应为 raised、confirmed 或 rejected 之一",
@@ -275,7 +95,7 @@ ERRORS_ZH = {
 
 
 def _fault(err: dict, doc: Document, file: str) -> Fault:
-    loc = err["loc"]
+    loc = err["loc"][1:] if err["loc"][:1] == ("sheet",) else err["loc"]  # the file is flat
     field = ".".join(str(p) for p in loc if p != "[key]")
     message = err["msg"] if err["type"] == "rk_value" else ERRORS_ZH.get(err["type"], f"取值无效（{err['msg']}）")
     indicator = None
@@ -296,6 +116,7 @@ _Dumper.add_representer(float, _plain_float)
 
 
 def write_judgments(jf: JudgmentsFile, path: Path | str) -> None:
-    data = jf.model_dump(mode="json", exclude_defaults=True)
+    data = {"institution": jf.institution, "expert": jf.expert, "date": jf.date.isoformat()}
+    data.update(_SHEET.dump_python(jf.sheet, mode="json", exclude_defaults=True))
     data["indicators"] = {n: (v or None) for n, v in data.get("indicators", {}).items()}
     Path(path).write_text(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from .rubric import Rubric
 from .scoring import Result
+from .sheet_codec import parse_key
+
+if TYPE_CHECKING:
+    from .workflow.state import Acknowledgement
 
 STATUS_ZH = {"complete": "已完成", "provisional": "暂定"}
 VETO_STATUS_ZH = {"raised": "已提出", "confirmed": "已确认", "rejected": "已驳回"}
@@ -69,6 +74,13 @@ def next_grade_text(r: Result) -> str:
     return "已达最高等级"
 
 
+def unchanged_text(pending: bool, base: str) -> str:
+    """An indicator with no deduction or award line: 待评 while pending (never beside 无扣分), else by its style."""
+    if pending:
+        return "待评"
+    return "未获加分" if base == "zero" else "无扣分"
+
+
 def local_time(stamp: str) -> str:
     """A stored UTC timestamp in Beijing time, the users' clock whatever the server's zone is."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -83,15 +95,37 @@ def local_time(stamp: str) -> str:
         return stamp
 
 
+def key_label(rubric: Rubric, key: str) -> str:
+    """A stored key as users name what it holds (the form's save message, the CLI)."""
+    parsed = parse_key(rubric, key)
+    if parsed is None:
+        return key
+    if parsed.kind == "indicator":
+        return f"指标 {parsed.ident} {rubric.indicators[parsed.ident].name}"  # type: ignore[index]
+    if parsed.kind == "bonus":
+        return "加分项 " + rubric.bonus_items[parsed.ident].text.split("：")[0]  # type: ignore[index]
+    labels = {
+        "dismiss": "排除信用记录 {}",
+        "veto": "否定项第 {} 条",
+        "adjust": "复核调整（指标 {}）",
+        "opinion": "专家组意见",
+    }
+    return labels[parsed.kind].format(parsed.ident)
+
+
 def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
     """A stored judgment version in words (history tables of the form, the report and the CLI)."""
-    kind, _, ident = key.partition(":")
     if content is None:
         return "撤回"
+    parsed = parse_key(rubric, key)
+    if parsed is None:  # an id a later rubric dropped: shown as stored
+        return f"{key}：{content}"
+    kind, ident = parsed.kind, parsed.ident
     if kind == "indicator":
-        ind = rubric.indicators.get(int(ident))
-        verb = "加分" if ind is not None and ind.base == "zero" else "扣分"
-        ticks = content.get("ticks", {})
+        ind = rubric.indicators[ident]  # type: ignore[index]
+        verb = "加分" if ind.base == "zero" else "扣分"
+        names = {it.urn: it.id for it in ind.items}
+        ticks = {names.get(u, u): c for u, c in content.get("ticks", {}).items()}
         parts = ["勾选 " + "、".join(f"{i}×{c}" if c > 1 else i for i, c in ticks.items())] if ticks else []
         parts += [f"自由{verb} {fmt(f['points'])} 分（{f['reason']}）" for f in content.get("free", [])]
         parts = parts or [f"已评，无{verb}"]
@@ -104,6 +138,14 @@ def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
         return f"加分项 {ident}" + (f"（{content['evidence']}）" if content.get("evidence") else "")
     if kind == "veto":
         return f"否定项第 {ident} 条{VETO_STATUS_ZH.get(content.get('status', ''), '')}：{content.get('reason', '')}"
-    if kind == "adjust":
-        return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
-    return str(content)
+    if kind == "opinion":
+        return f"专家组意见：{content.get('text', '')}"
+    return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
+
+
+def acknowledgement_text(ack: Acknowledgement) -> str:
+    """The institution's confirmation of the on-site result, or its refusal, in one line."""
+    recorded = f"（{ack.recorded_by} 代为登记，{local_time(ack.at)}）"
+    if ack.accepted:
+        return f"机构确认：{ack.person} 于 {ack.date.isoformat()} 签字盖章确认现场评估结果{recorded}"
+    return f"机构拒绝签字：{ack.person} 于 {ack.date.isoformat()} 拒绝确认现场评估结果，理由：{ack.reason}{recorded}"

@@ -18,19 +18,26 @@ from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, sel
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from .rubric import Rubric
+
 FIRST = "r0001"  # the schema of SCHEMA_VERSION 1, as released before migrations
-HEAD = "r0002"  # the newest revision in migrations/versions (a test checks it is Alembic's head)
+HEAD = "r0005"  # the newest revision in migrations/versions (a test checks it is Alembic's head)
 
 # Alembic's own bookkeeping table, as Alembic defines it: one row per head, a linear history has one.
 _version_table = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
 
 
-def _config(conn: Connection | None) -> Config:
+class MigrationRefused(Exception):
+    """A revision cannot run on this store's data as given (the message, in Chinese, says what it needs)."""
+
+
+def _config(conn: Connection | None, rubric: Rubric | None = None) -> Config:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", "rubric_kernel:migrations")
     cfg.attributes["connection"] = conn
+    cfg.attributes["rubric"] = rubric  # the data migrations that map positions to stable ids need it
     return cfg
 
 
@@ -58,12 +65,22 @@ def current(conn: Connection) -> str | None:
     return FIRST if checked.has_table("rk_meta") else None
 
 
-def upgrade(conn: Connection, target: str = "head") -> None:
-    """Bring the schema (and data) on ``conn`` to ``target``, inside the caller's transaction."""
+def upgrade(conn: Connection, target: str = "head", rubric: Rubric | None = None) -> None:
+    """Bring the schema (and data) on ``conn`` to ``target``, inside the caller's transaction.
+
+    ``rubric``: the one the stored judgments were made under (r0003 maps their positions to its ids).
+    """
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
-    cfg = _config(conn)
+    cfg = _config(conn, rubric)
     if MigrationContext.configure(conn).get_current_revision() is None and current(conn) == FIRST:
         command.stamp(cfg, FIRST)
     command.upgrade(cfg, target)
+
+
+def downgrade(conn: Connection, target: str, rubric: Rubric | None = None) -> None:
+    """Take the schema (and data) on ``conn`` back to ``target`` (tests; a deliberate, backed-up step)."""
+    from alembic import command
+
+    command.downgrade(_config(conn, rubric), target)

@@ -33,7 +33,7 @@ def _short_faults(fn: Callable[[Assessment], None]) -> Callable[[Assessment], No
 
 @_short_faults
 def show_report(a: Assessment) -> None:
-    """Display the report sections, one output each (the HTML export keeps exactly these).
+    """Display the report, one output (the HTML export keeps exactly it).
 
     In interactive mode the report is not shown: under a live form it would be a snapshot that the
     first edit makes stale, and rendering it delays the form. A note says where to get it instead."""
@@ -42,10 +42,10 @@ def show_report(a: Assessment) -> None:
     if a.mode == "interactive":
         display(HTML(INTERACTIVE_NOTE.format(n=a.institution.number)))
         return
-    from .report.sections import full_report  # charts: imported only when a report is made
+    from .report.loader import load_context  # charts and templates: imported only when a report is made
+    from .report.render import report_body
 
-    for part in full_report(a):
-        display(HTML(part))
+    display(HTML(report_body(load_context(a))))
     if a.mode == "report":
         # Machine-readable result for the batch's cohort tables; invisible in the HTML export.
         display({RESULT_MIMETYPE: {**a.score().as_json(), "stage": a.workflow().stage}}, raw=True)

@@ -99,6 +99,8 @@ class Bonus(_Strict):
     cap: float = Field(gt=0)
     may_exceed_total: bool
     description: str = ""
+    sources: list[str] = Field(default_factory=list)  # 附件2 信息来源 of the bonus item
+    basis: list[str] = Field(default_factory=list)  # 附件2 评估依据: keys of ``Rubric.documents``
     items: list[BonusItem] = Field(min_length=1)
 
 
@@ -144,6 +146,7 @@ URN_LOCAL = re.compile(r"[0-9A-Za-z][0-9A-Za-z()_.-]*")
 class Meta(_Strict):
     id: str = Field(pattern=f"^{RUBRIC_ID}$")  # e.g. "sc-2023"; stored judgments are keyed under it
     title: str
+    notice: str = ""  # the notice the indicator system comes from, as documents cite it
     version: str
     allocation_note: str
     total_points: float = Field(gt=0)
@@ -157,9 +160,14 @@ class Rubric(_Strict):
     issuer_kinds: dict[str, list[str]] = Field(default_factory=dict)
     levels: list[Level1] = Field(min_length=1)
     record_types: list[RecordType] = Field(min_length=1)
+    documents: dict[str, str] = Field(default_factory=dict)  # basis reference -> full title as 附件2 writes it
     bonus: Bonus
     veto: list[VetoGroup] = Field(min_length=1)
     grades: Grades
+
+    def basis_text(self, refs: list[str]) -> str:
+        """评估依据 in full, as 附件2 writes it (a reference without a full title stays as written)."""
+        return "、".join(self.documents.get(ref, ref) for ref in refs)
 
     @cached_property
     def indicators(self) -> dict[int, Indicator]:
@@ -199,6 +207,26 @@ class Rubric(_Strict):
     @cached_property
     def bonus_items(self) -> dict[str, BonusItem]:
         return {b.id: b for b in self.bonus.items}
+
+    @cached_property
+    def veto_urns(self) -> dict[str, str]:
+        """Every clause id that can be raised -> its stable id."""
+        out: dict[str, str] = {}
+        for g in self.veto:
+            out.update({c.id: c.urn for c in g.items} if g.items else {str(g.clause): g.urn})
+        return out
+
+    @cached_property
+    def by_urn(self) -> dict[str, tuple[str, int | str | tuple[int, str]]]:
+        """Stable id -> (kind, the element's id in this rubric): an indicator's number, (number, item id)
+        for a rule item, a bonus item's id, a raisable veto clause's id. The store's keys resolve here."""
+        out: dict[str, tuple[str, int | str | tuple[int, str]]] = {}
+        for ind in self.indicators.values():
+            out[ind.urn] = ("ind", ind.number)
+            out.update({it.urn: ("item", (ind.number, it.id)) for it in ind.items})
+        out.update({b.urn: ("bonus", b.id) for b in self.bonus.items})
+        out.update({urn: ("veto", clause) for clause, urn in self.veto_urns.items()})
+        return out
 
     @cached_property
     def urns(self) -> list[tuple[str, str, str]]:
@@ -279,6 +307,9 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
             faults.append(Fault(file, f"look_back_days 中的“{key}”不是严重程度；允许：{'、'.join(windows)}"))
     if "人社" not in r.authority_systems:
         faults.append(Fault(file, "authority_systems 必须定义“人社”系统的关键词"))
+    for ref in [*(b for i in r.indicators.values() for b in i.basis), *r.bonus.basis]:
+        if r.documents and ref not in r.documents:
+            faults.append(Fault(file, f"评估依据“{ref}”未在 documents 中给出全称"))
     faults.extend(_issuer_faults(r, file))
     faults.extend(_urn_faults(r, file))
     clauses = r.veto_clauses

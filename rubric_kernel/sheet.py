@@ -1,8 +1,10 @@
 """The expert judgments for one institution: the score sheet the scoring core reads.
 
-A sheet is plain immutable data. Where it comes from (a judgments file, the store's current
-versions, the widget form) is the edges' business; ``check_sheet`` validates one against the rubric
-and the institution's records so the core never meets an unknown item or record.
+This is the one model of a sheet. It is plain immutable data; its fields carry the strict forms a
+judgments file may use (``sheet_fields``), so the file parser validates straight into it and the
+writer dumps it (``judgments_file``), and ``sheet_codec`` alone maps it to the store's entries.
+``check_sheet`` validates one against the rubric and the institution's records so the core never
+meets an unknown item or record.
 """
 
 from __future__ import annotations
@@ -10,56 +12,68 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, ConfigDict
 
 from .errors import Fault
 from .evidence import Evidence
 from .rubric import Rubric
+from .sheet_fields import Count, Identifier, IndicatorNumber, Points, Text, judged
 
 VetoStatus = Literal["raised", "confirmed", "rejected"]
+STRICT = ConfigDict(extra="forbid")  # an unknown key in a file is a fault, never ignored
 
 
 @dataclass(frozen=True, slots=True)
 class FreeEntry:
     """A deduction (or, on an award-style indicator, an award) not in the typical list."""
 
-    points: float
-    reason: str
+    points: Points
+    reason: Text
+    __pydantic_config__ = STRICT
 
 
 @dataclass(frozen=True, slots=True)
 class IndicatorJudgment:
     """An expert's judgment on one indicator; its presence alone means 'judged'."""
 
-    ticks: Mapping[str, int] = field(default_factory=dict)  # rule item id -> occurrences
+    ticks: Mapping[Identifier, Count] = field(default_factory=dict)  # rule item id -> occurrences
     free: tuple[FreeEntry, ...] = ()
-    evidence: str = ""
-    note: str = ""
+    evidence: Text = ""
+    note: Text = ""
+    __pydantic_config__ = STRICT
 
 
 @dataclass(frozen=True, slots=True)
 class VetoDecision:
     status: VetoStatus
-    reason: str
-    by: str = ""
+    reason: Text
+    by: Text = ""
+    __pydantic_config__ = STRICT
 
 
 @dataclass(frozen=True, slots=True)
 class Adjustment:
     """A score set by the centre's review, replacing the computed one, always with a reason."""
 
-    score: float
-    reason: str
-    by: str = ""
+    score: Points
+    reason: Text
+    by: Text = ""
+    __pydantic_config__ = STRICT
 
 
 @dataclass(frozen=True, slots=True)
 class Sheet:
-    indicators: Mapping[int, IndicatorJudgment] = field(default_factory=dict)
-    dismissed: Mapping[str, str] = field(default_factory=dict)  # record id -> reason
-    bonus: Mapping[str, str] = field(default_factory=dict)  # bonus item id -> evidence
-    veto: Mapping[str, VetoDecision] = field(default_factory=dict)  # clause id -> decision
-    adjustments: Mapping[int, Adjustment] = field(default_factory=dict)
+    indicators: Mapping[IndicatorNumber, Annotated[IndicatorJudgment, BeforeValidator(judged)]] = field(
+        default_factory=dict
+    )
+    dismissed: Mapping[Identifier, Text] = field(default_factory=dict)  # record id -> reason
+    bonus: Mapping[Identifier, Text] = field(default_factory=dict)  # bonus item id -> evidence
+    veto: Mapping[Identifier, VetoDecision] = field(default_factory=dict)  # clause id -> decision
+    adjustments: Mapping[IndicatorNumber, Adjustment] = field(default_factory=dict)
+    opinion: Text = ""  # 专家组意见: the group's free text on the institution, signed with the sheet
+    __pydantic_config__ = STRICT
 
 
 def tick_limit(max_points: float, item_points: float) -> int:

@@ -1,8 +1,15 @@
-"""A sheet as keyed JSON entries, the unit the store versions.
+"""A sheet as keyed JSON entries, the unit the store versions; the one place that maps between them.
 
-Each judgment is one key ("indicator:12", "dismiss:R013-02", "bonus:party", "veto:1(2)",
-"adjust:12") so two experts editing different indicators never conflict, and each key has its
-own history of who changed it, when and why.
+Each judgment is one key, so two experts editing different indicators never conflict and each key
+has its own history of who changed it, when and why. Keys name the rubric's stable ids, never a
+position, so renumbering the indicators does not move a judgment:
+
+    sc-2023:ind:12                 the judgment of an indicator (its ticks keyed by rule item id, e.g. sc-2023:item:12a)
+    sc-2023:bonus:party            a bonus item claimed
+    sc-2023:veto:1(2)              a veto clause raised or decided
+    adjust:sc-2023:ind:12          the centre's adjustment of an indicator's score
+    dismiss:R013-02                a credit record dismissed (records are the dataset's, not the rubric's)
+    opinion                        the group's 专家组意见 (one free text per sheet)
 """
 
 from __future__ import annotations
@@ -10,37 +17,115 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from typing import NamedTuple
 
+from .rubric import Rubric
 from .sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 
 Entries = dict[str, dict]
+ADJUST = "adjust:"
+DISMISS = "dismiss:"
+OPINION_KEY = "opinion"  # not an indicator: one free text per sheet
 
 
-def sheet_to_entries(sheet: Sheet) -> Entries:
+class Key(NamedTuple):
+    """What a stored key names, in the rubric's own terms (an indicator's number, a clause's id…)."""
+
+    kind: str  # "indicator", "bonus", "veto", "adjust", "dismiss", "opinion"
+    ident: int | str
+
+
+def indicator_key(rubric: Rubric, number: int) -> str:
+    return rubric.indicators[number].urn
+
+
+def bonus_key(rubric: Rubric, bonus_id: str) -> str:
+    return rubric.bonus_items[bonus_id].urn
+
+
+def veto_key(rubric: Rubric, clause: str) -> str:
+    return rubric.veto_urns[clause]
+
+
+def adjust_key(rubric: Rubric, number: int) -> str:
+    return ADJUST + indicator_key(rubric, number)
+
+
+def dismiss_key(record: str) -> str:
+    return DISMISS + record
+
+
+def parse_key(rubric: Rubric, key: str) -> Key | None:
+    """The element a stored key names; None when this rubric has no such id (an orphan)."""
+    if key.startswith(DISMISS):
+        return Key("dismiss", key.removeprefix(DISMISS))
+    if key == OPINION_KEY:
+        return Key("opinion", "")
+    found = rubric.by_urn.get(key.removeprefix(ADJUST))
+    if key.startswith(ADJUST):
+        return Key("adjust", found[1]) if found and found[0] == "ind" else None  # type: ignore[arg-type]
+    if found is None or found[0] == "item":
+        return None
+    kind, ident = found
+    return Key("indicator" if kind == "ind" else kind, ident)  # type: ignore[arg-type]
+
+
+def orphans(rubric: Rubric, entries: Mapping[str, Mapping | None]) -> list[str]:
+    """Stored ids this rubric does not know: keys, and rule items ticked inside an indicator's judgment."""
+    out: set[str] = set()
+    for key, content in entries.items():
+        parsed = parse_key(rubric, key)
+        if parsed is None:
+            out.add(key.removeprefix(ADJUST))
+            items = {u for u, (kind, _ident) in rubric.by_urn.items() if kind == "item"}
+        elif parsed.kind == "indicator":
+            items = {it.urn for it in rubric.indicators[parsed.ident].items}  # type: ignore[index]
+        else:
+            continue
+        out.update(u for u in (content or {}).get("ticks", {}) if u not in items)
+    return sorted(out)
+
+
+def sheet_to_entries(sheet: Sheet, rubric: Rubric) -> Entries:
+    """The sheet's judgments keyed by stable id (the sheet must have been checked against the rubric)."""
     out: Entries = {}
     for n, j in sheet.indicators.items():
-        out[f"indicator:{n}"] = {
-            "ticks": dict(sorted(j.ticks.items())),
+        items = {it.id: it.urn for it in rubric.indicators[n].items}
+        out[indicator_key(rubric, n)] = {
+            "ticks": dict(sorted((items[i], c) for i, c in j.ticks.items())),
             "free": [{"points": f.points, "reason": f.reason} for f in j.free],
             "evidence": j.evidence,
             "note": j.note,
         }
-    out.update({f"dismiss:{rid}": {"reason": reason} for rid, reason in sheet.dismissed.items()})
-    out.update({f"bonus:{bid}": {"evidence": ev} for bid, ev in sheet.bonus.items()})
-    out.update({f"veto:{c}": {"status": d.status, "reason": d.reason, "by": d.by} for c, d in sheet.veto.items()})
+    out.update({dismiss_key(rid): {"reason": reason} for rid, reason in sheet.dismissed.items()})
+    out.update({bonus_key(rubric, bid): {"evidence": ev} for bid, ev in sheet.bonus.items()})
     out.update(
-        {f"adjust:{n}": {"score": a.score, "reason": a.reason, "by": a.by} for n, a in sheet.adjustments.items()}
+        {veto_key(rubric, c): {"status": d.status, "reason": d.reason, "by": d.by} for c, d in sheet.veto.items()}
     )
+    out.update(
+        {
+            adjust_key(rubric, n): {"score": a.score, "reason": a.reason, "by": a.by}
+            for n, a in sheet.adjustments.items()
+        }
+    )
+    if sheet.opinion:
+        out[OPINION_KEY] = {"text": sheet.opinion}
     return out
 
 
-def entries_to_sheet(entries: Mapping[str, Mapping]) -> Sheet:
+def entries_to_sheet(entries: Mapping[str, Mapping], rubric: Rubric) -> Sheet:
+    """The sheet stored entries describe; an id the rubric does not know is refused (see ``orphans``)."""
+    lost = orphans(rubric, entries)
+    if lost:
+        raise ValueError(f"unknown stored ids {lost!r}")
     indicators, dismissed, bonus, veto, adjustments = {}, {}, {}, {}, {}
+    opinion = ""
     for key, c in entries.items():
-        kind, _, ident = key.partition(":")
+        kind, ident = parse_key(rubric, key)  # type: ignore[misc]
         if kind == "indicator":
-            indicators[int(ident)] = IndicatorJudgment(
-                dict(c.get("ticks", {})),
+            items = {it.urn: it.id for it in rubric.indicators[ident].items}  # type: ignore[index]
+            indicators[ident] = IndicatorJudgment(
+                {items[u]: n for u, n in c.get("ticks", {}).items()},
                 tuple(FreeEntry(float(f["points"]), f["reason"]) for f in c.get("free", [])),
                 c.get("evidence", ""),
                 c.get("note", ""),
@@ -52,10 +137,10 @@ def entries_to_sheet(entries: Mapping[str, Mapping]) -> Sheet:
         elif kind == "veto":
             veto[ident] = VetoDecision(c["status"], c["reason"], c.get("by", ""))
         elif kind == "adjust":
-            adjustments[int(ident)] = Adjustment(float(c["score"]), c["reason"], c.get("by", ""))
+            adjustments[ident] = Adjustment(float(c["score"]), c["reason"], c.get("by", ""))
         else:
-            raise ValueError(f"unknown entry key {key!r}")
-    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments)
+            opinion = c.get("text", "")
+    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments, opinion)  # type: ignore[arg-type]
 
 
 def canonical(obj: object) -> str:

@@ -12,8 +12,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -41,10 +40,11 @@ from . import engines, migrate, sqlite_file
 from .bundled import default_db_path
 from .errors import display_path
 from .records import Event, RubricRef, Version
+from .rubric import Rubric
 from .sheet import Sheet
-from .sheet_codec import canonical, entries_to_sheet
+from .sheet_codec import canonical, entries_to_sheet, orphans
 
-SCHEMA_VERSION = 2  # 1: versions, numbered workflow events, meta; 2: the rubric of each (Alembic from here on)
+SCHEMA_VERSION = 3  # 1: versions, events, meta; 2: the rubric of each (Alembic from here on); 3: keys are stable ids
 GROUP_SHEET = "group"
 SchemaMode = Literal["current", "upgrade", "any"]
 
@@ -87,6 +87,23 @@ events = Table(
     UniqueConstraint("dataset", "institution", "seq", name="uq_event_seq"),
 )
 
+# Public keys of the people who sign (keyring.py): registrations and revocations, appended, never edited.
+keys = Table(
+    "rk_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(128), nullable=False),
+    Column("action", String(16), nullable=False),  # "register" or "revoke"
+    Column("algorithm", String(16), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("public_key", Text, nullable=False),  # base64 of the raw public key
+    Column("effective", String(10), nullable=False),  # ISO date from which the action holds
+    Column("actor", String(128), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("note", Text, nullable=False),
+)
+CORE_TABLES = ("rk_meta", "rk_versions", "rk_events")  # every schema has these; later ones come with upgrades
+
 
 class StoreError(Exception):
     """A save the store refused; the message is for the user (Chinese)."""
@@ -114,6 +131,19 @@ class StoreExists(StoreError):
 
 class StoreOutdated(StoreError):
     """A store of an older schema: opened only after ``rubric-kernel upgrade-store`` (which backs it up first)."""
+
+
+class OrphanedIds(StoreError):
+    """Stored judgments name ids the loaded rubric does not have: nothing is read or written under it."""
+
+    def __init__(self, dataset: str, ids: list[str], where: str = ""):
+        self.ids = ids
+        listed = "、".join(ids[:20]) + (f" 等（共 {len(ids)} 项）" if len(ids) > 20 else "")
+        super().__init__(
+            f"评分库{f' {where} ' if where else ''}中数据集 {dataset} 的评分使用了当前指标体系中没有的标识：{listed}。"
+            "未读取也未写入任何评分；如指标体系更改了标识，请在 parameters/id-map.yaml 中写明旧标识对应的新标识，"
+            "再运行 rubric-kernel remap-ids"
+        )
 
 
 class StaleSave(StoreError):
@@ -145,6 +175,7 @@ class Snapshot:
     """The current version of every key of one sheet; ``base`` is what a later save is checked against."""
 
     entries: Mapping[str, Version]
+    _decoded: tuple[Rubric, Sheet] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def base(self) -> dict[str, int]:
@@ -154,12 +185,14 @@ class Snapshot:
     def live(self) -> dict[str, dict]:
         return {k: v.content for k, v in self.entries.items() if v.content is not None}
 
-    def sheet(self) -> Sheet:
-        return self._sheet
-
-    @cached_property
-    def _sheet(self) -> Sheet:  # decoded once: a report reads the same snapshot's sheet several times
-        return entries_to_sheet(self.live)
+    def sheet(self, rubric: Rubric) -> Sheet:
+        """The judgments as a sheet of this rubric (decoded once: a report reads it several times)."""
+        if self._decoded is None or self._decoded[0] is not rubric:
+            lost = orphans(rubric, self.live)
+            if lost:
+                raise OrphanedIds(next(iter(self.entries.values())).dataset, lost)
+            object.__setattr__(self, "_decoded", (rubric, entries_to_sheet(self.live, rubric)))
+        return self._decoded[1]  # type: ignore[index]
 
 
 def resolve_url(db: str | None = None) -> str:
@@ -200,7 +233,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def layout_problem(tables: Iterable[str], meta: Mapping[str, str]) -> str | None:
     """Why a database holding these tables and meta rows is not a usable rubric-kernel store (None: it is)."""
-    ours = {t.name for t in metadata.sorted_tables}
+    ours = set(CORE_TABLES)
     present = ours & set(tables)
     if not present:
         return "不是 rubric-kernel 评分库（其中没有评分数据表）"
@@ -241,7 +274,14 @@ def _translate_errors(engine: Engine, where: str, hint: str) -> None:
 class Store:
     """Every access to judgments goes through here."""
 
-    def __init__(self, url: str | None = None, *, new: bool | None = None, schema: SchemaMode = "current"):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        new: bool | None = None,
+        schema: SchemaMode = "current",
+        rubric: Rubric | None = None,
+    ):
         """``new``: None opens the store, creating it only where nothing exists yet (first use); True
         creates one and refuses if anything exists (init-store); False opens only an existing store.
 
@@ -249,7 +289,8 @@ class Store:
         never treated as new. ``schema``: "current" refuses a store of an older schema (StoreOutdated),
         "upgrade" runs its pending migrations, "any" opens it as it is (backup, upgrade-store's own checks).
         Upgrading is a deliberate step (``upgrade-store``, after a backup), not a side effect of opening:
-        older programs can no longer open the store afterwards.
+        older programs can no longer open the store afterwards. ``rubric``: the one the stored judgments
+        were made under, which an upgrade's data migrations map them with.
         """
         self.url = resolve_url(url)
         self.file = sqlite_path(self.url)
@@ -268,7 +309,7 @@ class Store:
                 raise
         if schema != "any":
             try:
-                self._check_revision(upgrade=schema == "upgrade")
+                self._check_revision(upgrade=schema == "upgrade", rubric=rubric)
             except StoreError:
                 self.close()
                 raise
@@ -325,7 +366,7 @@ class Store:
             raise StoreDamaged(self.where, problem, self.hint)
         _check_version(meta)
 
-    def _check_revision(self, upgrade: bool) -> None:
+    def _check_revision(self, upgrade: bool, rubric: Rubric | None = None) -> None:
         with self.engine.connect() as conn:
             revision = migrate.current(conn)
         head = migrate.head()
@@ -338,8 +379,11 @@ class Store:
                 f"评分库 {self.where} 的结构较旧（{revision}，本程序需要 {head}）：请先运行 "
                 f"rubric-kernel upgrade-store{self.hint}（升级前自动备份 SQLite 评分库；升级后旧版程序不能再打开它）"
             )
-        with self._writer.begin() as conn:  # one transaction: the whole upgrade, or nothing
-            migrate.upgrade(conn)
+        try:
+            with self._writer.begin() as conn:  # one transaction: the whole upgrade, or nothing
+                migrate.upgrade(conn, rubric=rubric)
+        except migrate.MigrationRefused as exc:
+            raise StoreError(f"评分库 {self.where} 未升级：{exc}") from None
 
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -399,6 +443,21 @@ class Store:
         for r in sorted(rows, key=lambda r: (r["institution"], r["key"])):
             grouped.setdefault(r["institution"], {})[r["key"]] = _version(r)
         return {n: Snapshot(entries) for n, entries in grouped.items()}
+
+    def current_versions(self, dataset: str) -> list[Version]:
+        """The current version of every key of every sheet of a dataset (withdrawals included), in one query."""
+        scope = versions.c.dataset == dataset
+        cols = (versions.c.institution, versions.c.sheet, versions.c.key)
+        latest = select(*cols, func.max(versions.c.seq).label("seq")).where(scope).group_by(*cols).subquery()
+        on = (
+            (versions.c.institution == latest.c.institution)
+            & (versions.c.sheet == latest.c.sheet)
+            & (versions.c.key == latest.c.key)
+            & (versions.c.seq == latest.c.seq)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(versions).join(latest, on).where(scope).order_by(versions.c.id)).mappings()
+            return [_version(r) for r in rows]
 
     def state_token(self, dataset: str) -> tuple[int, int]:
         """(number of versions, newest id): changes with every save, since nothing is ever updated."""

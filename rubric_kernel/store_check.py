@@ -1,8 +1,9 @@
 """What ``check-store`` verifies beyond SQLite's own page check: the store's append-only history is whole.
 
 Versions are numbered 1, 2, 3… per (dataset, institution, sheet, key) and each replaces its predecessor;
-events are numbered 1, 2, 3… per (dataset, institution); contents are valid JSON; and every signature is
-well formed and its digest is that of a state the signed sheet really had. A removed or edited row
+events are numbered 1, 2, 3… per (dataset, institution); contents are valid JSON; every signature is
+well formed and its digest is that of a state the signed sheet really had; and every signature verifies
+against the signer's registered public key, valid on the day it was made. A removed or edited row
 breaks one of these, so it is found here rather than in a contested result.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from . import keyring
 from .sheet_codec import digest
+from .signing import KeyRecord, SignedRow, signature_problems
 from .store import GROUP_SHEET, Store, events, versions
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -51,7 +54,8 @@ def _loads(text: str | None) -> object:
         return ValueError
 
 
-def check(store: Store) -> Report:
+def check(store: Store, synthetic: Collection[str] = ()) -> Report:
+    """``synthetic``: the datasets made of demo data, the only ones where a demo key may sign."""
     report = Report()
     with store.engine.connect() as conn:
         vrows = conn.execute(select(versions).order_by(versions.c.id)).mappings().all()
@@ -60,6 +64,7 @@ def check(store: Store) -> Report:
     _check_versions(vrows, report)
     _check_events(erows, report)
     _check_signatures(vrows, erows, report)
+    _check_keys(erows, keyring.registered(store), synthetic, report)
     return report
 
 
@@ -133,3 +138,23 @@ def _check_signatures(vrows: list[Mapping], erows: list[Mapping], report: Report
             states[scope] = _sheet_states(sheets.get(scope, []))
         if p["digest"] not in states[scope]:
             report.faults.append(f"签字无效：{where} 的评分表摘要与该机构评分表的任何历史状态都不符")
+
+
+def _check_keys(erows: list[Mapping], keys: list[KeyRecord], synthetic: Collection[str], report: Report) -> None:
+    """Every signature against the registered public keys: forged, rewritten, copied or revoked ones are void."""
+    for r in erows:
+        payload = _loads(r["payload"])
+        if r["kind"] != "signature" or not isinstance(payload, dict):
+            continue
+        row = SignedRow(
+            r["dataset"],
+            r["institution"],
+            r["actor"],
+            r["created_at"],
+            r["rubric_id"],
+            r["rubric_digest"],
+            payload,
+            r["dataset"] in synthetic,
+        )
+        for problem in signature_problems(row, keys):
+            report.faults.append(f"签名无效：机构 {r['institution']} 的签字（流程事件 {r['seq']}）：{problem}")

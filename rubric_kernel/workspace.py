@@ -165,7 +165,7 @@ def read_checked(ws: Workspace, path: Path | str, expect: int | None = None) -> 
         raise InputError([Fault(file, f"机构序号 {jf.institution} 不在机构名单中")])
     if expect is not None and jf.institution != expect:
         raise InputError([Fault(file, f"文件名表示机构 {expect}，内容却是机构 {jf.institution} 的评分")])
-    faults = check_sheet(jf.to_sheet(), ws.rubric, ws.dataset.for_institution(jf.institution), file)
+    faults = check_sheet(jf.sheet, ws.rubric, ws.dataset.for_institution(jf.institution), file)
     if faults:
         raise InputError(faults)
     return jf

@@ -174,7 +174,7 @@ def test_identical_second_run_executes_nothing(env):
 
 
 def test_changed_judgment_reruns_exactly_that_institution(env):
-    env.save(13, _evidence(env, 13, "indicator:2", "复核补充档案 13-02B"), reason="复核补充")
+    env.save(13, _evidence(env, 13, "sc-2023:ind:2", "复核补充档案 13-02B"), reason="复核补充")
     before = (env.out / "latest").resolve()
     assert env.batch() == 0
     assert env.outcomes() == {1: "reused", 13: "executed", 66: "reused"}

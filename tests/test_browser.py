@@ -35,7 +35,7 @@ def _seed_store(db: Path):
                 item = next((it for it in ind.items if not it.unit), None)
                 if item is not None:
                     level1, level2 = a.ws.rubric.placement[ind.number]
-                    return a.dataset, ind, item, level1, level2, len(a.history(f"indicator:{ind.number}"))
+                    return a.dataset, ind, item, level1, level2, len(a.history(f"sc-2023:ind:{ind.number}"))
     finally:
         a.store.close()
     raise AssertionError("演示数据中没有可勾选的扣分项")
@@ -112,12 +112,12 @@ def test_form_in_jupyterlab(form_page):
 
     store = Store(str(db))
     try:
-        history = store.history(dataset, INSTITUTION, f"indicator:{ind.number}")
+        history = store.history(dataset, INSTITUTION, f"sc-2023:ind:{ind.number}")
     finally:
         store.close()
     assert len(history) == versions_before + 1
     assert history[-1].expert == EXPERT
-    assert history[-1].content["ticks"] == {item.id: 1}
+    assert history[-1].content["ticks"] == {item.urn: 1}
 
 
 def _rect(locator) -> dict:

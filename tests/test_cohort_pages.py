@@ -81,7 +81,7 @@ def cohort():
     ws = load_workspace()
     files = judgment_files(ws)
     judged = [*range(1, 13), 66]
-    results = {n: ws.score(n, read_checked(ws, files[n], n).to_sheet()).as_json() for n in judged}
+    results = {n: ws.score(n, read_checked(ws, files[n], n).sheet).as_json() for n in judged}
     results[70] = ws.score(70, Sheet()).as_json()
     return ws, results
 
@@ -183,7 +183,7 @@ def documents_of(tmp_path: Path, ws, results, rubric: Rubric) -> dict[str, str]:
     )
     note = documents.announcement_note(programme, dt.date(2023, 9, 20), programme.validity_years)
     documents.write_public_list(tmp_path, "gg", "信用评估结果公告", ws.roster, results, mark, note, programme, rubric)
-    sheet = ws.score(13, read_checked(ws, judgment_files(ws)[13], 13).to_sheet())
+    sheet = ws.score(13, read_checked(ws, judgment_files(ws)[13], 13).sheet)
     (tmp_path / "sheet.xlsx").write_bytes(score_sheet_xlsx(rubric, ws.roster[13], sheet, mark, []))
 
     def cells(name: str) -> str:

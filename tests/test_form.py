@@ -121,7 +121,7 @@ def test_build_form_returns_the_root_widget(a):
 
 
 def test_prefilled_form_equals_the_stored_sheet(form, a):
-    assert form.sheet() == a.snapshot().sheet()
+    assert form.sheet() == a.snapshot().sheet(a.ws.rubric)
     assert form.changes(form.sheet()) == {}
     assert form.result.total == a.score().total
 
@@ -148,8 +148,8 @@ def test_a_deduction_marks_the_indicator_judged(form):
 def test_save_writes_exactly_the_changed_keys(form, a):
     ind, it = _undeducted_item(form)
     form.indicators[ind.number].items[it.id].value = True
-    unticked = next(iter(a.snapshot().sheet().bonus))
-    ticked = next(b for b in form.bonus if b not in a.snapshot().sheet().bonus)
+    unticked = next(iter(a.snapshot().sheet(a.ws.rubric).bonus))
+    ticked = next(b for b in form.bonus if b not in a.snapshot().sheet(a.ws.rubric).bonus)
     form.bonus[unticked][0].value = False
     form.bonus[ticked][0].value = True
     form.bonus[ticked][1].value = "证书编号 Q-1"
@@ -161,17 +161,22 @@ def test_save_writes_exactly_the_changed_keys(form, a):
 
     written = form.save()
 
-    expected = {f"indicator:{ind.number}", f"bonus:{unticked}", f"bonus:{ticked}", f"veto:{clause}"}
+    expected = {
+        f"sc-2023:ind:{ind.number}",
+        f"sc-2023:bonus:{unticked}",
+        f"sc-2023:bonus:{ticked}",
+        f"sc-2023:veto:{clause}",
+    }
     assert {v.key for v in written} == expected
     assert _history_count(a) == before + len(expected)
     for v in written:
         assert (v.expert, v.stage, v.reason) == (EXPERT, "现场评估", "现场核查补充")
     by_key = {v.key: v for v in written}
-    assert by_key[f"bonus:{unticked}"].content is None
-    assert by_key[f"indicator:{ind.number}"].content["ticks"] == {it.id: 1}
-    assert by_key[f"veto:{clause}"].content == {"status": "raised", "reason": "现场发现相关情形", "by": EXPERT}
+    assert by_key[f"sc-2023:bonus:{unticked}"].content is None
+    assert by_key[f"sc-2023:ind:{ind.number}"].content["ticks"] == {it.urn: 1}
+    assert by_key[f"sc-2023:veto:{clause}"].content == {"status": "raised", "reason": "现场发现相关情形", "by": EXPERT}
     assert form.message.value.count("已保存 4 项") == 1
-    assert a.snapshot().sheet() == form.sheet()  # the assessment's snapshot was refreshed
+    assert a.snapshot().sheet(a.ws.rubric) == form.sheet()  # the assessment's snapshot was refreshed
 
     assert form.save() == []
     assert "没有需要保存的修改" in form.message.value
@@ -214,12 +219,12 @@ def test_free_deduction_without_reason_stores_nothing(form, a):
     assert "自由扣分 2.5 分未填写理由" in form.message.value
     assert _history_count(a) == before
     form.indicators[ind.number].free[0].reason.value = "现场发现台账缺页"
-    assert [v.key for v in form.save()] == [f"indicator:{ind.number}"]
+    assert [v.key for v in form.save()] == [f"sc-2023:ind:{ind.number}"]
 
 
 def test_stale_save_is_refused_and_names_the_other_expert(form, a, db):
     ind, it = _undeducted_item(form)
-    key = f"indicator:{ind.number}"
+    key = f"sc-2023:ind:{ind.number}"
     other = Store(db)
     content = dict(a.snapshot().live[key], note="并行修改")
     other.save(a.dataset, 13, {key: content}, a.snapshot().base, expert="另一位专家", stage="现场评估", reason="同时")
@@ -278,7 +283,7 @@ def test_records_touching_an_indicator_can_be_dismissed_with_a_reason(form, a):
     assert "未填写理由" in " ".join(form.problems())
     controls.reason.value = "信用修复"
     assert [v.key for v in form.save()] == [f"dismiss:{record.id}"]
-    assert a.snapshot().sheet().dismissed == {record.id: "信用修复"}
+    assert a.snapshot().sheet(a.ws.rubric).dismissed == {record.id: "信用修复"}
 
 
 def test_withdrawing_a_judgment_makes_the_result_provisional(form):
@@ -289,7 +294,7 @@ def test_withdrawing_a_judgment_makes_the_result_provisional(form):
     assert c.ind.number in form.result.pending
     assert "<span class='rk-grade'>暂不评定</span>" in form.header.value
     assert "<span class='rk-pending'>1</span>" in form.header.value
-    assert form.changes(form.sheet()) == {f"indicator:{c.ind.number}": None}
+    assert form.changes(form.sheet()) == {f"sc-2023:ind:{c.ind.number}": None}
 
 
 def test_faults_are_marked_beside_their_fields_and_the_form_turns_to_the_first(form):
@@ -364,3 +369,16 @@ def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     notebook.show_report(a)
     assert len(shown) == 1 and "不在此显示报告" in shown[0].data and "rubric-kernel report 13" in shown[0].data
+
+
+def test_a_stored_opinion_survives_a_save_from_the_form(a):
+    """The form has no opinion field (yet): saving an indicator keeps the group's 专家组意见 as stored."""
+    a.save({"opinion": {"text": "专家组意见：考务规范。"}}, a.snapshot().base, expert=EXPERT, reason="")
+    a.snapshot(refresh=True)
+    form = AssessmentForm(a)
+    assert form.sheet().opinion == "专家组意见：考务规范。"
+    ind, it = _undeducted_item(form)
+    form.indicators[ind.number].items[it.id].value = True
+    written = form.save()
+    assert {v.key for v in written} == {f"indicator:{ind.number}"}
+    assert a.snapshot().sheet().opinion == "专家组意见：考务规范。"

@@ -462,7 +462,7 @@ def test_judgment_json_accepted(tmp_path, ws):
     data = yaml.safe_load((ws.dataset.folder / "judgments" / "13.yaml").read_text(encoding="utf-8"))
     path = tmp_path / "13.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    assert read_checked(ws, path).to_sheet() == read_checked(ws, ws.dataset.folder / "judgments" / "13.yaml").to_sheet()
+    assert read_checked(ws, path).sheet == read_checked(ws, ws.dataset.folder / "judgments" / "13.yaml").sheet
 
 
 # ── CLI ─────────────────────────────────────────────────────────────────────────────────────────
@@ -531,7 +531,7 @@ def test_cli_score_json(capsys, tmp_path, monkeypatch, ws):
     assert isinstance(payload["veto"], list) and isinstance(payload["pending"], list)
     # the CLI reports what the core computes from the same inputs
     jf = read_checked(ws, ws.dataset.folder / "judgments" / "13.yaml")
-    expected = score(ws.rubric, ws.roster[13], ws.dataset.for_institution(13), jf.to_sheet(), ws.dataset.as_of)
+    expected = score(ws.rubric, ws.roster[13], ws.dataset.for_institution(13), jf.sheet, ws.dataset.as_of)
     assert payload["total"] == expected.total
     assert payload["grade"] == expected.grade
     assert payload["bonus"] == expected.bonus

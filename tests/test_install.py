@@ -39,6 +39,11 @@ SHIPPED = (
     "rubric_kernel/_bundled/demo/judgments/13.yaml",
     "rubric_kernel/report/report.css",
     "rubric_kernel/report/template/rk_report/index.html.j2",
+    "rubric_kernel/templates/report.html.j2",
+    "rubric_kernel/templates/page.html.j2",
+    "rubric_kernel/templates/table.html.j2",
+    "rubric_kernel/templates/list.html.j2",
+    "rubric_kernel/templates/index.html.j2",
 )
 
 SOURCES = ("pyproject.toml", "README.md", "rubric_kernel", "parameters", "notebooks", "data/demo")

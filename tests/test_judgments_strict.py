@@ -184,10 +184,10 @@ def test_valid_file_imports_and_reads_as_written(capsys, db, data, tmp_path, ws)
     assert code == 0, err
     jf = read_judgments(path)
     assert jf.institution == 13 and jf.date == dt.date(2023, 6, 12)
-    assert jf.to_sheet().indicators[4].ticks == {"4a": 2}
+    assert jf.sheet.indicators[4].ticks == {"4a": 2}
     store = Store(str(db))
     try:
-        assert current_sheet(store, ws, 13) == jf.to_sheet()
+        assert current_sheet(store, ws, 13) == jf.sheet
     finally:
         store.close()
 
@@ -211,14 +211,14 @@ def test_save_many_writes_all_or_nothing(db):
     try:
         before = store.state_token("demo")
         base = store.snapshot("demo", 13).base
-        change = {"bonus:party": {"evidence": "新证据"}}
+        change = {"sc-2023:bonus:party": {"evidence": "新证据"}}
         first = SaveRequest("demo", 13, change, base, "李明", "现场评估")
-        second = SaveRequest("demo", 13, {"bonus:party": {"evidence": "另一份"}}, base, "王五", "现场评估")
+        second = SaveRequest("demo", 13, {"sc-2023:bonus:party": {"evidence": "另一份"}}, base, "王五", "现场评估")
         with pytest.raises(StaleSave):
             store.save_many([first, second])
         assert store.state_token("demo") == before
         (written,) = store.save_many([first])
-        assert [v.key for v in written] == ["bonus:party"]
+        assert [v.key for v in written] == ["sc-2023:bonus:party"]
     finally:
         store.close()
 
@@ -227,9 +227,9 @@ def test_written_file_reads_back_with_plain_decimals(tmp_path):
     """write_judgments writes 0.00001, never YAML's 1.0e-05, which the reader would refuse."""
     sheet = Sheet(indicators={6: IndicatorJudgment(free=(FreeEntry(1e-05, "x"),))})
     out = tmp_path / "out.yaml"
-    write_judgments(JudgmentsFile.from_sheet(13, "李明", dt.date(2023, 6, 12), sheet), out)
+    write_judgments(JudgmentsFile(13, "李明", dt.date(2023, 6, 12), sheet), out)
     assert "0.00001" in out.read_text(encoding="utf-8")
-    assert read_judgments(out).to_sheet() == sheet
+    assert read_judgments(out).sheet == sheet
 
 
 # ── property: an import fails with nothing written, or round-trips exactly ─────────────────────
@@ -319,16 +319,16 @@ def test_import_fails_cleanly_or_round_trips(tmp_path, filled_store, ws, doc, as
             return
         event("imported")
         jf = read_judgments(path)
-        assert current_sheet(store, ws, jf.institution) == jf.to_sheet()
+        assert current_sheet(store, ws, jf.institution) == jf.sheet
         exported = folder / "exported.yaml"
         write_judgments(
-            JudgmentsFile.from_sheet(jf.institution, jf.expert, jf.date, current_sheet(store, ws, jf.institution)),
+            JudgmentsFile(jf.institution, jf.expert, jf.date, current_sheet(store, ws, jf.institution)),
             exported,
         )
         after = store.state_token("demo")
         import_judgments(store, ws, [exported])
         assert store.state_token("demo") == after  # the export holds exactly what the store holds
-        assert read_judgments(exported).to_sheet() == jf.to_sheet()
+        assert read_judgments(exported).sheet == jf.sheet
     finally:
         store.close()
 
@@ -338,8 +338,8 @@ def test_absurd_count_already_in_the_store_is_a_fault_not_an_overflow(capsys, db
     store = Store(str(db))
     try:
         snap = store.snapshot("demo", 13)
-        content = {"ticks": {"1a": 10**400}, "free": [], "evidence": "", "note": ""}
-        store.save("demo", 13, {"indicator:1": content}, snap.base, expert="李明", stage="现场评估")
+        content = {"ticks": {"sc-2023:item:1a": 10**400}, "free": [], "evidence": "", "note": ""}
+        store.save("demo", 13, {"sc-2023:ind:1": content}, snap.base, expert="李明", stage="现场评估")
     finally:
         store.close()
     code = main(["score", "13", "--db", str(db), "--data", str(data)])

@@ -17,7 +17,7 @@ from rubric_kernel.errors import InputError
 from rubric_kernel.judgments_file import read_judgments
 from rubric_kernel.records import RubricRef
 from rubric_kernel.rubric import parse_rubric
-from rubric_kernel.sheet_codec import canonical, sheet_to_entries
+from rubric_kernel.sheet_codec import canonical, digest, sheet_to_entries
 from rubric_kernel.store import SCHEMA_VERSION, Store, StoreError, StoreOutdated, metadata
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
 
@@ -39,18 +39,32 @@ def ws():
 
 
 def demo_sheet(n: int):
-    return read_judgments(DEMO_DATA / "judgments" / f"{n}.yaml").to_sheet()
+    return read_judgments(DEMO_DATA / "judgments" / f"{n}.yaml").sheet
+
+
+def positional(entries: dict[str, dict], rubric) -> dict[str, dict]:
+    """Entries in the key spelling of the code before r0003: positions and the rubric's local ids."""
+    local = {urn: ident for urn, (_kind, ident) in rubric.by_urn.items()}
+    out = {}
+    for key, content in entries.items():
+        if key.startswith("dismiss:"):
+            out[key] = content
+        elif key.startswith("adjust:"):
+            out[f"adjust:{local[key.removeprefix('adjust:')]}"] = content
+        else:
+            kind = {"ind": "indicator", "bonus": "bonus", "veto": "veto"}[key.split(":")[1]]
+            if kind == "indicator":
+                content = {**content, "ticks": {local[u][1]: c for u, c in content["ticks"].items()}}
+            out[f"{kind}:{local[key]}"] = content
+    return out
 
 
 def old_entries(ws) -> dict[int, dict[str, dict]]:
     """The demo files' sheets as schema-1 code stored them (its key spelling)."""
-    out = {}
-    for n in INSTITUTIONS:
-        out[n] = sheet_to_entries(demo_sheet(n))
-    return out
+    return {n: positional(sheet_to_entries(demo_sheet(n), ws.rubric), ws.rubric) for n in INSTITUTIONS}
 
 
-def make_schema1_store(url: str, entries: dict[int, dict[str, dict]]) -> None:
+def make_schema1_store(url: str, entries: dict[int, dict[str, dict]], signatures: tuple = ()) -> None:
     """A store exactly as the released schema-1 code left it: no alembic_version table, old rows."""
     v = sa.table(
         "rk_versions",
@@ -95,6 +109,23 @@ def make_schema1_store(url: str, entries: dict[int, dict[str, dict]]) -> None:
                         actor="省职鉴中心",
                         created_at="2023-06-02T08:00:00+00:00",
                         payload='{"to":"初评"}',
+                        note="",
+                    )
+                ],
+            )
+        for seq, (n, expert, signed) in enumerate(signatures, start=2):
+            payload = canonical({"expert": expert, "digest": signed})
+            conn.execute(
+                sa.insert(e),
+                [
+                    dict(
+                        dataset=DATASET,
+                        institution=n,
+                        seq=seq,
+                        kind="signature",
+                        actor=expert,
+                        created_at="2023-06-03T08:00:00+00:00",
+                        payload=payload,
                         note="",
                     )
                 ],
@@ -150,8 +181,9 @@ def test_a_schema1_store_is_refused_until_upgraded_then_reads_the_same(url, ws, 
         assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
         for n, stored in entries.items():
             snap = store.snapshot(DATASET, n)
-            assert snap.live == stored
-            assert snap.sheet() == demo_sheet(n)
+            assert positional(snap.live, ws.rubric) == stored
+            assert all(k.startswith(("sc-2023:", "dismiss:", "adjust:sc-2023:")) for k in snap.live)
+            assert snap.sheet(ws.rubric) == demo_sheet(n)
             assert all(v.rubric is None for v in snap.entries.values()), "an old row's rubric is unknown, not guessed"
             assert [(e.kind, e.payload, e.rubric) for e in store.events(DATASET, n)] == [
                 ("transition", {"to": "初评"}, None)
@@ -169,7 +201,7 @@ def test_new_versions_and_events_record_their_rubric(url):
         written = store.save(
             DATASET,
             13,
-            {"bonus:party": {"evidence": "党支部活动记录"}},
+            {"sc-2023:bonus:party": {"evidence": "党支部活动记录"}},
             {},
             expert="张三",
             stage="现场评估",
@@ -177,7 +209,7 @@ def test_new_versions_and_events_record_their_rubric(url):
         )
         event = store.add_event(DATASET, 13, "transition", actor="甲", payload={"to": "初评"}, rubric=ref)
         assert written[0].rubric == ref and event.rubric == ref
-        assert store.snapshot(DATASET, 13).entries["bonus:party"].rubric == ref
+        assert store.snapshot(DATASET, 13).entries["sc-2023:bonus:party"].rubric == ref
         assert store.events(DATASET, 13)[0].rubric == ref
     finally:
         store.close()
@@ -240,3 +272,60 @@ def test_every_rubric_element_has_a_distinct_stable_id(rubric):
     assert len(urns) == len(set(urns)) == expected
     assert rubric.indicators[12].urn == "sc-2023:ind:12"
     assert rubric.bonus_items["party"].urn == "sc-2023:bonus:party"
+
+
+def test_upgrading_keys_keeps_signatures_verifiable_and_can_be_undone(url, ws, capsys):
+    from rubric_kernel.workflow.service import Workflow
+    from rubric_kernel.workflow.state import derive
+
+    entries = old_entries(ws)
+    forged = "f" * 64
+    make_schema1_store(url, entries, signatures=((13, "李明", digest(entries[13])), (14, "王芳", forged)))
+    assert main(["upgrade-store", "--db", url]) == 0
+    capsys.readouterr()
+    store = Store(url)
+    try:
+        flow = Workflow(ws, store)
+        (signed,) = [e for e in store.events(DATASET, 13) if e.kind == "signature"]
+        assert signed.payload["digest"] == flow.sheet_digest(13) != digest(entries[13])
+        assert signed.payload["digest_r0002"] == digest(entries[13]), "the digest it was signed with is kept"
+        assert derive(store.events(DATASET, 13)).valid_signatures(flow.sheet_digest(13)) == ["李明"]
+        (bogus,) = [e for e in store.events(DATASET, 14) if e.kind == "signature"]
+        assert bogus.payload == {"expert": "王芳", "digest": forged}, "a signature of no real state is not laundered"
+    finally:
+        store.close()
+    assert main(["check-store", "--db", url]) == 1
+    out = capsys.readouterr().out
+    assert "机构 14 的签字" in out and "机构 13 的签字" not in out
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # and back: the positions and the original digests return
+        migrate.downgrade(conn, "r0002", rubric=ws.rubric)
+    with engine.connect() as conn:
+        keys = {r[0] for r in conn.execute(sa.text("SELECT key FROM rk_versions WHERE institution = 13"))}
+        payloads = [r[0] for r in conn.execute(sa.text("SELECT payload FROM rk_events WHERE kind = 'signature'"))]
+    engine.dispose()
+    assert keys == set(entries[13])
+    assert sorted(payloads) == sorted(
+        canonical(p) for p in ({"expert": "李明", "digest": digest(entries[13])}, {"expert": "王芳", "digest": forged})
+    )
+
+
+def test_an_upgrade_the_rubric_cannot_map_is_refused_whole(url, ws, rubric_dict, tmp_path, capsys):
+    import yaml
+
+    make_schema1_store(url, old_entries(ws))
+    rubric_dict["bonus"]["items"] = [b for b in rubric_dict["bonus"]["items"] if b["id"] != "party"]
+    smaller = tmp_path / "rubric.yaml"
+    smaller.write_text(yaml.safe_dump(rubric_dict, allow_unicode=True), encoding="utf-8")
+    assert "bonus:party" in old_entries(ws)[13], "the demo sheet claims the bonus item the rubric drops"
+    assert main(["upgrade-store", "--db", url, "--rubric", str(smaller)]) != 0
+    err = capsys.readouterr().err
+    assert "找不到" in err and "bonus:party" in err and "Traceback" not in err
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert migrate.current(conn) == migrate.FIRST, "the upgrade ran in one transaction, and rolled back"
+        keys = {r[0] for r in conn.execute(sa.text("SELECT key FROM rk_versions"))}
+    engine.dispose()
+    assert keys == {k for e in old_entries(ws).values() for k in e}, "nothing was rewritten"
+    with pytest.raises(StoreOutdated):
+        Store(url)

@@ -39,9 +39,9 @@ def made(tmp_path_factory):
         store = Store(f"sqlite:///{db}")
         bootstrap(store, load_workspace())
         snap = store.snapshot(DATASET, 13)
-        content = dict(snap.live.get("indicator:1", {"ticks": {}, "evidence": "", "note": ""}))
+        content = dict(snap.live.get("sc-2023:ind:1", {"ticks": {}, "evidence": "", "note": ""}))
         content["free"] = [{"points": 3.0, "reason": XSS}]
-        written = store.save(DATASET, 13, {"indicator:1": content}, snap.base, expert="测试", stage="现场评估")
+        written = store.save(DATASET, 13, {"sc-2023:ind:1": content}, snap.base, expert="测试", stage="现场评估")
         assert len(written) == 1
         store.close()
 
@@ -142,9 +142,9 @@ def test_verify_matches_then_detects_a_change(made, capsys):
 
     store = Store(f"sqlite:///{db}")
     snap = store.snapshot(DATASET, 13)
-    content = dict(snap.live["indicator:2"])
+    content = dict(snap.live["sc-2023:ind:2"])
     content["note"] = "复核后补充说明"
-    assert store.save(DATASET, 13, {"indicator:2": content}, snap.base, expert="测试", stage="现场评估")
+    assert store.save(DATASET, 13, {"sc-2023:ind:2": content}, snap.base, expert="测试", stage="现场评估")
     store.close()
 
     assert main(["verify", html, "--db", db]) == 1
@@ -175,3 +175,70 @@ def test_the_exporter_without_nbconvert_preprocessors_renders_the_same_report(ma
     assert len(ours._preprocessors) < len(stock._preprocessors)
     expected, _ = stock.from_notebook_node(nb, resources={"rk_title": "标题", "rk_css": CSS})
     assert export_html(nb, "标题") == expected
+
+
+def test_exported_report_is_the_评估报告_in_order(made):
+    """The notebook's export carries the template's parts in the issue's order, with 报告编号 from the
+    programme settings, and the expert's free deduction among what lost points."""
+    from rubric_kernel.programme import load_programme
+
+    html = made["html"]
+    names = re.findall(r'<(?:section|header)\b[^>]*data-section="([\w-]+)"', html)
+    assert names[:5] == ["head", "conclusion", "findings", "opinion", "signatures"]
+    assert all(n.startswith("appendix-") for n in names[5:]) and "appendix-digests" in names
+    assert load_programme().report_no(13) in html
+    findings = re.search(r'data-section="findings"[^>]*>(.*?)</section>', html, re.S).group(1)
+    assert "1. 岗位设置" in findings and "&lt;script&gt;alert(1)&lt;/script&gt;现场发现问题" in findings
+
+
+# ------------------------------------------------------------------------------ the report's seal (issue 10 §6)
+@pytest.fixture(scope="module")
+def keys_file(made, tmp_path_factory):
+    """The registered public keys, exported: all a verifier without the store needs."""
+    path = tmp_path_factory.mktemp("keys") / "keys.json"
+    assert _run(["keys", "export", "--db", made["db"], "--out", str(path)])[0] == 0
+    return path
+
+
+def _verify_alone(html: str, keys: Path, tmp_path: Path) -> tuple[int, str]:
+    report = tmp_path / "13.html"
+    report.write_text(html, encoding="utf-8")
+    return _run(["verify", str(report), "--keys", str(keys), "--db", str(tmp_path / "absent.sqlite")])
+
+
+def test_the_report_is_sealed_by_the_organisers_demo_key(made, keys_file, tmp_path):
+    html = made["html"]
+    assert 'id="rk-seal"' in html and "大证信用" in html and "演示密钥" in html
+    code, out = _verify_alone(html, keys_file, tmp_path)
+    assert code == 0, out
+    assert "签章核对：相符" in out and "演示密钥" in out and "输入核对：未进行" in out
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "section"),
+    [
+        (lambda h: re.sub(r'rk-total">[^<]*<', 'rk-total">420<', h, count=1), "评估结论"),
+        (lambda h: re.sub(r'rk-grade">[^<]*<', 'rk-grade">A<', h, count=1), "评估结论"),
+        (
+            lambda h: h.replace("<strong>15</strong></td><td>已评", "<strong>12</strong></td><td>已评", 1),
+            "指标评分明细",
+        ),
+        (lambda h: h.replace("现场发现问题", "无问题", 1), "指标评分明细"),
+    ],
+)
+def test_an_edited_figure_or_reason_fails_verification_naming_the_section(made, keys_file, tmp_path, edit, section):
+    edited = edit(made["html"])
+    assert edited != made["html"]
+    code, out = _verify_alone(edited, keys_file, tmp_path)
+    assert code == 1
+    assert f"签章核对：不符。章节“{section}”的内容与签章时不同" in out
+
+
+def test_a_removed_section_fails_verification(made, keys_file, tmp_path):
+    edited = re.sub(
+        r'<section class="rk-section\s*" data-section="信用记录">.*?</section>', "", made["html"], flags=re.S
+    )
+    assert edited != made["html"]
+    code, out = _verify_alone(edited, keys_file, tmp_path)
+    assert code == 1 and "缺少章节“信用记录”" in out

@@ -252,3 +252,38 @@ def test_record_types_cover_the_seed_pre_collection_list(rubric, seed_text):
     kinds = m.group(1).split("、")
     assert len(kinds) == 12
     assert set(kinds) <= set(rubric.record_types_by_code)
+
+
+# ── 附件2: information sources, 评估依据 and the notice's title as the seed writes them ──────────────
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_sources_are_written_as_the_seed_writes_them(rubric, annex):
+    """Each indicator's joined sources occur in 附件2 (e.g. 人力资源和社会保障部门, 税务等有关部门),
+    once the method in brackets is dropped; no shortened 人社部门."""
+    seed = _flat(annex[2])
+    for n, ind in rubric.indicators.items():
+        joined = "、".join(ind.sources)
+        assert "人社部门" not in joined, n
+        if n == 3:  # two rows in the seed: 机构提供, then the departments
+            assert _flat("、".join(ind.sources[1:])) in seed, joined
+        else:
+            assert _flat(joined) in seed, (n, joined)
+    assert _flat("、".join(rubric.bonus.sources)) in seed
+
+
+def test_every_basis_document_is_cited_in_full_from_the_seed(rubric, annex):
+    seed = _flat(annex[2])
+    refs = {b for ind in rubric.indicators.values() for b in ind.basis} | set(rubric.bonus.basis)
+    for ref in refs:
+        assert _flat(rubric.documents[ref]) in seed, ref
+    assert rubric.bonus.basis, "the bonus item keeps its basis documents"
+
+
+def test_notice_title(rubric, seed_text):
+    title = "关于印发《四川省技能人才评价机构信用评估试点工作实施方案》的通知"
+    assert title in rubric.meta.notice
+    assert _flat(title.replace("《", "").replace("》", "")) in _flat(seed_text.replace("《", "").replace("》", ""))

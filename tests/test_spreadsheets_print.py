@@ -42,7 +42,7 @@ def books(tmp_path_factory) -> dict[str, Path]:
     """The workbooks of a demo cohort: summary and preview of all 75, two score sheets, a 公示 list, the schedule."""
     ws = load_workspace()
     files = judgment_files(ws)
-    sheets = {n: read_checked(ws, files[n], n).to_sheet() if n in files else Sheet() for n in ws.roster}
+    sheets = {n: read_checked(ws, files[n], n).sheet if n in files else Sheet() for n in ws.roster}
     scored = {n: ws.score(n, sheet) for n, sheet in sheets.items()}
     results = {n: r.as_json() for n, r in scored.items()}
     out = tmp_path_factory.mktemp("books")

@@ -19,11 +19,13 @@ from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import current_sheet, expand, import_judgments
 from rubric_kernel.judgments_file import read_judgments
+from rubric_kernel.rubric import load_rubric
 from rubric_kernel.store import SCHEMA_VERSION, StaleSave, Store, StoreError, meta_table, resolve_url
-from rubric_kernel.workspace import DEMO_DATA, load_workspace
+from rubric_kernel.workspace import DEMO_DATA, RUBRIC_PATH, load_workspace
 
 DATASET = "demo"
-KEY = "indicator:1"
+KEY = "sc-2023:ind:1"
+RUBRIC = load_rubric(RUBRIC_PATH)
 
 
 def judged(evidence: str = "", *, free: list[dict] | None = None, ticks: dict | None = None) -> dict:
@@ -66,12 +68,12 @@ def test_every_save_is_a_new_version_and_the_sheet_is_derived(store):
     snap = store.snapshot(DATASET, 13)
     assert snap.base == {KEY: 1}
     assert snap.live == {KEY: judged("档案 A")}
-    assert snap.sheet().indicators[1].evidence == "档案 A"
+    assert snap.sheet(RUBRIC).indicators[1].evidence == "档案 A"
 
     second = store.save(
         DATASET,
         13,
-        {KEY: judged("档案 B", free=[{"points": 2.0, "reason": "台账缺失"}]), "indicator:2": judged()},
+        {KEY: judged("档案 B", free=[{"points": 2.0, "reason": "台账缺失"}]), "sc-2023:ind:2": judged()},
         snap.base,
         expert="李四",
         stage="现场评估",
@@ -79,11 +81,11 @@ def test_every_save_is_a_new_version_and_the_sheet_is_derived(store):
     by_key = {v.key: v for v in second}
     assert by_key[KEY].seq == 2
     assert by_key[KEY].replaces == first[0].id, "a new version points to the one it replaces"
-    assert by_key["indicator:2"].seq == 1 and by_key["indicator:2"].replaces is None
+    assert by_key["sc-2023:ind:2"].seq == 1 and by_key["sc-2023:ind:2"].replaces is None
 
     snap = store.snapshot(DATASET, 13)
-    assert snap.base == {KEY: 2, "indicator:2": 1}
-    sheet = snap.sheet()
+    assert snap.base == {KEY: 2, "sc-2023:ind:2": 1}
+    sheet = snap.sheet(RUBRIC)
     assert sheet.indicators[1].evidence == "档案 B"
     assert [(f.points, f.reason) for f in sheet.indicators[1].free] == [(2.0, "台账缺失")]
     assert set(sheet.indicators) == {1, 2}
@@ -96,14 +98,14 @@ def test_every_save_is_a_new_version_and_the_sheet_is_derived(store):
 
 
 def test_withdrawing_a_key_removes_it_from_the_sheet_but_keeps_history(store):
-    store.save(DATASET, 13, {KEY: judged("x"), "indicator:2": judged("y")}, {}, expert="张三", stage="现场评估")
+    store.save(DATASET, 13, {KEY: judged("x"), "sc-2023:ind:2": judged("y")}, {}, expert="张三", stage="现场评估")
     snap = store.snapshot(DATASET, 13)
     (withdrawn,) = store.save(DATASET, 13, {KEY: None}, snap.base, expert="张三", stage="现场评估", reason="误录")
     assert withdrawn.content is None and withdrawn.seq == 2
 
     snap = store.snapshot(DATASET, 13)
     assert KEY not in snap.live
-    assert set(snap.sheet().indicators) == {2}
+    assert set(snap.sheet(RUBRIC).indicators) == {2}
     assert snap.base[KEY] == 2, "the withdrawal is itself the current version"
     history = store.history(DATASET, 13, KEY)
     assert [(v.seq, v.content) for v in history] == [(1, judged("x")), (2, None)]
@@ -120,7 +122,7 @@ def test_saving_identical_content_writes_nothing(store):
     assert store.state_token(DATASET) == token
     assert len(store.history(DATASET, 13, KEY)) == 1
     # withdrawing what is not there writes nothing either
-    assert store.save(DATASET, 13, {"indicator:9": None}, snap.base, expert="李四", stage="现场评估") == []
+    assert store.save(DATASET, 13, {"sc-2023:ind:9": None}, snap.base, expert="李四", stage="现场评估") == []
     assert store.state_token(DATASET) == token
 
 
@@ -149,9 +151,11 @@ def test_stale_save_is_refused_and_names_who_saved_in_between(store):
     assert store.snapshot(DATASET, 13).live[KEY] == judged("v2")
 
     # a new key that someone else created in between is stale too (base says: absent)
-    store.save(DATASET, 13, {"indicator:3": judged("w")}, store.snapshot(DATASET, 13).base, expert="王五", stage="初评")
+    store.save(
+        DATASET, 13, {"sc-2023:ind:3": judged("w")}, store.snapshot(DATASET, 13).base, expert="王五", stage="初评"
+    )
     with pytest.raises(StaleSave, match="王五"):
-        store.save(DATASET, 13, {"indicator:3": judged("l")}, seen_by_li.base | {KEY: 2}, expert="李四", stage="初评")
+        store.save(DATASET, 13, {"sc-2023:ind:3": judged("l")}, seen_by_li.base | {KEY: 2}, expert="李四", stage="初评")
 
 
 def test_save_without_expert_is_refused(store):
@@ -179,7 +183,7 @@ SAVER = textwrap.dedent(
         snap = store.snapshot("demo", 13)
         content = {"ticks": {}, "free": [], "evidence": f"{name}-{ok}", "note": ""}
         try:
-            written = store.save("demo", 13, {"indicator:1": content}, snap.base, expert=name, stage="现场评估")
+            written = store.save("demo", 13, {"sc-2023:ind:1": content}, snap.base, expert=name, stage="现场评估")
         except StaleSave:
             conflicts += 1
             continue
@@ -243,7 +247,7 @@ JUDGMENTS_13 = DEMO_DATA / "judgments" / "13.yaml"
 def test_import_round_trip_and_reimport_writes_nothing(store, ws):
     written = import_judgments(store, ws, [JUDGMENTS_13])
     assert set(written) == {13} and written[13]
-    assert current_sheet(store, ws, 13) == read_judgments(JUDGMENTS_13).to_sheet()
+    assert current_sheet(store, ws, 13) == read_judgments(JUDGMENTS_13).sheet
     assert {v.stage for v in written[13]} == {"现场评估"}
     assert store.institutions(DATASET) == {13}
 
@@ -262,8 +266,8 @@ def test_import_withdraws_keys_missing_from_the_file(store, ws, tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
     (version,) = import_judgments(store, ws, [path])[13]
-    assert version.key == f"indicator:{int(dropped)}" and version.content is None
-    assert current_sheet(store, ws, 13) == read_judgments(path).to_sheet()
+    assert version.key == f"sc-2023:ind:{int(dropped)}" and version.content is None
+    assert current_sheet(store, ws, 13) == read_judgments(path).sheet
 
 
 def test_export_sheet_writes_an_xlsx(db, tmp_path):
@@ -363,7 +367,7 @@ def test_the_command_line_works_against_postgresql(postgres_url, capsys):
     out = capsys.readouterr()
     assert "首次使用" in out.err
     assert '"name": "四川旅游学院"' in out.out
-    assert main(["history", "13", "--key", "indicator:1", "--db", postgres_url]) == 0
+    assert main(["history", "13", "--key", "sc-2023:ind:1", "--db", postgres_url]) == 0
     assert "导入评分文件 13.yaml" in capsys.readouterr().out
 
 
@@ -371,13 +375,13 @@ def test_the_command_line_works_against_postgresql(postgres_url, capsys):
 def test_reimport_withdraws_an_experts_raised_veto_but_keeps_the_centres_decisions(sqlite_store, ws, tmp_path):
     """A file owns the experts' judgments and raised vetoes, never the centre's confirmations or adjustments."""
     source = read_judgments(DEMO_DATA / "judgments" / "44.yaml")
-    assert source.veto["1(2)"].status == "raised"
+    assert source.sheet.veto["1(2)"].status == "raised"
     import_judgments(sqlite_store, ws, [DEMO_DATA / "judgments" / "44.yaml"])
     snap = sqlite_store.snapshot(DATASET, 44)
     sqlite_store.save(
         DATASET,
         44,
-        {"adjust:1": {"score": 10, "reason": "复核", "by": "省职鉴中心"}},
+        {"adjust:sc-2023:ind:1": {"score": 10, "reason": "复核", "by": "省职鉴中心"}},
         snap.base,
         expert="省职鉴中心",
         stage="复核",
@@ -388,8 +392,8 @@ def test_reimport_withdraws_an_experts_raised_veto_but_keeps_the_centres_decisio
     (tmp_path / "44.yaml").write_text(yaml.safe_dump(without_veto, allow_unicode=True), encoding="utf-8")
     import_judgments(sqlite_store, ws, [tmp_path / "44.yaml"])
     live = sqlite_store.snapshot(DATASET, 44).live
-    assert "veto:1(2)" not in live, "the expert withdrew the veto they had raised"
-    assert live["adjust:1"]["by"] == "省职鉴中心", "the centre's adjustment is not the file's to withdraw"
+    assert "sc-2023:veto:1(2)" not in live, "the expert withdrew the veto they had raised"
+    assert live["adjust:sc-2023:ind:1"]["by"] == "省职鉴中心", "the centre's adjustment is not the file's to withdraw"
 
 
 def test_an_import_never_overwrites_a_signed_sheet(sqlite_store, ws):

@@ -8,7 +8,7 @@ import pytest
 
 from rubric_kernel.store import Store, StoreError
 
-KEY = "indicator:1"
+KEY = "sc-2023:ind:1"
 
 
 def _save(store: Store, evidence: str) -> None:

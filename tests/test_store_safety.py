@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from keyed import keyed_signature
 from sqlalchemy import delete, text, update
 
 from rubric_kernel.cli import main
@@ -44,7 +45,7 @@ def fill(store: Store, institutions: range = range(1, 6), rounds: int = 3) -> No
     for n in institutions:
         for r in range(rounds):
             snap = store.snapshot(DATASET, n)
-            changes = {f"indicator:{k}": judged(f"档案 {n}-{k}-{r} " + "说明" * 40) for k in range(1, 11)}
+            changes = {f"sc-2023:ind:{k}": judged(f"档案 {n}-{k}-{r} " + "说明" * 40) for k in range(1, 11)}
             store.save(DATASET, n, changes, snap.base, expert="张三", stage="现场评估")
         store.add_event(DATASET, n, "commitment", actor="甲", payload={"date": "2023-05-20"})
         store.add_event(DATASET, n, "group", actor="乙", payload={"experts": ["张三"]})
@@ -233,7 +234,7 @@ def test_backup_modify_restore_round_trip(good, tmp_path, capsys):
 
     store = Store(str(good))
     snap = store.snapshot(DATASET, 4)
-    store.save(DATASET, 4, {"indicator:1": judged("备份之后的修改")}, snap.base, expert="李四", stage="现场评估")
+    store.save(DATASET, 4, {"sc-2023:ind:1": judged("备份之后的修改")}, snap.base, expert="李四", stage="现场评估")
     store.add_event(DATASET, 4, "commitment", actor="甲", payload={"date": "2023-06-01"})
     modified = counts(good)
     store.close()
@@ -298,13 +299,7 @@ def test_restore_replaces_a_damaged_store_and_keeps_it(good, tmp_path, capsys):
 # ------------------------------------------------------------------------------ check-store
 def test_check_store_passes_a_good_store(good, capsys):
     store = Store(str(good))
-    store.add_event(
-        DATASET,
-        1,
-        "signature",
-        actor="张三",
-        payload={"expert": "张三", "digest": digest(store.snapshot(DATASET, 1).live)},
-    )
+    keyed_signature(store, DATASET, 1, "张三", digest(store.snapshot(DATASET, 1).live))
     store.close()
     assert main(["check-store", "--db", str(good)]) == 0
     out = capsys.readouterr().out
@@ -313,13 +308,13 @@ def test_check_store_passes_a_good_store(good, capsys):
 
 def test_check_store_finds_a_removed_version(good, capsys):
     store = Store(str(good))
-    middle = [v for v in store.history(DATASET, 3, "indicator:7") if v.seq == 2]
+    middle = [v for v in store.history(DATASET, 3, "sc-2023:ind:7") if v.seq == 2]
     with store.engine.begin() as conn:
         conn.execute(delete(versions).where(versions.c.id == middle[0].id))
     store.close()
     assert main(["check-store", "--db", str(good)]) == 1
     out = capsys.readouterr().out
-    assert "版本编号不连续：数据集 demo 机构 3 评分表 group 的 indicator:7 的版本 缺少 2" in out
+    assert "版本编号不连续：数据集 demo 机构 3 评分表 group 的 sc-2023:ind:7 的版本 缺少 2" in out
     assert "结论：发现 1 处问题" in out
 
 
@@ -338,19 +333,20 @@ def test_check_store_finds_a_broken_event_sequence(good, capsys):
 def test_check_store_finds_signatures_that_match_no_state_of_the_sheet(good, capsys):
     store = Store(str(good))
     live = store.snapshot(DATASET, 1).live
-    store.add_event(DATASET, 1, "signature", actor="张三", payload={"expert": "张三", "digest": digest(live)})
-    store.add_event(DATASET, 2, "signature", actor="张三", payload={"expert": "张三", "digest": "0" * 64})
-    store.add_event(DATASET, 3, "signature", actor="张三", payload={"expert": "张三"})
-    victim = store.history(DATASET, 1, "indicator:1")[-1]
+    keyed_signature(store, DATASET, 1, "张三", digest(live))
+    keyed_signature(store, DATASET, 2, "张三", "0" * 64)
+    store.add_event(DATASET, 3, "signature", actor="张三", payload={"expert": "张三"})  # unkeyed, no digest
+    victim = store.history(DATASET, 1, "sc-2023:ind:1")[-1]
     with store.engine.begin() as conn:  # the signed content edited afterwards, in place
         conn.execute(update(versions).where(versions.c.id == victim.id).values(content=text("'{}'")))
     store.close()
     assert main(["check-store", "--db", str(good)]) == 1
     faults = [line for line in capsys.readouterr().out.splitlines() if "问题：" in line]
-    assert len(faults) == 3, faults
+    assert len(faults) == 4, faults
     assert any("签字无效：机构 1" in f for f in faults)
     assert any("签字无效：机构 2" in f for f in faults)
     assert any("签字内容不完整：机构 3" in f and "摘要" in f for f in faults)
+    assert any("签名无效：机构 3" in f and "旧式无密钥签字" in f for f in faults)
 
 
 def test_check_store_reports_a_partial_store(good, capsys):
@@ -365,7 +361,7 @@ def test_check_store_reports_a_partial_store(good, capsys):
 def test_check_store_and_backup_against_postgresql(postgres_url, capsys):
     store = Store(postgres_url)
     fill(store, range(1, 3), rounds=2)
-    victim = next(v for v in store.history(DATASET, 2, "indicator:3") if v.seq == 2)
+    victim = next(v for v in store.history(DATASET, 2, "sc-2023:ind:3") if v.seq == 2)
     store.close()
     assert main(["check-store", "--db", postgres_url]) == 0
     assert "结论：未发现问题" in capsys.readouterr().out
@@ -383,7 +379,7 @@ def test_check_store_and_backup_against_postgresql(postgres_url, capsys):
         conn.execute(update(versions).where(versions.c.id == victim.id).values(seq=3))
     store.close()
     assert main(["check-store", "--db", postgres_url]) == 1
-    assert "机构 2 评分表 group 的 indicator:3 的版本 缺少 2" in capsys.readouterr().out
+    assert "机构 2 评分表 group 的 sc-2023:ind:3 的版本 缺少 2" in capsys.readouterr().out
     assert main(["init-store", "--db", postgres_url]) == 3
     assert "已有评分数据表" in capsys.readouterr().err
 
@@ -430,7 +426,7 @@ def test_removing_any_row_but_the_newest_of_its_sequence_is_found(rounds, events
         for r, keys in enumerate(rounds):
             snap = store.snapshot(DATASET, 7)
             store.save(
-                DATASET, 7, {f"indicator:{k}": judged(f"{r}") for k in keys}, snap.base, expert="甲", stage="现场评估"
+                DATASET, 7, {f"sc-2023:ind:{k}": judged(f"{r}") for k in keys}, snap.base, expert="甲", stage="现场评估"
             )
         for i in range(events_per_inst):
             store.add_event(DATASET, 7, "commitment", actor="甲", payload={"date": f"2023-05-{i + 1:02d}"})

@@ -63,3 +63,37 @@ def test_page_tables_escape_every_cell(column):
     assert "<script>" not in table([hostile, "乙"], [["a", "b"]])  # headers too
     kept = html_table([{**row, key: Markup('<a href="13.html">查看报告</a>')}])
     assert '<a href="13.html">查看报告</a>' in kept, "a fragment marked as HTML is kept"
+
+
+def test_the_score_sheet_cites_the_basis_and_words_unchanged_rows_by_style():
+    """评估依据 in full beside each indicator and the bonus item; 待评 on pending rows (no 无扣分 there),
+    未获加分 on an award-style indicator left at 0, 无扣分 on a judged deduction-style one."""
+    ws = load_workspace()
+    award = next(n for n, i in ws.rubric.indicators.items() if i.base == "zero" and i.needs_judgment)
+    deduct = next(n for n, i in ws.rubric.indicators.items() if i.base == "full" and i.needs_judgment)
+    from rubric_kernel.sheet import IndicatorJudgment
+
+    result = ws.score(13, Sheet(indicators={award: IndicatorJudgment(), deduct: IndicatorJudgment()}))
+    book = load_workbook(BytesIO(score_sheet_xlsx(ws.rubric, ws.institution(13), result, ws.dataset.mark, [])))
+    rows = [[str(c) if c is not None else "" for c in row] for row in book.active.iter_rows(values_only=True)]
+    head = next(r for r in rows if "评估依据" in r)
+    col = head.index("评估依据")
+    by_number = {int(r[2].split(".")[0]): r for r in rows if re.match(r"\d+\. ", r[2])}
+    for n, ind in ws.rubric.indicators.items():
+        assert by_number[n][col] == ws.rubric.basis_text(ind.basis), n
+    notes = head.index("扣分、加分说明")
+    assert by_number[award][notes] == "未获加分"
+    assert by_number[deduct][notes] == "无扣分"
+    pending = [n for n in result.pending if not by_number[n][notes].startswith(("+", "-"))]
+    assert pending and all(by_number[n][notes] == "待评" for n in pending)
+    bonus = next(r for r in rows if r[0] == "加分项")
+    assert "机构提供、大数据采集" in bonus and "中共中央办公厅" in bonus[col]
+
+
+def test_the_score_sheet_carries_the_group_opinion():
+    ws = load_workspace()
+    result = ws.score(13, Sheet())
+    text = "考务管理规范，建议加强题库保密。"
+    book = load_workbook(BytesIO(score_sheet_xlsx(ws.rubric, ws.institution(13), result, ws.dataset.mark, [], text)))
+    rows = [[c for c in row if c] for row in book.active.iter_rows(values_only=True)]
+    assert ["专家组意见", text] in rows

@@ -25,7 +25,8 @@ from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import bootstrap, current_sheet
 from rubric_kernel.programme import load_materials, load_programme
-from rubric_kernel.report.signoffs import signoffs_html
+from rubric_kernel.report.loader import load_context
+from rubric_kernel.report.render import report_body
 from rubric_kernel.sheet_codec import sheet_to_entries
 from rubric_kernel.store import Store, StoreError
 from rubric_kernel.workflow.consolidate import consolidate, expert_sheet
@@ -206,7 +207,7 @@ def test_initial_result_needs_no_pending_indicators(wf):
 def test_initial_result_refused_after_a_judgment_is_withdrawn(wf, ws, store):
     wf.move(13, "现场评估", actor=AGENT)
     a = assessment(ws, store, 13, "现场评估")
-    a.save({"indicator:1": None}, a.snapshot().base, expert=EXPERTS[0], reason="撤回待补充材料")
+    a.save({"sc-2023:ind:1": None}, a.snapshot().base, expert=EXPERTS[0], reason="撤回待补充材料")
     wf.set_group(13, list(EXPERTS), actor=AGENT)
     wf.commitment(13, D(2023, 5, 20), actor=AGENT)
     for e in EXPERTS:
@@ -385,8 +386,8 @@ def test_a_signature_is_voided_by_a_later_change(wf, ws, store, db):
     assert sorted(wf.state(13).valid_signatures(signed)) == sorted(EXPERTS)
 
     a = assessment(ws, store, 13, "现场评估")
-    change = with_free_deduction(a, "indicator:23", 2, "考场监控录像缺失一场")
-    a.save({"indicator:23": change}, a.snapshot().base, expert=EXPERTS[0], reason="")
+    change = with_free_deduction(a, "sc-2023:ind:23", 2, "考场监控录像缺失一场")
+    a.save({"sc-2023:ind:23": change}, a.snapshot().base, expert=EXPERTS[0], reason="")
     now = wf.sheet_digest(13)
     assert now != signed
     st = wf.state(13)
@@ -398,10 +399,13 @@ def test_a_signature_is_voided_by_a_later_change(wf, ws, store, db):
 
     report = open_assessment(13, db=f"sqlite:///{db}")
     try:
-        html = signoffs_html(report)
+        ctx = load_context(report)
+        html = report_body(ctx)
     finally:
         report.store.close()
-    assert html.count("签字已失效") == 2
+    void = [s.name for s in ctx.signoffs if s.valid is False]
+    assert sorted(void) == sorted(EXPERTS)
+    assert html.count("已失效：签字后评分表已变更") == 2
 
     wf.sign(13, EXPERTS[0])
     st = wf.state(13)
@@ -421,7 +425,7 @@ def test_a_signed_sheet_is_not_edited_in_place(wf, ws, store, db):
     def attempt(stage: str, reason: str):
         a = assessment(ws, store, 13, stage)
         return a.save(
-            {"indicator:23": with_free_deduction(a, "indicator:23", 2, "复核发现考场记录缺失")},
+            {"sc-2023:ind:23": with_free_deduction(a, "sc-2023:ind:23", 2, "复核发现考场记录缺失")},
             a.snapshot().base,
             expert=CENTRE,
             reason=reason,
@@ -438,7 +442,9 @@ def test_a_signed_sheet_is_not_edited_in_place(wf, ws, store, db):
     assert store.history(ds, 13) == before
 
     written = attempt("复核", "复核发现考场记录缺失，扣 2 分")
-    assert [(v.key, v.stage, v.reason) for v in written] == [("indicator:23", "复核", "复核发现考场记录缺失，扣 2 分")]
+    assert [(v.key, v.stage, v.reason) for v in written] == [
+        ("sc-2023:ind:23", "复核", "复核发现考场记录缺失，扣 2 分")
+    ]
 
     wf.review(13, by=CENTRE, veto={}, adjust={}, approve=True)
     wf.open_publicity(PUBLICITY[0], 7, by=CENTRE)
@@ -631,7 +637,7 @@ def test_walk_is_traceable(walk):
     announced = next(r for r in records if r["institution"] == 13)
     assert announced["score"] == walk.score13["total"]
     assert announced["grade"] == walk.score13["grade"]
-    line = next(ln for ln in walk.history.splitlines() if f"adjust:{walk.number} " in ln)
+    line = next(ln for ln in walk.history.splitlines() if f"adjust:sc-2023:ind:{walk.number} " in ln)
     assert CENTRE in line and "[异议处理]" in line and walk.reason in line and f"异议 {walk.objection} 成立" in line
 
 
@@ -704,10 +710,10 @@ def test_public_lists_contain_no_personal_names(walk, ws):
 
 def test_consolidation_lists_exactly_the_divergent_indicator(ws, store, db):
     ds = ws.dataset.name
-    entries = sheet_to_entries(current_sheet(store, ws, 13))
+    entries = sheet_to_entries(current_sheet(store, ws, 13), ws.rubric)
     harsh = json.loads(json.dumps(entries))
-    harsh["indicator:23"]["free"] = [{"points": 8, "reason": "考场秩序混乱"}]
-    harsh["indicator:24"]["free"] = [{"points": 3, "reason": "试卷交接记录不全"}]  # exactly the threshold: not listed
+    harsh["sc-2023:ind:23"]["free"] = [{"points": 8, "reason": "考场秩序混乱"}]
+    harsh["sc-2023:ind:24"]["free"] = [{"points": 3, "reason": "试卷交接记录不全"}]  # exactly the threshold: not listed
     for expert, sheet in (("甲", entries), ("乙", harsh)):
         store.save(ds, 13, sheet, {}, expert=expert, stage="现场评估", reason="独立评分", sheet=expert_sheet(expert))
     rows = consolidate(ws, store, 13, 3)

@@ -322,7 +322,7 @@ def generate(out: Path) -> None:
             sheet = _drop_some(sheet, rng, keep=0.8)
         expert = f"{_name(rng)}（演示专家）"
         date = AS_OF - dt.timedelta(days=rng.randint(10, 70))
-        write_judgments(JudgmentsFile.from_sheet(n, expert, date, sheet), judgments / f"{n:02d}.yaml")
+        write_judgments(JudgmentsFile(n, expert, date, sheet), judgments / f"{n:02d}.yaml")
 
 
 def main() -> None:

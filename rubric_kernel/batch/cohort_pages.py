@@ -17,7 +17,8 @@ from ..files import atomic_write
 from ..labels import STATUS_ZH, defaults_note
 from ..programme import Programme
 from ..report.chart import bar_chart
-from ..report.page import SORT_JS, html_table, page
+from ..report.page import PAGE_CSS, SORT_JS, list_page
+from ..report.render import render
 from ..roster import CLASSES, Institution
 from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
@@ -104,8 +105,7 @@ def write_publicity(
 ) -> None:
     rows = publicity_rows(roster, results)
     notes = preview_notes(programme, rubric, len(rows), len(roster) - len(rows))
-    paragraphs = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
-    atomic_write(out / "publicity.html", page(title, html_table(rows) + paragraphs, mark))
+    atomic_write(out / "publicity.html", list_page(title, rows, notes, mark))
     atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark, notes))
 
 
@@ -120,12 +120,6 @@ def grade_chart_svg(rubric: Rubric, roster: Mapping[int, Institution], results: 
     )
 
 
-# Printed, the index is one line per institution; the report links mean nothing on paper.
-INDEX_PRINT_CSS = (
-    "<style>.veto{color:#b91c1c;font-weight:bold}.provisional{color:#92400e}"
-    "@media print{.links{display:none}table.index{font-size:9px}table.index td{white-space:nowrap}"
-    "table.index tr>:last-child{display:none}tr{break-inside:avoid}}</style>"
-)
 PROVISIONAL_OFFSET = 100_000  # provisional totals sort after every final one, whatever the scale
 
 
@@ -191,22 +185,18 @@ def write_index(
                 "报告": Markup(f'<a href="{n:02d}.html">查看报告</a>'),
             }
         )
-    links = (
-        '<p class="links"><a href="summary.xlsx">评分汇总 summary.xlsx</a> · <a href="summary.csv">summary.csv</a> · '
-        '<a href="publicity.html">拟公示名单（预览）</a>（<a href="publicity.xlsx">xlsx</a>） · '
-        f'<a href="manifest.json">运行清单</a> · 运行编号 {escape(run_id)}</p>'
+    html = render(
+        "index.html.j2",
+        title="技能人才评价机构信用评估结果",
+        mark=mark,
+        css=Markup(PAGE_CSS),
+        script=Markup(SORT_JS),
+        run_id=run_id,
+        note=defaults_note(rubric),
+        chart=Markup(grade_chart_svg(rubric, roster, results)),
+        rows=rows,
     )
-    note = defaults_note(rubric)
-    chart = f"<h2>各类别信用等级分布</h2><figure>{grade_chart_svg(rubric, roster, results)}</figure>"
-    body = (
-        INDEX_PRINT_CSS
-        + links
-        + (f'<p class="muted">{escape(note)}</p>' if note else "")
-        + chart
-        + "<h2>全部机构（点击表头排序）</h2>"
-        + html_table(rows, "sortable index")
-    )
-    atomic_write(out / "index.html", page("技能人才评价机构信用评估结果", body, mark, SORT_JS))
+    atomic_write(out / "index.html", html)
 
 
 def write_manifest(out: Path, manifest: dict) -> None:

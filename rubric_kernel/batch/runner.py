@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..bundled import NOTEBOOK
 from ..files import open_lock_file
+from ..keyring import prepare_seal
 from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
 from ..sheet_codec import digest
@@ -227,6 +228,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
     report = BatchReport(run_id, run_dir, incomplete=incomplete)
     started = time.perf_counter()
 
+    prepare_seal(store, programme.roles.organiser.value, ws.dataset.synthetic)
     snapshots = store.snapshots(ws.dataset.name)
     shared = shared_inputs(ws, cfg.as_of, cfg.notebook)
     events: dict[int, list] = {}
@@ -249,7 +251,8 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
             continue
         # the store URL travels in the environment
         params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of, rubric=cfg.rubric, roster=cfg.roster)
-        jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook))
+        seal_as = programme.roles.organiser.value  # the organiser issues the report (实施方案 四（一）)
+        jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook, seal_as, ws.dataset.synthetic))
     state.save()  # entries moved out of killed runs' folders
 
     timings: dict[int, float] = {}

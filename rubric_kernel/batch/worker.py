@@ -24,6 +24,8 @@ class Job:
     out_dir: Path
     params: dict[str, str]
     notebook: Path
+    seal_as: str = ""  # the issuing role's login: the report is sealed with its key ("" unsealed)
+    synthetic: bool = False  # demo data: a demo key may seal
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def run_job(job: Job) -> JobResult:
     import nbformat
 
     from ..files import atomic_write
+    from ..keyring import issuer_key
     from ..report.export import export_html
     from .execute import execute_notebook
 
@@ -100,7 +103,8 @@ def run_job(job: Job) -> JobResult:
         result, restore = _take_result(nb)
         if result is None:
             raise RuntimeError("工作簿未输出评分结果")
-        html = export_html(nb, job.title)
+        key = issuer_key(job.seal_as, job.synthetic) if job.seal_as else None
+        html = export_html(nb, job.title, key, synthetic=job.synthetic)
         restore()
         stem = f"{job.number:02d}"
         # nbformat.v4.writes: the export has just validated the notebook; nbformat.writes would again

@@ -46,8 +46,8 @@ PRELOAD = (
     "tornado.platform.asyncio",
     "psutil",
     "rubric_kernel.notebook",
-    "rubric_kernel.report.sections",
-    "rubric_kernel.workflow.consolidate",
+    "rubric_kernel.report.loader",
+    "rubric_kernel.report.render",
 )
 DB_VARIABLE = "RUBRIC_KERNEL_ZYGOTE_DB"  # the store URL travels in the environment: ps shows argv
 

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs）")
     p.add_argument("--as-of", type=iso_date, help="评估基准日 YYYY-MM-DD（默认取数据集设定）")
+    p.add_argument("--pdf", action="store_true", help="另把各机构报告与拟公示名单打印为 A4 PDF（较慢，仅在需要时使用）")
     p.add_argument("--clean", action="store_true", help="只删除被中断运行留下的不完整运行目录，然后退出")
     p.set_defaults(handler=cmd_batch)
 
@@ -73,6 +74,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not report.published:
         print(f"所选机构全部失败：latest 仍指向上一次有结果的运行。本次运行的清单见 {display_path(report.run_dir)}")
         return 1
+    if args.pdf:
+        from ..report.pdf import print_all
+
+        pages = [*sorted(report.run_dir.glob("[0-9][0-9].html")), report.run_dir / "publicity.html"]
+        written = print_all(pages, args.workers)
+        print(f"已生成 {len(written)} 份 PDF（A4）：{display_path(out / 'latest')}")
     print(display_path(out / "latest" / "index.html"))
     return 1 if report.failures else 0
 

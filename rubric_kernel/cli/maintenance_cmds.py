@@ -16,7 +16,9 @@ from pathlib import Path
 from sqlalchemy import URL, make_url
 
 from .. import migrate, sqlite_file
+from ..bundled import RUBRIC_PATH
 from ..errors import Fault, InputError, display_path
+from ..rubric import load_rubric
 from ..store import (
     SCHEMA_VERSION,
     Store,
@@ -62,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("upgrade-store", help="把旧结构的评分库升级到本程序的结构（SQLite 先自动备份）")
     _db_option(p)
+    p.add_argument("--rubric", help="评分库中评分所依据的指标体系文件（默认 parameters/rubric.yaml）")
     p.set_defaults(handler=cmd_upgrade_store)
 
 
@@ -190,7 +193,7 @@ def cmd_check_store(args: argparse.Namespace) -> int:
             if path is None:
                 print(f"检查评分库 {store.where}：")
                 print("  数据页完整性由 PostgreSQL 服务器负责；数据表与结构版本：齐全")
-            report = check(store)
+            report = check(store, synthetic=_demo_datasets())
         faults = report.faults
         print(f"  评分版本 {report.versions} 个，流程事件 {report.events} 个，其中签字 {report.signatures} 个")
     for fault in faults:
@@ -198,8 +201,17 @@ def cmd_check_store(args: argparse.Namespace) -> int:
     if faults:
         print(f"结论：发现 {len(faults)} 处问题。请用最近的完好备份恢复：rubric-kernel restore 备份文件")
         return 1
-    print("结论：未发现问题（版本与流程事件编号连续，签字与评分表历史状态一致）。")
+    print("结论：未发现问题（版本与流程事件编号连续，签字与评分表历史状态一致，签名均可用登记的公钥验证）。")
     return 0
+
+
+def _demo_datasets() -> set[str]:
+    """The bundled demo dataset's name: the one dataset whose signatures may use demo keys."""
+    from ..bundled import DEMO_DATA
+    from ..evidence import dataset_identity
+
+    name, synthetic = dataset_identity(DEMO_DATA)
+    return {name} if synthetic else set()
 
 
 def cmd_init_store(args: argparse.Namespace) -> int:
@@ -212,6 +224,7 @@ def cmd_init_store(args: argparse.Namespace) -> int:
 
 def cmd_upgrade_store(args: argparse.Namespace) -> int:
     """Run the pending migrations in one transaction; a SQLite store is backed up first."""
+    rubric = load_rubric(args.rubric or RUBRIC_PATH)  # checked before anything is copied or changed
     store = Store(args.db, new=False, schema="any")
     try:
         before = store.revision()
@@ -229,6 +242,6 @@ def cmd_upgrade_store(args: argparse.Namespace) -> int:
             reason = sqlite_file.short(getattr(exc, "strerror", None) or exc)
             raise StoreError(f"升级前无法备份评分库到 {display_path(dest)}（{reason}）；未做任何升级") from None
         print(f"升级前已备份评分库到 {display_path(dest)}")
-    Store(args.db, new=False, schema="upgrade").close()
+    Store(args.db, new=False, schema="upgrade", rubric=rubric).close()
     print(f"已将评分库 {store.where} 的结构从 {before} 升级到 {head}（全部在一个事务中完成，原有记录均保留）。")
     return 0

@@ -8,16 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .. import keyring
 from ..bundled import outputs_dir
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
-from ..labels import DECISION_ZH, local_time
+from ..labels import DECISION_ZH, acknowledgement_text, local_time
 from ..programme import PROGRAMME_PATH, Programme, check_limit, load_programme
+from ..signing import DEMO_MARK
 from ..workflow import documents
 from ..workflow.consolidate import consolidate, render_consolidation
 from ..workflow.schedule import PlanError, check_known, plan_visits
 from ..workflow.service import Workflow
 from .common import add_data_options, float_in, open_store, open_workspace, out_folder
+from .keys_cmds import load_signing_key
 
 
 def _date(text: str, what: str) -> dt.date:
@@ -89,8 +92,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment, by="organiser")
     p.add_argument("--date", required=True, help="签署日期")
 
-    p = _cmd(sub, "sign", "评估专家在当前评分表上签字", cmd_sign, by="")
-    p.add_argument("--expert", required=True, help="签字专家")
+    p = _cmd(sub, "sign", "评估专家用本人密钥在当前评分表上签名", cmd_sign, by="")
+    p.add_argument("--expert", required=True, help="签字专家（登录名）")
+
+    p = _cmd(
+        sub,
+        "acknowledge",
+        "登记评价机构对现场评估结果的签字盖章确认（或拒绝签字及理由）",
+        cmd_acknowledge,
+        by="organiser",
+    )
+    p.add_argument("--person", required=True, help="机构签字人姓名")
+    p.add_argument("--date", required=True, help="签字（或拒绝）日期")
+    p.add_argument("--refuse", action="store_true", help="机构拒绝签字")
+    p.add_argument("--reason", default="", help="拒绝理由（--refuse 时必填）")
 
     p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by="")
     p.add_argument("--threshold", type=float_in(0, 1000), default=3.0, help="分差超过多少分列出（0–1000，默认 3）")
@@ -105,6 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", required=True, help="公示开始日")
     p.add_argument("--days", type=int, help="公示天数（默认取评估项目参数）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
+    p.add_argument("--pdf", action="store_true", help="另把公示名单打印为 A4 PDF")
 
     p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
     p.add_argument("--applicant", required=True, help="申请人")
@@ -144,13 +160,16 @@ def _open(args, programme: Programme | None = None) -> Iterator[Workflow]:
 def cmd_status(args) -> int:
     with _open(args) as wf:
         states = wf.states()
+        keys = keyring.registered(wf.store)
         # an unknown number is refused before the table starts, so the error stays one line
         numbers = [wf.ws.institution(args.institution).number] if args.institution is not None else list(states)
         print(f"{'序号':>4}  {'阶段':<6} {'评估日期':<10}  签字  异议  机构")
         for n in numbers:
             st = states[n]
             digest = wf.sheet_digest(n)
-            signed = f"{len(st.valid_signatures(digest))}/{len(st.group)}" if st.group else "—"
+            forged = {e: wf.signature_problems(s.event, keys) for e, s in st.signatures.items()}
+            valid = [e for e in st.valid_signatures(digest) if not forged[e]]
+            signed = f"{len(valid)}/{len(st.group)}" if st.group else "—"
             objections = f"{len(st.open_objections)}/{len(st.objections)}" if st.objections else "—"
             visit = st.visit.isoformat() if st.visit else "—"
             print(f"{n:>4}  {st.stage:<6} {visit:<10}  {signed:<4}  {objections:<4}  {wf.ws.roster[n].name}")
@@ -163,9 +182,15 @@ def cmd_status(args) -> int:
                     print(
                         f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {DECISION_ZH[o.decision]} {o.change}"
                     )
+                for expert, problems in forged.items():
+                    if problems:
+                        print(f"      签名无效：{expert}：{'；'.join(problems)}")
                 void = st.void_signatures(digest)
                 if void:
                     print(f"      签字已失效（签字后评分有变更）：{'、'.join(void)}")
+                ack = st.acknowledgement
+                if ack is not None:
+                    print(f"      {acknowledgement_text(ack)}")
     return 0
 
 
@@ -243,9 +268,27 @@ def cmd_commitment(args) -> int:
 
 
 def cmd_sign(args) -> int:
+    key = load_signing_key(args.expert)
     with _open(args) as wf:
-        event = wf.sign(args.number, args.expert)
-    return _done(f"{args.expert} 已签字，评分表摘要 {event.payload['digest'][:16]}…（评分再有变更，签字即失效）")
+        event = wf.sign(args.number, args.expert, key)
+    demo = f"，{DEMO_MARK}" if key is None else ""
+    return _done(
+        f"{args.expert} 已签名（Ed25519 密钥 {event.payload['key'][:16]}{demo}），评分表摘要 "
+        f"{event.payload['digest'][:16]}…（评分再有变更，签字即失效）"
+    )
+
+
+def cmd_acknowledge(args) -> int:
+    if args.refuse and not args.reason.strip():
+        raise InputError([Fault("--reason", "机构拒绝签字时须写明理由")])
+    if args.reason and not args.refuse:
+        raise InputError([Fault("--reason", "只有拒绝签字（--refuse）时才填写理由")])
+    date = _date(args.date, "--date")
+    with _open(args) as wf:
+        wf.acknowledge(args.number, person=args.person, date=date, by=args.by, refuse=args.refuse, reason=args.reason)
+        ack = wf.state(args.number).acknowledgement
+    assert ack is not None
+    return _done(f"机构 {args.number}：{acknowledgement_text(ack)}")
 
 
 def cmd_consolidate(args) -> int:
@@ -296,6 +339,10 @@ def cmd_publicity(args) -> int:
         wf.ws.rubric,
     ):
         print(display_path(p))
+        if args.pdf and p.suffix == ".html":
+            from ..report.pdf import html_to_pdf
+
+            print(display_path(html_to_pdf(p)))
     return _done(f"{len(moved)} 家进入公示，公示期 {start.isoformat()} 至 {end.isoformat()}（{days.shown(' 天')}）。")
 
 

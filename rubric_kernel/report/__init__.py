@@ -1,1 +1,1 @@
-"""The credit report: HTML sections (``sections``), chart, input digests and the nbconvert export."""
+"""The 评估报告: a frozen context (``context``, ``loader``), Jinja2 templates (``render``), chart, digests, export."""

@@ -7,14 +7,18 @@ process because template loading is its main cost.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import TYPE_CHECKING
 
 from ..bundled import REPORT_TEMPLATES
+from .seal import seal_html
 from .style import CSS
 
 if TYPE_CHECKING:
     import nbformat
+
+    from ..signing import SigningKey
 
 
 @cache
@@ -62,6 +66,11 @@ def warm_up() -> None:
     _exporter()
 
 
-def export_html(nb: nbformat.NotebookNode, title: str) -> str:
+def export_html(
+    nb: nbformat.NotebookNode, title: str, seal: SigningKey | None = None, *, synthetic: bool = False
+) -> str:
+    """The report page; with ``seal``, signed by the issuer over its visible content (``seal.py``)."""
     body, _ = _exporter().from_notebook_node(nb, resources={"rk_title": title, "rk_css": CSS})
-    return body
+    if seal is None:
+        return body
+    return seal_html(body, seal, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), synthetic=synthetic)

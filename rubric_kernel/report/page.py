@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from markupsafe import escape
+from markupsafe import Markup
 
 PAGE_CSS = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:#1f2933;
@@ -14,6 +14,9 @@ th{background:#f5f6f8;cursor:pointer;user-select:none}th[aria-sort=ascending]::a
 th[aria-sort=descending]::after{content:" ▼"}.demo{background:#fde68a;border:2px solid #d97706;color:#7c2d12;
 padding:6px 12px;margin-bottom:10px}.muted{color:#6b7280}.fail{color:#b91c1c}svg{max-width:100%;height:auto}
 @page{size:A4;margin:14mm 12mm}@media print{th{cursor:auto}}
+@media (max-width:600px){main{padding:10px 12px}h1{font-size:19px}table,thead,tbody,tr,td{display:block}
+thead{display:none}tr{border:1px solid #d7dbe0;margin:0 0 8px;padding:4px 6px}td{border:0;padding:2px 0;overflow-wrap:anywhere}
+td::before{content:attr(data-label)"：";color:#6b7280}td:empty,td:has(>[data-v]:empty){display:none}svg{width:100%}}
 """
 # Inline, dependency-free column sorting for the index; the page still reads fully without it.
 SORT_JS = """
@@ -27,29 +30,31 @@ const key=r=>{const c=r.cells[i],t=(c.querySelector("[data-v]")??c).dataset.v??c
 
 
 def page(title: str, body: str, mark: str, script: str = "") -> str:
-    banner = (
-        f'<div class="demo"><strong>{escape(mark)}</strong>：以下结果由合成数据生成，不代表任何机构的真实信用状况。</div>'
-        if mark
-        else ""
-    )
-    js = f"<script>{script}</script>" if script else ""
-    return (
-        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
-        f"<style>{PAGE_CSS}</style></head><body><main>{banner}<h1>{escape(title)}</h1>{body}</main>{js}</body></html>"
+    """A standalone page; ``body`` and ``script`` are HTML built by the caller from escaped parts."""
+    from .render import render
+
+    return render(
+        "page.html.j2", title=title, body=Markup(body), mark=mark, css=Markup(PAGE_CSS), script=Markup(script)
     )
 
 
 def table(head: Iterable[object], rows: Iterable[Iterable[object]], cls: str = "") -> str:
     """The one HTML table of the package. Every header and cell is escaped unless it is ``Markup``:
     a fragment that is HTML on purpose must say so, so forgetting to escape a value cannot happen."""
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{escape(cls)}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+    from .render import render
+
+    return render("table.html.j2", head=list(head), rows=[list(r) for r in rows], cls=cls)
 
 
 def html_table(rows: Sequence[Mapping[str, object]], cls: str = "") -> str:
-    """Rows as dicts whose keys are the header (lists, the index); “（无）” when there are none."""
+    """Rows as dicts whose keys are the header; “（无）” when there are none."""
     if not rows:
         return "<p>（无）</p>"
     return table(rows[0], (row.values() for row in rows), cls)
+
+
+def list_page(title: str, rows: Sequence[Mapping[str, object]], notes: Sequence[str], mark: str) -> str:
+    """A published list: its rows as one table, then its notes (each escaped)."""
+    from .render import render
+
+    return render("list.html.j2", title=title, rows=rows, notes=notes, mark=mark, css=Markup(PAGE_CSS), script="")

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..files import atomic_write
 from ..labels import defaults_note
 from ..programme import DEFAULT_MARK, Materials, Programme, Setting
-from ..report.page import html_table, page
+from ..report.page import list_page, page
 from ..roster import Institution
 from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
@@ -180,8 +180,7 @@ def write_public_list(
         note += f"报告编号格式为{DEFAULT_MARK}。"
     notes = [n for n in (note, defaults_note(rubric)) if n]
     html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
-    paragraphs = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes)
-    atomic_write(html, page(title, html_table(rows) + paragraphs, mark))
+    atomic_write(html, list_page(title, rows, notes, mark))
     atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark, notes))
     return [html, xlsx]
 

@@ -6,14 +6,28 @@ Refusals raise WorkflowError with a Chinese message and leave the store untouche
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+from .. import keyring
 from ..judgments import current_sheet
 from ..programme import Programme, check_limit, load_programme
 from ..scoring import Result
-from ..sheet import check_sheet
-from ..sheet_codec import digest, entries_to_sheet
-from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError
+from ..sheet import Adjustment, Sheet, VetoDecision, check_sheet
+from ..sheet_codec import digest, sheet_to_entries
+from ..signing import (
+    DEMO_MARK,
+    KeyRecord,
+    SigningKey,
+    beijing_date,
+    beijing_today,
+    demo_key,
+    sheet_content,
+    signature_payload,
+    signature_problems,
+    signed_row,
+)
+from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError, keys_changed
 from ..workspace import Workspace
 from .schedule import Visit
 from .state import SIGNED, Facts, WorkflowState, derive, edit_problems, transition_problems
@@ -98,19 +112,118 @@ class Workflow:
             after=st.last_seq,
         )
 
-    def sign(self, n: int, expert: str) -> Event:
+    def sign(self, n: int, expert: str, key: SigningKey | None = None, *, now: dt.datetime | None = None) -> Event:
+        """The expert signs the current sheet with their key (on demo data, their demo key if none is given).
+
+        The signature covers dataset, institution, stage, the sheet's digest, the rubric's id and digest,
+        the time and the signer; ``expert`` is the signer's login, resolved by the caller.
+        """
         st = self.state(n)
         if st.stage != "现场评估":
             raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，只有现场评估阶段可以签字"])
         if expert not in st.group:
             raise WorkflowError([f"{expert} 不是机构 {n} 评估小组成员（{'、'.join(st.group) or '尚未登记'}）"])
+        now = now or dt.datetime.now(dt.UTC)
+        key = self._signing_key(expert, key, beijing_date(now.isoformat()))
+        at = now.isoformat(timespec="seconds")
+        content = sheet_content(
+            dataset=self.dataset,
+            institution=n,
+            stage=st.stage,
+            sheet=GROUP_SHEET,
+            sheet_digest=self.sheet_digest(n),
+            rubric_id=self.ws.rubric_ref.id,
+            rubric_digest=self.ws.rubric_ref.digest,
+            at=at,
+            signer=expert,
+        )
         return self.store.add_event(
             self.dataset,
             n,
             "signature",
             rubric=self.ws.rubric_ref,
             actor=expert,
-            payload={"expert": expert, "digest": self.sheet_digest(n)},
+            payload=signature_payload(key, content),
+            after=st.last_seq,
+            now=dt.datetime.fromisoformat(at),
+        )
+
+    def _signing_key(self, login: str, key: SigningKey | None, today: dt.date) -> SigningKey:
+        """The key to sign with, checked against the registry before anything is written."""
+        if key is None:
+            if not self.ws.dataset.synthetic:
+                raise WorkflowError(
+                    [f"{login} 签字须使用本人的签名密钥（rubric-kernel keys new 生成，管理员登记公钥）"]
+                )
+            key = demo_key(login)
+            keyring.ensure_demo(self.store, login, today)
+        if key.login != login:
+            raise WorkflowError([f"密钥属于 {key.login}，不能用于 {login} 的签字"])
+        if key.demo and not self.ws.dataset.synthetic:
+            raise WorkflowError([f"{DEMO_MARK}只能用于演示数据，不能签署真实评估"])
+        mine = next((k for k in keyring.registered(self.store) if k.fingerprint == key.fingerprint), None)
+        if mine is None or mine.login != login:
+            raise WorkflowError(
+                [f"{login} 的公钥 {key.fingerprint[:16]} 尚未登记：请管理员运行 rubric-kernel keys register"]
+            )
+        problem = mine.validity_problem(today)
+        if problem:
+            raise WorkflowError([problem])
+        return key
+
+    def signature_problems(self, event: Event | None, keys: Sequence[KeyRecord] | None = None) -> list[str]:
+        """Why a stored signature is not valid against the registered keys (empty: valid)."""
+        if event is None:
+            return ["签字记录缺失"]
+        keys = keyring.registered(self.store) if keys is None else keys
+        return signature_problems(signed_row(event, self.ws.dataset.synthetic), keys)
+
+    def acknowledge(
+        self,
+        n: int,
+        *,
+        person: str,
+        date: dt.date,
+        by: str,
+        refuse: bool = False,
+        reason: str = "",
+        today: dt.date | None = None,
+    ) -> Event:
+        """The institution confirms the on-site result (评价机构签字盖章), or refuses with a reason.
+
+        Recorded by the organiser on the institution's behalf, once, after the on-site assessment.
+        """
+        st = self.state(n)
+        today = today or beijing_today()
+        problems = []
+        if st.stage not in ("现场评估", "初评"):
+            problems.append(f"机构 {n} 当前阶段为“{st.stage}”，机构确认只能在现场评估或初评阶段登记")
+        if st.acknowledgement is not None:
+            problems.append(f"机构 {n} 已于 {st.acknowledgement.date.isoformat()} 登记过确认结果，不能重复登记")
+        if not person.strip():
+            problems.append("须写明机构签字人姓名")
+        if refuse and not reason.strip():
+            problems.append("机构拒绝签字时须写明理由")
+        if date > today:
+            problems.append(f"签字日期 {date.isoformat()} 晚于今天 {today.isoformat()}")
+        if st.visit is not None and date < st.visit:
+            problems.append(f"签字日期 {date.isoformat()} 早于实地评估日期 {st.visit.isoformat()}")
+        if problems:
+            raise WorkflowError(problems)
+        return self.store.add_event(
+            self.dataset,
+            n,
+            "acknowledgement",
+            rubric=self.ws.rubric_ref,
+            actor=by,
+            payload={
+                "person": person.strip(),
+                "date": date.isoformat(),
+                "accepted": not refuse,
+                "reason": reason.strip(),
+                "digest": self.sheet_digest(n),
+            },
+            note="机构拒绝签字" if refuse else "机构签字盖章确认现场评估结果",
             after=st.last_seq,
         )
 
@@ -150,16 +263,18 @@ class Workflow:
         st = self.state(n)
         if st.stage not in ("初评", "复核"):
             raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，复核须在初评之后进行"])
-        changes: dict[str, dict | None] = {}
-        for clause, (status, finding) in veto.items():
+        for clause, (status, _finding) in veto.items():
             if status not in ("confirmed", "rejected"):
                 raise WorkflowError([f"否定项第 {clause} 条的核实结论应为 confirmed（属实）或 rejected（不属实）"])
-            changes[f"veto:{clause}"] = {"status": status, "reason": finding, "by": by}
-        for number, (value, reason) in adjust.items():
-            changes[f"adjust:{number}"] = {"score": value, "reason": reason, "by": by}
-        snap = self._checked(n, changes, stage="复核", reason="省职鉴中心复核")
+        snap, sheet, changes = self._decided(
+            n,
+            veto={c: VetoDecision(status, finding, by) for c, (status, finding) in veto.items()},  # type: ignore[arg-type]
+            adjust={k: Adjustment(value, reason, by) for k, (value, reason) in adjust.items()},
+            stage="复核",
+            reason="省职鉴中心复核",
+        )
         if approve and st.stage == "初评":
-            prospective = self.ws.score(n, entries_to_sheet({**snap.live, **changes}))
+            prospective = self.ws.score(n, sheet)
             facts = Facts(
                 digest({**snap.live, **changes}),
                 len(prospective.pending),
@@ -242,8 +357,12 @@ class Workflow:
         if not note.strip():
             raise WorkflowError(["异议处理须写明核实情况"])
         reason = f"异议 {objection} 成立：{note}"
-        changes = {f"adjust:{k}": {"score": v, "reason": f"{r}（{reason}）", "by": by} for k, (v, r) in adjust.items()}
-        snap = self._checked(n, changes, stage="异议处理", reason=reason)  # refused here, before anything is written
+        snap, _sheet, changes = self._decided(  # refused here, before anything is written
+            n,
+            adjust={k: Adjustment(v, f"{r}（{reason}）", by) for k, (v, r) in adjust.items()},
+            stage="异议处理",
+            reason=reason,
+        )
         change = "；".join(f"指标{k}调整为{v:g}分" for k, (v, _) in adjust.items())
         event = self.store.add_event(  # decided once: a second decision based on the same state is refused
             self.dataset,
@@ -283,16 +402,30 @@ class Workflow:
             raise WorkflowError(held or ["没有处于公示阶段的机构"])
         return done, held
 
-    def _checked(self, n: int, changes: dict, *, stage: str, reason: str) -> Snapshot:
-        """Refuse, before anything is written, a decision the workflow or the rubric does not allow."""
+    def _decided(
+        self,
+        n: int,
+        *,
+        veto: Mapping[str, VetoDecision] | None = None,
+        adjust: Mapping[int, Adjustment],
+        stage: str,
+        reason: str,
+    ) -> tuple[Snapshot, Sheet, dict[str, dict | None]]:
+        """The group sheet with the centre's decisions applied, and the stored changes that make it so
+        (through the codec, like every write); refused before anything is written when the workflow
+        or the rubric does not allow it."""
         snap = self.store.snapshot(self.dataset, n, GROUP_SHEET)
-        if changes:
-            guard_edit(self.store, self.dataset, n, stage, reason)
-            sheet = entries_to_sheet({k: v for k, v in {**snap.live, **changes}.items() if v is not None})
-            faults = check_sheet(sheet, self.ws.rubric, self.ws.dataset.for_institution(n), f"机构 {n} 的决定")
-            if faults:
-                raise WorkflowError([f.message for f in faults])
-        return snap
+        current = snap.sheet(self.ws.rubric)
+        veto = veto or {}
+        sheet = replace(current, veto={**current.veto, **veto}, adjustments={**current.adjustments, **adjust})
+        if not veto and not adjust:
+            return snap, sheet, {}
+        guard_edit(self.store, self.dataset, n, stage, reason)
+        faults = check_sheet(sheet, self.ws.rubric, self.ws.dataset.for_institution(n), f"机构 {n} 的决定")
+        if faults:
+            raise WorkflowError([f.message for f in faults])
+        before, after = sheet_to_entries(current, self.ws.rubric), sheet_to_entries(sheet, self.ws.rubric)
+        return snap, sheet, {k: after.get(k) for k in keys_changed(before, after)}
 
     def _write(self, n: int, changes: dict, snap: Snapshot, *, by: str, stage: str, reason: str) -> list:
         if not changes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import Event
 
@@ -30,6 +30,19 @@ class Signature:
     expert: str
     at: str
     digest: str
+    event: Event | None = field(default=None, compare=False)  # the stored event, to check its key signature
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The institution's confirmation of the on-site result (评价机构签字盖章), or its refusal."""
+
+    person: str
+    date: dt.date
+    accepted: bool
+    reason: str
+    recorded_by: str
+    at: str
 
 
 @dataclass
@@ -55,6 +68,7 @@ class WorkflowState:
     group: list[str] = field(default_factory=list)
     signatures: dict[str, Signature] = field(default_factory=dict)
     commitment: dt.date | None = None
+    acknowledgement: Acknowledgement | None = None
     visit: dt.date | None = None
     visit_group: str = ""
     notified: dt.date | None = None
@@ -92,7 +106,20 @@ def derive(events: Sequence[Event]) -> WorkflowState:
             st.group = list(p["experts"])
             st.signatures = {k: v for k, v in st.signatures.items() if k in st.group}
         elif e.kind == "signature":
-            st.signatures[p["expert"]] = Signature(p["expert"], e.created_at, p["digest"])
+            st.signatures[p["expert"]] = Signature(p["expert"], e.created_at, p["digest"], e)
+        elif e.kind == "remap":  # the same judgments under new ids (remap-ids): signatures follow them
+            st.signatures = {
+                k: replace(v, digest=p["after"]) if v.digest == p["before"] else v for k, v in st.signatures.items()
+            }
+        elif e.kind == "acknowledgement":
+            st.acknowledgement = Acknowledgement(
+                p["person"],
+                dt.date.fromisoformat(p["date"]),
+                bool(p["accepted"]),
+                p.get("reason", ""),
+                e.actor,
+                e.created_at,
+            )
         elif e.kind == "commitment":
             st.commitment = dt.date.fromisoformat(p["date"])
         elif e.kind == "schedule":
