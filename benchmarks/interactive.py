@@ -1,7 +1,8 @@
 """The figures of the expert's workbench (issue 12 §3), each printed with its target, in one run.
 
-Usage: ``.venv/bin/python benchmarks/interactive.py [--browser]`` (``--browser``: only the browser
-figures and the kernel-side profile). Command-line figures go through the installed
+Usage: ``.venv/bin/python benchmarks/interactive.py [--browser | --no-browser]`` (``--browser``: only
+the browser figures and the kernel-side profile; ``--no-browser``: only the command-line figures).
+Command-line figures go through the installed
 ``rubric-kernel`` in subprocesses, as an expert would type them; browser figures drive the real
 assessment notebook in JupyterLab + Debian chromium with the same driver as tests/test_browser.py.
 Everything works on a temporary store and output folder. The machine's load is printed with the
@@ -183,13 +184,22 @@ def kernel_profile(tmp: Path, db: Path) -> None:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument("--no-browser", action="store_true", help="only the command-line figures")
+    only.add_argument("--browser", action="store_true", help="only the browser figures and the kernel profile")
+    args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machines inflate every figure)")
     tmp = Path(tempfile.mkdtemp(prefix="rk-interactive-"))
     try:
         db = tmp / "store.sqlite"
         env = {**os.environ, "RUBRIC_KERNEL_DB": str(db)}
-        if "--browser" not in sys.argv[1:]:
+        if not args.browser:
             cli_figures(tmp, env)
+        if args.no_browser:
+            return
         from rubric_kernel.assessment import open_assessment
 
         open_assessment(str(INSTITUTION), db=str(db)).store.close()  # fills the store on first use: not measured

@@ -3,27 +3,37 @@
 A store made before migrations existed (schema 1, no ``alembic_version`` table) is stamped as the
 first revision, then upgraded like any other. Nothing here decides *when* to upgrade: the store
 refuses an outdated schema and ``rubric-kernel upgrade-store`` runs this, after a backup.
+
+Every store opening (each command, each batch kernel) asks whether the store is at ``HEAD``; that
+answer is two small queries through SQLAlchemy. Alembic, its script directory and the revision
+files are loaded only when the answer is no: to upgrade, or to tell an unknown revision from an old one.
 """
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, inspect
+from typing import TYPE_CHECKING
 
-from .rubric import Rubric
+from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, select
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+    from .rubric import Rubric
 
 FIRST = "r0001"  # the schema of SCHEMA_VERSION 1, as released before migrations
+HEAD = "r0005"  # the newest revision in migrations/versions (a test checks it is Alembic's head)
+
+# Alembic's own bookkeeping table, as Alembic defines it: one row per head, a linear history has one.
+_version_table = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
 
 
 class MigrationRefused(Exception):
     """A revision cannot run on this store's data as given (the message, in Chinese, says what it needs)."""
 
 
-def _config(conn: Connection, rubric: Rubric | None = None) -> Config:
+def _config(conn: Connection | None, rubric: Rubric | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "rubric_kernel:migrations")
     cfg.attributes["connection"] = conn
@@ -33,23 +43,26 @@ def _config(conn: Connection, rubric: Rubric | None = None) -> Config:
 
 def head() -> str:
     """The newest revision this program knows."""
-    return ScriptDirectory.from_config(_config(None)).get_current_head()  # type: ignore[arg-type]
+    return HEAD
 
 
 def known(revision: str) -> bool:
     """Whether this program knows the revision (a newer program's store does not)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
-        return ScriptDirectory.from_config(_config(None)).get_revision(revision) is not None  # type: ignore[arg-type]
+        return ScriptDirectory.from_config(_config(None)).get_revision(revision) is not None
     except CommandError:
         return False
 
 
 def current(conn: Connection) -> str | None:
     """The store's revision; FIRST for a store of schema 1 made before migrations; None for an empty database."""
-    revision = MigrationContext.configure(conn).get_current_revision()
-    if revision is None and "rk_meta" in inspect(conn).get_table_names():
-        return FIRST
-    return revision
+    checked = inspect(conn)
+    if checked.has_table(_version_table.name):
+        return conn.execute(select(_version_table.c.version_num)).scalar()
+    return FIRST if checked.has_table("rk_meta") else None
 
 
 def upgrade(conn: Connection, target: str = "head", rubric: Rubric | None = None) -> None:
@@ -57,6 +70,9 @@ def upgrade(conn: Connection, target: str = "head", rubric: Rubric | None = None
 
     ``rubric``: the one the stored judgments were made under (r0003 maps their positions to its ids).
     """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     cfg = _config(conn, rubric)
     if MigrationContext.configure(conn).get_current_revision() is None and current(conn) == FIRST:
         command.stamp(cfg, FIRST)
@@ -65,4 +81,6 @@ def upgrade(conn: Connection, target: str = "head", rubric: Rubric | None = None
 
 def downgrade(conn: Connection, target: str, rubric: Rubric | None = None) -> None:
     """Take the schema (and data) on ``conn`` back to ``target`` (tests; a deliberate, backed-up step)."""
+    from alembic import command
+
     command.downgrade(_config(conn, rubric), target)

@@ -160,7 +160,12 @@ def test_publicity_has_no_personal_or_expert_names(env):
 
 # ------------------------------------------------------------------------------------- incremental
 def test_identical_second_run_executes_nothing(env):
+    before = (env.out / "latest").resolve()
     assert env.batch() == 0
+    after = (env.out / "latest").resolve()
+    assert after != before
+    for name in ("summary.csv", "summary.xlsx", "publicity.html", "publicity.xlsx"):
+        assert (after / name).samefile(before / name), f"{name}: same inputs, so the previous run's file"
     outcomes = {int(k): v["outcome"] for k, v in env.manifest()["institutions"].items()}
     assert set(outcomes.values()) <= {"reused", "not selected"}
     assert env.outcomes() == {n: "reused" for n in ONLY}
@@ -170,8 +175,11 @@ def test_identical_second_run_executes_nothing(env):
 
 def test_changed_judgment_reruns_exactly_that_institution(env):
     env.save(13, _evidence(env, 13, "sc-2023:ind:2", "复核补充档案 13-02B"), reason="复核补充")
+    before = (env.out / "latest").resolve()
     assert env.batch() == 0
     assert env.outcomes() == {1: "reused", 13: "executed", 66: "reused"}
+    for name in ("summary.csv", "summary.xlsx", "publicity.html", "publicity.xlsx"):
+        assert not (env.out / "latest" / name).samefile(before / name), f"{name}: an input changed, so rewritten"
     assert "复核补充档案 13-02B" in (env.out / "latest" / "13.html").read_text(encoding="utf-8")
 
 

@@ -293,7 +293,8 @@ def test_sharing_csv_neutralises_formula_names(tmp_path):
 
 # ---------------------------------------------------------------------------------------- start-up
 def test_score_does_not_import_the_notebook_machinery(place):
-    """Scoring one institution needs no kernel: the parser and the score command leave papermill alone."""
+    """Scoring one institution needs no kernel, no migration and no workbook: the parser and the score
+    command leave papermill, Alembic and openpyxl alone."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "rubric_kernel", "score", "13", "--db", place["db"]],
         capture_output=True,
@@ -305,7 +306,8 @@ def test_score_does_not_import_the_notebook_machinery(place):
     assert proc.returncode == 0, proc.stderr[-2000:]
     imported = set(re.findall(r"\|\s+([\w.]+)\s*$", proc.stderr, re.MULTILINE))
     assert "rubric_kernel.scoring" in imported, "the import log was read"
-    heavy = {m for m in imported if m.split(".")[0] in {"papermill", "nbconvert", "jupyter_client", "nbformat"}}
+    unneeded = {"papermill", "nbconvert", "jupyter_client", "nbformat", "IPython", "alembic", "openpyxl"}
+    heavy = {m for m in imported if m.split(".")[0] in unneeded}
     assert not heavy, sorted(heavy)[:10]
 
 

@@ -115,9 +115,58 @@ def test_notebook_kernel_is_forked_from_the_template(template, tmp_path):
 
 
 @pytest.mark.slow
+def test_batch_kernels_keep_no_input_history(template, tmp_path):
+    """IPython's history is one SQLite file that every worker's kernels would write and lock in turn."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(get_ipython().history_manager.enabled)")]
+    path = tmp_path / "history.ipynb"
+    nbformat.write(nb, path)
+    done = execute_notebook({}, path, tmp_path)
+    assert done.cells[0].outputs[0]["text"].strip() == "False"
+
+
+@pytest.mark.slow
 def test_without_a_template_the_kernel_is_launched_as_usual(tmp_path):
     assert ForkProvisioner.template is None
     assert _kernel_parent(tmp_path)[0] == os.getpid()
+
+
+KERNEL_START = """
+import os, sys, tempfile
+from jupyter_client.connect import write_connection_file
+from rubric_kernel.batch.zygote import _preload
+_preload("", os.environ["RUBRIC_KERNEL_DB"], "")
+before = set(sys.modules)
+from ipykernel.kernelapp import IPKernelApp
+connection, _ = write_connection_file(os.path.join(tempfile.mkdtemp(), "kernel.json"))
+IPKernelApp.instance().initialize(["-f", connection, "--IPKernelApp.quiet=True"])
+from rubric_kernel.assessment import open_assessment
+from rubric_kernel.report.sections import full_report
+list(full_report(open_assessment("13", mode="report")))
+print("imported:", *sorted(set(sys.modules) - before), file=sys.__stdout__, flush=True)
+os._exit(0)
+"""
+
+
+def test_the_template_preloads_what_a_kernel_imports(tmp_path):
+    """A forked kernel must not import its kernel class, debugger (debugpy), IPython's parts or the
+    report's modules itself, once per institution: the template has them already."""
+    env = {**os.environ, "RUBRIC_KERNEL_DB": f"sqlite:///{tmp_path / 'store.sqlite'}"}
+    done = subprocess.run([sys.executable, "-c", KERNEL_START], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    imported = next(line for line in done.stdout.splitlines() if line.startswith("imported:")).split()[1:]
+    heavy = (
+        "ipykernel",
+        "IPython",
+        "debugpy",
+        "pydevd",
+        "_pydevd",
+        "jupyter_client",
+        "zmq",
+        "tornado",
+        "rubric_kernel",
+    )
+    assert [m for m in imported if m.split(".")[0] in heavy] == []
 
 
 def test_template_exits_when_its_worker_closes_the_channel():

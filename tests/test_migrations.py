@@ -3,6 +3,9 @@ on SQLite and on a real PostgreSQL server, and its judgments and events read the
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -140,6 +143,28 @@ def test_a_new_store_is_its_migrations_and_matches_the_store_tables(url):
     engine.dispose()
     assert diff == []
     assert revision == migrate.head()
+
+
+def test_head_is_the_newest_revision_file():
+    """``HEAD`` saves every store opening a scan of the revision files: it must name the newest one."""
+    from alembic.script import ScriptDirectory
+
+    from rubric_kernel.migrate import HEAD, _config
+
+    assert ScriptDirectory.from_config(_config(None)).get_current_head() == HEAD
+
+
+def test_opening_a_current_store_does_not_load_alembic(tmp_path):
+    """A batch kernel and every command open the store: Alembic is loaded only to upgrade."""
+    db = tmp_path / "s.sqlite"
+    Store(f"sqlite:///{db}").close()
+    code = (
+        "import sys\nfrom rubric_kernel.store import Store\n"
+        f"Store({f'sqlite:///{db}'!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_schema1_store_is_refused_until_upgraded_then_reads_the_same(url, ws, capsys):

@@ -153,6 +153,30 @@ def test_verify_matches_then_detects_a_change(made, capsys):
     assert "专家评分" in out
 
 
+def test_the_exporter_without_nbconvert_preprocessors_renders_the_same_report(made):
+    """The report exporter drops nbconvert's default preprocessors (the report uses none of them): the
+    HTML must be exactly what the stock preprocessor chain gives."""
+    import nbformat
+
+    from rubric_kernel.batch.worker import _take_result
+    from rubric_kernel.report.export import _exporter, export_html
+    from rubric_kernel.report.style import CSS
+
+    nb = nbformat.read(made["out"] / "13.ipynb", as_version=4)
+    _take_result(nb)
+    ours = _exporter()
+    stock = type(ours)(
+        extra_template_basedirs=ours.extra_template_basedirs,
+        template_name=ours.template_name,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    assert len(ours._preprocessors) < len(stock._preprocessors)
+    expected, _ = stock.from_notebook_node(nb, resources={"rk_title": "标题", "rk_css": CSS})
+    assert export_html(nb, "标题") == expected
+
+
 def test_exported_report_is_the_评估报告_in_order(made):
     """The notebook's export carries the template's parts in the issue's order, with 报告编号 from the
     programme settings, and the expert's free deduction among what lost points."""

@@ -60,6 +60,10 @@ def summary_rows(rubric: Rubric, results: Mapping[int, dict]) -> list[dict]:
     return rows
 
 
+# The cohort tables a run writes beside its index, all made from the results, roster, rubric and programme.
+TABLES = ("summary.csv", "summary.xlsx", "publicity.html", "publicity.xlsx")
+
+
 def write_summary(out: Path, rubric: Rubric, results: Mapping[int, dict], mark: str) -> None:
     rows = summary_rows(rubric, results)
     atomic_write(out / "summary.csv", csv_text(rows, mark))

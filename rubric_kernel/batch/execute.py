@@ -27,5 +27,7 @@ def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd:
         cwd=str(cwd or notebook.parent),
         shutdown_kernel="immediate",
         # Kernels listen on loopback only; their TCP-without-encryption warning would print once per institution.
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        # No input history: each kernel would open, write and commit IPython's history database, one
+        # SQLite file shared (and locked) by every worker's kernels, for cells nobody recalls.
+        extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
     )

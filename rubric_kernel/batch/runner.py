@@ -8,6 +8,7 @@ run only once it has finished, so readers never see a half-made run.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -26,6 +27,7 @@ from ..files import open_lock_file
 from ..keyring import prepare_seal
 from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
+from ..sheet_codec import digest
 from ..store import Snapshot, Store
 from ..workspace import Workspace
 from . import cohort_pages
@@ -104,6 +106,22 @@ def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
             _link(f, run_dir / f.name)
         if not (src / "manifest.json").exists():
             entry.run = run_dir.name
+    return True
+
+
+def _reuse_pages(out: Path, run_dir: Path, pages: str) -> bool:
+    """Link the cohort tables from the run ``latest`` shows when they were made from the same inputs
+    (``pages``, recorded in its manifest); False when they must be written."""
+    previous = out / "latest"
+    try:
+        recorded = json.loads((previous / "manifest.json").read_text(encoding="utf-8")).get("pages")
+    except (OSError, ValueError):
+        return False
+    files = [previous / name for name in cohort_pages.TABLES]
+    if recorded != pages or not all(f.is_file() for f in files):
+        return False
+    for f in files:
+        _link(f, run_dir / f.name)
     return True
 
 
@@ -261,8 +279,17 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
         n: e.result for n, e in state.entries.items() if e.result is not None and (run_dir / f"{n:02d}.html").exists()
     }
     mark = ws.dataset.mark
-    cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
-    cohort_pages.write_publicity(run_dir, ws.roster, results, mark, programme=programme, rubric=ws.rubric)
+    pages = digest(
+        {
+            "prints": {str(n): prints[n] for n in ws.roster},  # roster, rubric, code and every input
+            "results": {str(n): r for n, r in sorted(results.items())},
+            "programme": programme.model_dump(mode="json"),
+            "mark": mark,
+        }
+    )
+    if not _reuse_pages(out, run_dir, pages):  # the workbooks are most of an unchanged re-run's time
+        cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
+        cohort_pages.write_publicity(run_dir, ws.roster, results, mark, programme=programme, rubric=ws.rubric)
     cohort_pages.write_index(run_dir, ws.rubric, ws.roster, results, report.failures, mark, run_id)
     report.seconds = time.perf_counter() - started
     cohort_pages.write_manifest(
@@ -289,6 +316,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
                 for n in ws.roster
             },
             "seconds": round(report.seconds, 2),
+            "pages": pages,
         },
     )
     # A run in which every selected institution failed (a bad option, a broken input) has no report to

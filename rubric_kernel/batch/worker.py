@@ -6,6 +6,7 @@ is the expensive client side: imports, the translator, and the HTML exporter wit
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -69,7 +70,8 @@ def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
         for i, out in enumerate(outputs):
             if RESULT_MIMETYPE in out.get("data", {}):
                 outputs.pop(i)
-                return dict(out["data"][RESULT_MIMETYPE]), partial(outputs.insert, i, out)
+                # plain JSON data, not nested NotebookNodes: cheaper to send back and to store
+                return json.loads(json.dumps(out["data"][RESULT_MIMETYPE])), partial(outputs.insert, i, out)
     return None, lambda: None
 
 
@@ -105,7 +107,8 @@ def run_job(job: Job) -> JobResult:
         html = export_html(nb, job.title, key, synthetic=job.synthetic)
         restore()
         stem = f"{job.number:02d}"
-        atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.writes(nb))
+        # nbformat.v4.writes: the export has just validated the notebook; nbformat.writes would again
+        atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.v4.writes(nb))
         atomic_write(job.out_dir / f"{stem}.html", html)
         return JobResult(job.number, True, time.perf_counter() - start, result)
     except Exception as exc:  # isolate every failure to its institution

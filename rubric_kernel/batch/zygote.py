@@ -27,15 +27,34 @@ import threading
 
 from .lifetime import die_with_parent
 
-PRELOAD = ("rubric_kernel.notebook", "rubric_kernel.report.loader", "rubric_kernel.report.render")
+# Everything a kernel would otherwise import after the fork, each time: measured with ``-X importtime``
+# and a profile of ``IPKernelApp.initialize`` in a forked child. ``ipykernel.kernelapp`` resolves its
+# kernel class, the kernel its debugger class (which imports debugpy, about 150 modules and half a
+# second), ``init_pdb`` IPython's debugger, the shell its completer, inspector and extensions only
+# when the kernel starts; psutil serves its usage requests. Then what the notebook's cells import:
+# the session, the report and its sections. ``tests/test_kernels.py`` checks a kernel start imports
+# none of these packages itself.
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "IPython.core.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.oinspect",
+    "IPython.utils.wildcard",
+    "IPython.extensions.storemagic",
+    "tornado.platform.asyncio",
+    "psutil",
+    "rubric_kernel.notebook",
+    "rubric_kernel.report.loader",
+    "rubric_kernel.report.render",
+)
 DB_VARIABLE = "RUBRIC_KERNEL_ZYGOTE_DB"  # the store URL travels in the environment: ps shows argv
 
 
 # ---------------------------------------------------------------------------------------- server
 def _preload(data: str, db: str, as_of: str) -> None:
     import importlib
-
-    import ipykernel.kernelapp  # noqa: F401 - the expensive part of a kernel start
 
     for name in PRELOAD:
         importlib.import_module(name)
@@ -114,7 +133,9 @@ class Zygote:
 
     def __init__(self, data: str, db: str, as_of: str):
         ours, theirs = socket.socketpair()
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **{DB_VARIABLE: db})
+        # PYDEVD_DISABLE_FILE_VALIDATION: debugpy, preloaded, would warn on stderr that Python's frozen
+        # modules may hide breakpoints; batch kernels are never debugged.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1", **{DB_VARIABLE: db})
         with theirs:
             argv = [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid()), data, as_of]
             self.proc = subprocess.Popen(

@@ -53,6 +53,11 @@ def _exporter():
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
+        # The report needs none of the default preprocessors (no tag or regex removal, no clearing), and
+        # an executed notebook is validated once rather than after each of the twelve default ones: that
+        # was half of every export.
+        default_preprocessors=[],
+        optimistic_validation=True,
     )
 
 
