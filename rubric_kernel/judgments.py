@@ -6,8 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import people
+from .authz import Person
 from .errors import Fault, InputError, display_path
 from .judgments_file import JudgmentsFile
+from .people import registry
 from .sheet import Sheet, check_sheet
 from .sheet_codec import sheet_to_entries
 from .store import GROUP_SHEET, SaveRequest, Store, Version
@@ -18,10 +21,16 @@ IMPORT_STAGE = "现场评估"
 EXPERT_KEYS = ("indicator", "dismiss", "bonus")
 
 
-def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bool = False) -> dict[int, list[Version]]:
+def import_judgments(
+    store: Store, ws: Workspace, paths: list[Path], by_name: bool = False, *, actor: Person | None = None
+) -> dict[int, list[Version]]:
     """Make each institution's current sheet equal its file. Every file is checked before any write.
 
     ``by_name``: files are a dataset's ``judgments/NN.yaml``, whose name must match their content.
+    ``actor``: the person importing (``import-judgments``): the file's own expert, assigned to the
+    institution, or the organiser entering it on the expert's behalf; an expert's file never carries
+    a veto decision or an adjustment. None only for the dataset's own files on the store's first use,
+    recorded under the registered file's expert where there is one.
     """
     files = []
     faults: list[Fault] = []
@@ -46,9 +55,12 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
                     "不能用导入覆盖；请由省职鉴中心在复核中修改",
                 )
             )
+    reg = registry(store, ws.dataset.name)
+    if actor is not None:
+        faults.extend(f for path, jf in files for f in _import_faults(actor, reg, path, jf))
     if faults:
         raise InputError(faults)
-    requests = [_import_request(store, ws, path, jf) for path, jf in files]
+    requests = [_import_request(store, ws, path, jf, actor, reg) for path, jf in files]
     written = store.save_many(requests)  # one transaction: every file's versions, or none
     return {jf.institution: versions for (_path, jf), versions in zip(files, written, strict=True)}
 
@@ -59,13 +71,43 @@ def _experts(key: str, content: dict) -> bool:
     return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
 
 
-def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) -> SaveRequest:
+def _author(reg: dict[str, Person], jf: JudgmentsFile) -> Person | None:
+    return next((p for p in reg.values() if p.name == jf.expert and p.has("expert")), None)
+
+
+def _import_faults(actor: Person, reg: dict[str, Person], path: Path, jf: JudgmentsFile) -> list[Fault]:
+    """Who may import this file: its own assigned expert, or the organiser on that expert's behalf."""
+    where, n = display_path(path), jf.institution
+    author = _author(reg, jf)
+    if author is None:
+        return [Fault(where, f"评估专家“{jf.expert}”未登记为“评估专家”，不能导入其评分")]
+    if n not in author.institutions:
+        return [Fault(where, f"{author.shown} 未分配到机构 {n} 的评估小组，不能导入其评分")]
+    if actor.login != author.login and not actor.has("organiser"):
+        return [Fault(where, f"{actor.shown} 不能导入 {author.name} 的评分（只有本人或“第三方评估机构”代为录入）")]
+    entries = sheet_to_entries(jf.to_sheet())
+    centre = sorted(k for k, v in entries.items() if not _experts(k, v))
+    if centre:
+        return [
+            Fault(
+                where,
+                f"评估专家的评分文件不能含有 {'、'.join(centre)}：确认、驳回否定项和调整分数需要“省职鉴中心复核”角色",
+            )
+        ]
+    return []
+
+
+def _import_request(
+    store: Store, ws: Workspace, path: Path, jf: JudgmentsFile, actor: Person | None, reg: dict[str, Person]
+) -> SaveRequest:
     """The file's judgments become current; the experts' keys it omits are withdrawn, while the
     centre's veto decisions and adjustments it does not mention are left as they are."""
     entries = sheet_to_entries(jf.to_sheet())
     snap = store.snapshot(ws.dataset.name, jf.institution)
     changes: dict[str, dict | None] = {k: None for k, v in snap.live.items() if k not in entries and _experts(k, v)}
     changes.update(entries)
+    author = _author(reg, jf)
+    behalf = f"，由 {actor.shown} 代为录入" if actor is not None and author and actor.login != author.login else ""
     return SaveRequest(
         ws.dataset.name,
         jf.institution,
@@ -73,8 +115,9 @@ def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) 
         snap.base,
         expert=jf.expert,
         stage=IMPORT_STAGE,
-        reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）",
+        reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）{behalf}",
         rubric=ws.rubric_ref,
+        login=actor.login if actor is not None else author.login if author else None,
     )
 
 
@@ -121,6 +164,7 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     took the dataset's files once never takes them again by itself.
     """
     by_number = judgment_files(ws)
+    people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
     known = store.institutions(ws.dataset.name)
     marker = f"judgments_imported:{ws.dataset.name}"
     report = Bootstrap(ws.dataset.folder / "judgments", store.display)

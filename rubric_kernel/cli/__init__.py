@@ -16,9 +16,29 @@ from typing import NoReturn
 from ..bundled import HOME_ENV
 from ..errors import InputError
 from ..store import StoreError
-from . import batch_cmds, core_cmds, crash, init_cmds, maintenance_cmds, report_cmds, store_cmds, workflow_cmds, zh
+from . import (
+    batch_cmds,
+    core_cmds,
+    crash,
+    init_cmds,
+    maintenance_cmds,
+    people_cmds,
+    report_cmds,
+    store_cmds,
+    workflow_cmds,
+    zh,
+)
 
-COMMAND_MODULES = (init_cmds, core_cmds, store_cmds, report_cmds, batch_cmds, workflow_cmds, maintenance_cmds)
+COMMAND_MODULES = (
+    init_cmds,
+    core_cmds,
+    store_cmds,
+    report_cmds,
+    batch_cmds,
+    workflow_cmds,
+    people_cmds,
+    maintenance_cmds,
+)
 
 
 class Parser(argparse.ArgumentParser):

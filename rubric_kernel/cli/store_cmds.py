@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import identity, people
 from ..bundled import outputs_dir
 from ..errors import display_path
 from ..files import atomic_write
@@ -36,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     with open_store(args) as store:
-        written = import_judgments(store, ws, expand(args.files))
+        people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
+        actor = identity.current(store, ws.dataset.name)
+        written = import_judgments(store, ws, expand(args.files), actor=actor)
     changed = {n: v for n, v in written.items() if v}
     for n, versions in sorted(changed.items()):
         print(
