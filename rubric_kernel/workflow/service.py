@@ -126,13 +126,13 @@ class Workflow:
         experts = [e.strip() for e in experts if e.strip()]
         if not experts:
             raise WorkflowError(["评估小组至少需要一名专家"])
+        st = self.state(n)
+        if st.stage in SIGNED:
+            raise WorkflowError([f"机构 {n} 的评分表已签字，不能再更换评估小组"])
         known = {
             k: p for p in registry(self.store, self.dataset).values() if p.has("expert") for k in (p.login, p.name)
         }
         refuse(names_problem(experts, known))
-        st = self.state(n)
-        if st.stage in SIGNED:
-            raise WorkflowError([f"机构 {n} 的评分表已签字，不能再更换评估小组"])
         names = [known[e].name for e in experts]
         return self._event(n, "group", person, payload={"experts": names}, after=st.last_seq)
 
@@ -140,9 +140,9 @@ class Workflow:
         """The acting expert signs the current group sheet: their own signature, never another's."""
         person = self.actor(act="")
         st = self.state(n)
-        refuse(signer_problem(person, st, n))
         if st.stage != "现场评估":
             raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，只有现场评估阶段可以签字"])
+        refuse(signer_problem(person, st, n))
         payload = {"expert": person.name, "digest": self.sheet_digest(n)}
         return self._event(n, "signature", person, payload=payload, after=st.last_seq)
 
