@@ -27,6 +27,13 @@ from rubric_kernel.sheet import FreeEntry, IndicatorJudgment, Sheet, tick_limit
 from rubric_kernel.store import SaveRequest, StaleSave, Store
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
 
+
+@pytest.fixture(autouse=True)
+def _organiser(monkeypatch):
+    """The command line imports as the demo registry's organiser (entering experts' sheets on their behalf)."""
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_organiser")
+
+
 VALID = """\
 institution: 13
 expert: 李明
