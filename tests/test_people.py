@@ -289,7 +289,7 @@ def test_future_and_unexplained_past_dates_are_refused_and_late_records_shown(db
 
 def test_act_dates_follow_beijing_time():
     on = dt.date(2026, 11, 28)
-    assert clock.act_date(None, on=on).date == on
+    assert clock.act_date(None, what="公告", on=on).date == on
     with pytest.raises(clock.DateRefused, match="未来"):
         clock.act_date(on + dt.timedelta(days=1), "理由", what="公告", on=on)
     late = clock.act_date(dt.date(2023, 9, 8), "补录", what="公告", on=on)
