@@ -74,11 +74,11 @@ POLICIES = {
             f"login = current_user AND {_holds('rk_events', 'centre')} AND "
             "(kind IN ('review', 'publicity', 'objection', 'objection_decision') "
             f"OR {_to(CENTRE_MOVES)} "
-            "OR (kind = 'transition' AND (payload::json ->> 'from') = '公告'))"
+            "OR (kind = 'transition' AND (payload::json ->> 'from') = '公告' AND (payload::json ->> 'to') = '复核'))"
         ),
         "rk_leader": (
             f"login = current_user AND {_holds('rk_events', 'leader')} AND "
-            "(kind = 'approval' OR (kind = 'transition' AND (payload::json ->> 'from') = '初评'))"
+            "kind = 'transition' AND (payload::json ->> 'from') = '初评' AND (payload::json ->> 'to') = '复核'"
         ),
     },
 }

@@ -59,9 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_db_setup)
 
 
-def _administrator(store: Store, dataset: str) -> str:
-    """The acting administrator's login; the first person of an empty local registry bootstraps it."""
+def _administrator(store: Store, dataset: str, first_roles: list[str] | None = None) -> str:
+    """The acting administrator's login; the first person of an empty local registry bootstraps it,
+    and must be its administrator (``first_roles``: the roles that first person is given)."""
     if not people.registry(store, dataset) and store.engine.dialect.name == "sqlite":
+        if first_roles is not None and "admin" not in first_roles:
+            raise StoreError(f"评估项目 {dataset} 尚无人员：第一位登记的人员须为管理员（--role admin）")
         return identity.login(store)[0] or "未知"
     person = identity.current(store, dataset)
     problem = role_problem(person, "admin", act="修改人员与角色")
@@ -84,7 +87,7 @@ def _row(p: Person) -> dict:
 def cmd_add(args) -> int:
     ws = open_workspace(args)
     with open_store(args, ws) as store:
-        by = _administrator(store, ws.dataset.name)
+        by = _administrator(store, ws.dataset.name, args.role)
         person = people.add(store, ws.dataset.name, args.login, args.name, args.role, by=by)
     print(f"已登记 {person.shown}：{'、'.join(_row(person)['roles'])}")
     return 0

@@ -102,8 +102,6 @@ def derive(events: Sequence[Event]) -> WorkflowState:
             st.visit_group = p.get("group", "")
         elif e.kind == "review":
             st.review = Signature(e.actor, e.created_at, p["digest"])
-        elif e.kind == "approval":
-            st.review = None
         elif e.kind == "publicity":
             st.publicity = (dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]))
         elif e.kind == "objection":
