@@ -119,9 +119,16 @@ def grant(conn: Connection) -> None:
             conn.execute(text(f"CREATE POLICY {name} ON {table} FOR INSERT TO {role} WITH CHECK ({check})"))
 
 
+def installed(conn: Connection) -> bool:
+    """Whether ``db-setup`` ran on this server (a store on a server without it has no database-side roles)."""
+    return conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER}).first() is not None
+
+
 def sync_login(conn: Connection, login: str, roles: Iterable[str]) -> None:
     """A person's own login role, a member of their roles' group roles (an administrator may create others)."""
     roles = list(roles)
+    if not installed(conn):
+        return
     if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).first():
         conn.execute(text(f"CREATE ROLE {ident(login)} LOGIN"))
     for role in roles:
@@ -133,5 +140,7 @@ def sync_login(conn: Connection, login: str, roles: Iterable[str]) -> None:
 
 
 def revoke_roles(conn: Connection, login: str, roles: Iterable[str]) -> None:
+    if not installed(conn):
+        return
     for role in roles:
         conn.execute(text(f"REVOKE {GROUP[role]} FROM {ident(login)}"))

@@ -19,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from rubric_kernel import people
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import bootstrap, current_sheet, import_judgments
@@ -65,6 +66,8 @@ def filled_store(tmp_path_factory, ws) -> Path:
     store = Store(str(path))
     try:
         bootstrap(store, ws)
+        people.add(store, ws.dataset.name, "li_ming", "李明", ["expert"], by="demo_admin")  # VALID's expert
+        people.assign(store, ws.dataset.name, "li_ming", by="demo_admin", institutions=range(1, 76), group="测试组")
     finally:
         store.close()
     return path

@@ -171,7 +171,7 @@ def test_a_store_of_an_unknown_newer_revision_is_refused(url):
         Store(url)
 
 
-def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, ws):
+def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, ws, monkeypatch):
     from rubric_kernel.judgments import import_judgments
     from rubric_kernel.workflow.service import Workflow
 
@@ -179,7 +179,11 @@ def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, w
     store = Store(url)
     try:
         import_judgments(store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
-        Workflow(ws, store).move(13, "现场评估", actor="省职鉴中心")
+        people.bootstrap_demo(store, DATASET, DEMO_DATA, synthetic=True)
+        monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_organiser")  # SQLite; on PostgreSQL the login (superuser)
+        if store.engine.dialect.name == "postgresql":  # acts: register it as the organiser
+            people.add(store, DATASET, "postgres", "数据库管理员", ["organiser"], by="test")
+        Workflow(ws, store).move(13, "现场评估")
         assert {v.rubric for v in store.snapshot(DATASET, 13).entries.values()} == {ws.rubric_ref}
         assert [e.rubric for e in store.events(DATASET, 13)] == [ws.rubric_ref]
     finally:
