@@ -315,3 +315,20 @@ def test_versions_and_events_are_append_only_in_the_file(db, sql):
     with sqlite3.connect(db) as conn, pytest.raises(sqlite3.IntegrityError, match="只能追加"):
         conn.execute(sql)
     assert counts(db) == before
+
+
+def test_a_new_programmes_first_person_registers_as_its_administrator(demo_copy, tmp_path):
+    """A real (not synthetic) dataset ships no registry: the first person enters it, as its administrator."""
+    meta = demo_copy / "dataset.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("synthetic: true", "synthetic: false"), "utf-8")
+    (demo_copy / "people.yaml").unlink()
+    db = str(tmp_path / "real.sqlite")
+    data = ("--data", str(demo_copy))
+    rc, out, err = run(db, "people", "list", "--json", *data)  # the store's first use: no registry comes with it
+    assert (rc, json.loads(out)) == (0, []), err
+    refused(db, ("people", "add", "bob", "--name", "某专家", "--role", "expert", *data), "", "须为管理员")
+    rc, _, err = run(db, "people", "add", "boss", "--name", "某管理员", "--role", "admin", *data, who="boss")
+    assert rc == 0, err
+    refused(db, ("people", "add", "eve", "--name", "某人", "--role", "admin", *data), "eve", "“eve”不是评估项目")
+    rc, out, _ = run(db, "people", "list", "--json", *data)
+    assert [(r["login"], r["roles"], r["demo"]) for r in json.loads(out)] == [("boss", ["管理员"], False)]
