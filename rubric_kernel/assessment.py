@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .authz import edit_stage, own_sheet_problem, save_problem
 from .cohort import cohort_for
 from .errors import Fault, InputError
 from .evidence import Evidence, parse_date
@@ -78,22 +79,35 @@ class Assessment:
     def cohort(self) -> dict[int, Result]:
         return cohort_for(self.ws, self.store, self.as_of)
 
-    def save(self, changes: dict[str, dict | None], base: dict[str, int], *, expert: str, reason: str = ""):
-        """Store changed judgments; a signed group sheet changes only as the workflow allows."""
-        if self.sheet_name == GROUP_SHEET:
-            from .workflow.service import guard_edit
+    def save(self, changes: dict[str, dict | None], base: dict[str, int], *, reason: str = ""):
+        """Store changed judgments as the acting person (identity), at the stage the event log says.
 
-            guard_edit(self.store, self.dataset, self.institution.number, self.stage, reason)
+        Who may save is checked first (role, assignment, stage: ``authz``); a signed group sheet then
+        changes only as the workflow allows. The stage shown by the notebook plays no part.
+        """
+        from .workflow.service import acting, guard_edit, refuse
+
+        person = acting(self.store, self.dataset)
+        n = self.institution.number
+        st = derive(self.events())
+        if self.sheet_name == GROUP_SHEET:
+            refuse(save_problem(person, st, n, changes))
+            stage = edit_stage(st)
+            guard_edit(self.store, self.dataset, n, stage, reason)
+        else:
+            refuse(own_sheet_problem(person, n, self.sheet_name))
+            stage = st.stage
         return self.store.save(
             self.dataset,
-            self.institution.number,
+            n,
             changes,
             base,
-            expert=expert,
-            stage=self.stage,
+            expert=person.name,
+            stage=stage,
             reason=reason,
             sheet=self.sheet_name,
             rubric=self.ws.rubric_ref,
+            login=person.login,
         )
 
     def events(self):

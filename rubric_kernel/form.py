@@ -832,7 +832,7 @@ class AssessmentForm:
         if not changes:
             return self._say("没有需要保存的修改。", ok=True)
         try:
-            written = self.a.save(changes, self._base, expert=expert, reason=self.reason.value.strip())
+            written = self.a.save(changes, self._base, reason=self.reason.value.strip())
         except StaleSave as exc:
             return self._say(escape(f"{exc}（重新运行表单所在单元格可载入最新评分，然后重新填写本次修改）"), ok=False)
         except StoreError as exc:

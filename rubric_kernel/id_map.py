@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .authz import Person
 from .errors import Fault, InputError, display_path
 from .rubric import Rubric
 from .sheet_codec import ADJUST, DISMISS, digest, orphans, parse_key
@@ -135,12 +136,15 @@ def _plan(store: Store, ws: Workspace, mapping: Mapping[str, str]) -> list[tuple
     return plans
 
 
-def remap(store: Store, ws: Workspace, mapping: Mapping[str, str], *, by: str, reason: str) -> list[list[Version]]:
-    """Move every current judgment of the dataset to its new id; all sheets in one transaction, or none."""
-    if not by.strip() or not reason.strip():
-        raise InputError([Fault("remap-ids", "必须用 --by 填写操作人、用 --reason 填写理由")])
+def remap(store: Store, ws: Workspace, mapping: Mapping[str, str], *, by: Person, reason: str) -> list[list[Version]]:
+    """Move every current judgment of the dataset to its new id; all sheets in one transaction, or none.
+    ``by``: the acting administrator (identity), recorded on every version and event."""
+    if not reason.strip():
+        raise InputError([Fault("remap-ids", "必须用 --reason 填写理由")])
     plans = _plan(store, ws, mapping)
-    requests = [replace(r, expert=by, reason=f"标识迁移：{reason}") for r, _before, _after in plans]
+    requests = [
+        replace(r, expert=by.name, login=by.login, reason=f"标识迁移：{reason}") for r, _before, _after in plans
+    ]
     written = store.save_many(requests)
     for (r, before, after), versions in zip(plans, written, strict=True):
         if r.sheet == GROUP_SHEET and versions:
@@ -148,7 +152,8 @@ def remap(store: Store, ws: Workspace, mapping: Mapping[str, str], *, by: str, r
                 ws.dataset.name,
                 r.institution,
                 "remap",
-                actor=by,
+                actor=by.name,
+                login=by.login,
                 note=reason,
                 payload={"before": before, "after": after, "map": dict(sorted(mapping.items()))},
                 rubric=ws.rubric_ref,

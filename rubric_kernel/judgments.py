@@ -6,9 +6,13 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import people
+from .authz import Person
 from .errors import Fault, InputError, display_path
 from .id_map import refuse_orphans
 from .judgments_file import JudgmentsFile
+from .labels import key_label
+from .people import registry
 from .rubric import Rubric
 from .sheet import Sheet, check_sheet
 from .sheet_codec import parse_key, sheet_to_entries
@@ -20,10 +24,16 @@ IMPORT_STAGE = "现场评估"
 EXPERT_KEYS = ("indicator", "dismiss", "bonus", "opinion")
 
 
-def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bool = False) -> dict[int, list[Version]]:
+def import_judgments(
+    store: Store, ws: Workspace, paths: list[Path], by_name: bool = False, *, actor: Person | None = None
+) -> dict[int, list[Version]]:
     """Make each institution's current sheet equal its file. Every file is checked before any write.
 
     ``by_name``: files are a dataset's ``judgments/NN.yaml``, whose name must match their content.
+    ``actor``: the person importing (``import-judgments``): the file's own expert, assigned to the
+    institution, or the organiser entering it on the expert's behalf; an expert's file never carries
+    a veto decision or an adjustment. None only for the dataset's own files on the store's first use,
+    recorded under the registered file's expert where there is one.
     """
     refuse_orphans(store, ws)  # never add to judgments the rubric can no longer read
     files = []
@@ -49,9 +59,12 @@ def import_judgments(store: Store, ws: Workspace, paths: list[Path], by_name: bo
                     "不能用导入覆盖；请由省职鉴中心在复核中修改",
                 )
             )
+    reg = registry(store, ws.dataset.name)
+    if actor is not None:
+        faults.extend(f for path, jf in files for f in _import_faults(ws.rubric, actor, reg, path, jf))
     if faults:
         raise InputError(faults)
-    requests = [_import_request(store, ws, path, jf) for path, jf in files]
+    requests = [_import_request(store, ws, path, jf, actor, reg) for path, jf in files]
     written = store.save_many(requests)  # one transaction: every file's versions, or none
     return {jf.institution: versions for (_path, jf), versions in zip(files, written, strict=True)}
 
@@ -63,7 +76,35 @@ def _experts(rubric: Rubric, key: str, content: dict) -> bool:
     return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
 
 
-def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) -> SaveRequest:
+def _author(reg: dict[str, Person], jf: JudgmentsFile) -> Person | None:
+    return next((p for p in reg.values() if p.name == jf.expert and p.has("expert")), None)
+
+
+def _import_faults(rubric: Rubric, actor: Person, reg: dict[str, Person], path: Path, jf: JudgmentsFile) -> list[Fault]:
+    """Who may import this file: its own assigned expert, or the organiser on that expert's behalf."""
+    where, n = display_path(path), jf.institution
+    author = _author(reg, jf)
+    if author is None:
+        return [Fault(where, f"评估专家“{jf.expert}”未登记为“评估专家”，不能导入其评分")]
+    if n not in author.institutions:
+        return [Fault(where, f"{author.shown} 未分配到机构 {n} 的评估小组，不能导入其评分")]
+    if actor.login != author.login and not actor.has("organiser"):
+        return [Fault(where, f"{actor.shown} 不能导入 {author.name} 的评分（只有本人或“第三方评估机构”代为录入）")]
+    entries = sheet_to_entries(jf.sheet, rubric)
+    centre = sorted(key_label(rubric, k) for k, v in entries.items() if not _experts(rubric, k, v))
+    if centre:
+        return [
+            Fault(
+                where,
+                f"评估专家的评分文件不能含有 {'、'.join(centre)}：确认、驳回否定项和调整分数需要“省职鉴中心复核”角色",
+            )
+        ]
+    return []
+
+
+def _import_request(
+    store: Store, ws: Workspace, path: Path, jf: JudgmentsFile, actor: Person | None, reg: dict[str, Person]
+) -> SaveRequest:
     """The file's judgments become current; the experts' keys it omits are withdrawn, while the
     centre's veto decisions and adjustments it does not mention are left as they are."""
     entries = sheet_to_entries(jf.sheet, ws.rubric)
@@ -72,6 +113,8 @@ def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) 
         k: None for k, v in snap.live.items() if k not in entries and _experts(ws.rubric, k, v)
     }
     changes.update(entries)
+    author = _author(reg, jf)
+    behalf = f"，由 {actor.shown} 代为录入" if actor is not None and author and actor.login != author.login else ""
     return SaveRequest(
         ws.dataset.name,
         jf.institution,
@@ -79,8 +122,9 @@ def _import_request(store: Store, ws: Workspace, path: Path, jf: JudgmentsFile) 
         snap.base,
         expert=jf.expert,
         stage=IMPORT_STAGE,
-        reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）",
+        reason=f"导入评分文件 {path.name}（{jf.date.isoformat()}）{behalf}",
         rubric=ws.rubric_ref,
+        login=actor.login if actor is not None else author.login if author else None,
     )
 
 
@@ -128,6 +172,7 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     """
     refuse_orphans(store, ws)  # a rubric that dropped stored ids must not read (or add to) those judgments
     by_number = judgment_files(ws)
+    people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
     known = store.institutions(ws.dataset.name)
     marker = f"judgments_imported:{ws.dataset.name}"
     report = Bootstrap(ws.dataset.folder / "judgments", store.display)

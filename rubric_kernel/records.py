@@ -32,6 +32,7 @@ class Version:
     reason: str
     replaces: int | None
     rubric: RubricRef | None = None  # None: written before the store recorded it (schema 1)
+    login: str | None = None  # the acting person's login; None: written before r0004 recorded it
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,4 @@ class Event:
     payload: dict
     note: str
     rubric: RubricRef | None = None  # None: written before the store recorded it (schema 1)
+    login: str | None = None  # the acting person's login; None: written before r0004 recorded it

@@ -168,8 +168,10 @@ def sheet_content(
     rubric_digest: str,
     at: str,
     signer: str,
+    signer_name: str | None = None,
 ) -> dict:
-    """What a sheet signature covers, as one canonical object."""
+    """What a sheet signature covers, as one canonical object: ``signer`` is the login the key is
+    registered to, ``signer_name`` the name the group and the sheet know the expert by."""
     return {
         "type": "rk-sheet-signature",
         "dataset": dataset,
@@ -181,13 +183,14 @@ def sheet_content(
         "rubric_digest": rubric_digest,
         "at": at,
         "signer": signer,
+        "signer_name": signer if signer_name is None else signer_name,
     }
 
 
 def signature_payload(key: SigningKey, content: Mapping) -> dict:
     """The event payload of a signature: the signed content whole, its algorithm, key and signature."""
     return {
-        "expert": content["signer"],
+        "expert": content.get("signer_name", content["signer"]),
         "digest": content["sheet_digest"],
         "signed": dict(content),
         "algorithm": key.algorithm,
@@ -215,7 +218,7 @@ def signed_row(event: Event, synthetic: bool) -> SignedRow:
     return SignedRow(
         event.dataset,
         event.institution,
-        event.actor,
+        event.login or event.actor,  # the login behind the act (r0004); before it, the actor's name
         event.created_at,
         rubric.id if rubric else None,
         rubric.digest if rubric else None,
@@ -246,7 +249,7 @@ def signature_problems(row: SignedRow, keys: Sequence[KeyRecord]) -> list[str]:
             f"该签名签的是数据集 {signed['dataset']} 机构 {signed['institution']} 的评分表，"
             f"却出现在数据集 {row.dataset} 机构 {row.institution}：签名被复制到其他评分表"
         )
-    if signed["signer"] != row.actor or p.get("expert") != signed["signer"]:
+    if signed["signer"] != row.actor or p.get("expert") != signed.get("signer_name", signed["signer"]):
         problems.append(f"签名人 {signed['signer']} 与记录的签字专家 {p.get('expert')}（操作人 {row.actor}）不符")
     if p.get("digest") != signed["sheet_digest"]:
         problems.append("记录的评分表摘要与签名所签摘要不符：签字记录被改写")

@@ -67,6 +67,7 @@ versions = Table(
     Column("replaces", Integer, ForeignKey("rk_versions.id"), nullable=True),
     Column("rubric_id", String(64), nullable=True),  # NULL: made before schema 2 recorded it
     Column("rubric_digest", String(64), nullable=True),
+    Column("login", String(128), nullable=True),  # who wrote it (NULL: before r0004 recorded it)
     UniqueConstraint("dataset", "institution", "sheet", "key", "seq", name="uq_version_seq"),
 )
 
@@ -84,6 +85,7 @@ events = Table(
     Column("note", Text, nullable=False),
     Column("rubric_id", String(64), nullable=True),
     Column("rubric_digest", String(64), nullable=True),
+    Column("login", String(128), nullable=True),
     UniqueConstraint("dataset", "institution", "seq", name="uq_event_seq"),
 )
 
@@ -168,6 +170,7 @@ class SaveRequest:
     reason: str = ""
     sheet: str = GROUP_SHEET
     rubric: RubricRef | None = None
+    login: str | None = None  # the acting person's login; ``expert`` is the author it is recorded under
 
 
 @dataclass(frozen=True)
@@ -504,6 +507,7 @@ class Store:
         reason: str = "",
         sheet: str = GROUP_SHEET,
         rubric: RubricRef | None = None,
+        login: str | None = None,
         now: dt.datetime | None = None,
     ) -> list[Version]:
         """Write a new version of every changed key, all or nothing.
@@ -511,7 +515,7 @@ class Store:
         ``base`` maps each key to the version number the editor saw (absent: the key did not exist).
         Keys whose content equals the current one are skipped, so saving twice writes nothing new.
         """
-        request = SaveRequest(dataset, institution, changes, base, expert, stage, reason, sheet, rubric)
+        request = SaveRequest(dataset, institution, changes, base, expert, stage, reason, sheet, rubric, login)
         return self.save_many([request], now=now)[0]
 
     def save_many(self, requests: Sequence[SaveRequest], now: dt.datetime | None = None) -> list[list[Version]]:
@@ -546,6 +550,7 @@ class Store:
         note: str = "",
         after: int | None = None,
         rubric: RubricRef | None = None,
+        login: str | None = None,
         now: dt.datetime | None = None,
     ) -> Event:
         """Append a workflow event. ``after``: the last event seq the caller's decision was based on; if
@@ -561,6 +566,7 @@ class Store:
             created_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
             payload=canonical(payload or {}),
             note=note,
+            login=login,
             **_rubric_columns(rubric),
         )
         for _attempt in range(5):  # an unconditional append retries when a concurrent one took its number
@@ -621,6 +627,7 @@ def _version(r: Mapping) -> Version:
         r["reason"],
         r["replaces"],
         _rubric(r),
+        r.get("login"),
     )
 
 
@@ -636,6 +643,7 @@ def _event(r: Mapping) -> Event:
         _json(r["payload"], "流程事件", r["id"]),
         r["note"],
         _rubric(r),
+        r.get("login"),
     )
 
 
@@ -670,6 +678,7 @@ def _insert_versions(conn, request: SaveRequest, current: Mapping[str, Version],
             content=None if content is None else canonical(content),
             reason=request.reason,
             replaces=prev.id if prev else None,
+            login=request.login,
             **_rubric_columns(request.rubric),
         )
         new_id = conn.execute(insert(versions).values(**values)).inserted_primary_key[0]

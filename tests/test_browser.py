@@ -62,6 +62,7 @@ def lab(tmp_path_factory):
     db = tmp / "store.sqlite"
     seeded = _seed_store(db)
     env = lab_env(tmp / "jupyter", db)
+    env["RUBRIC_KERNEL_ACTOR"] = "demo_expert_14"  # a registered expert of 13's demo group saves in the form
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     with jupyter_lab(root, env) as (base, token), sync_playwright() as p:
         browser = launch(p, tmp / "chromium-profile")

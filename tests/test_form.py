@@ -14,7 +14,13 @@ from rubric_kernel.assessment import open_assessment
 from rubric_kernel.form import AssessmentForm, build_form
 from rubric_kernel.store import Store
 
-EXPERT = "测试专家"
+EXPERT = "蔡国（演示专家）"  # demo_expert_14: the demo registry's expert of 第1组 (institutions 1–15), not 13's author
+
+
+@pytest.fixture(autouse=True)
+def _acting_expert(monkeypatch):
+    """The form saves as the person behind the login, here a registered expert assigned to 13."""
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_expert_14")
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +221,7 @@ def test_save_writes_exactly_the_changed_keys(form, a):
     assert {v.key for v in written} == expected
     assert _history_count(a) == before + len(expected)
     for v in written:
-        assert (v.expert, v.stage, v.reason) == (EXPERT, "现场评估", "现场核查补充")
+        assert (v.expert, v.stage, v.reason) == (EXPERT, "待评估", "现场核查补充")  # the stage from the event log
     by_key = {v.key: v for v in written}
     assert by_key[f"sc-2023:bonus:{unticked}"].content is None
     assert by_key[f"sc-2023:ind:{ind.number}"].content["ticks"] == {it.urn: 1}

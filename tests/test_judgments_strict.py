@@ -19,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from rubric_kernel import people
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import bootstrap, current_sheet, import_judgments
@@ -26,6 +27,13 @@ from rubric_kernel.judgments_file import JudgmentsFile, read_judgments, write_ju
 from rubric_kernel.sheet import FreeEntry, IndicatorJudgment, Sheet, tick_limit
 from rubric_kernel.store import SaveRequest, StaleSave, Store
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
+
+
+@pytest.fixture(autouse=True)
+def _organiser(monkeypatch):
+    """The command line imports as the demo registry's organiser (entering experts' sheets on their behalf)."""
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_organiser")
+
 
 VALID = """\
 institution: 13
@@ -58,6 +66,8 @@ def filled_store(tmp_path_factory, ws) -> Path:
     store = Store(str(path))
     try:
         bootstrap(store, ws)
+        people.add(store, ws.dataset.name, "li_ming", "李明", ["expert"], by="demo_admin")  # VALID's expert
+        people.assign(store, ws.dataset.name, "li_ming", by="demo_admin", institutions=range(1, 76), group="测试组")
     finally:
         store.close()
     return path

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from rubric_kernel import migrate
+from rubric_kernel import migrate, people
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.judgments_file import read_judgments
@@ -136,9 +136,12 @@ def make_schema1_store(url: str, entries: dict[int, dict[str, dict]], signatures
 def test_a_new_store_is_its_migrations_and_matches_the_store_tables(url):
     """The revisions and the store's table definitions cannot drift apart: autogenerate finds no difference."""
     Store(url).close()
+    everything = sa.MetaData()
+    for table in (*metadata.sorted_tables, *people.metadata.sorted_tables):  # the registry is the people module's
+        table.to_metadata(everything)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), everything)
         revision = migrate.current(conn)
     engine.dispose()
     assert diff == []
@@ -225,7 +228,7 @@ def test_a_store_of_an_unknown_newer_revision_is_refused(url):
         Store(url)
 
 
-def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, ws):
+def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, ws, monkeypatch):
     from rubric_kernel.judgments import import_judgments
     from rubric_kernel.workflow.service import Workflow
 
@@ -233,7 +236,11 @@ def test_the_workspace_records_its_rubric_with_imports_and_workflow_steps(url, w
     store = Store(url)
     try:
         import_judgments(store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
-        Workflow(ws, store).move(13, "现场评估", actor="省职鉴中心")
+        people.bootstrap_demo(store, DATASET, DEMO_DATA, synthetic=True)
+        monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_organiser")  # SQLite; on PostgreSQL the login (superuser)
+        if store.engine.dialect.name == "postgresql":  # acts: register it as the organiser
+            people.add(store, DATASET, "postgres", "数据库管理员", ["organiser"], by="test")
+        Workflow(ws, store).move(13, "现场评估")
         assert {v.rubric for v in store.snapshot(DATASET, 13).entries.values()} == {ws.rubric_ref}
         assert [e.rubric for e in store.events(DATASET, 13)] == [ws.rubric_ref]
     finally:

@@ -315,7 +315,8 @@ def test_bad_file_is_refused_and_nothing_is_written(store, ws, tmp_path, mutate)
     assert store.snapshot(DATASET, 13).entries == {}
 
 
-def test_folder_with_one_bad_file_imports_none(sqlite_store, ws, tmp_path, db, capsys):
+def test_folder_with_one_bad_file_imports_none(sqlite_store, ws, tmp_path, db, capsys, monkeypatch):
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_organiser")  # a registered person who may import
     folder = tmp_path / "incoming"
     folder.mkdir()
     shutil.copy(DEMO_DATA / "judgments" / "14.yaml", folder / "14.yaml")

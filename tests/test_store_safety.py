@@ -17,6 +17,7 @@ from sqlalchemy import delete, text, update
 
 from rubric_kernel.cli import main
 from rubric_kernel.judgments import bootstrap
+from rubric_kernel.migrations.versions.r0004_people import drop_append_only_sql
 from rubric_kernel.sheet_codec import digest
 from rubric_kernel.store import (
     SCHEMA_VERSION,
@@ -32,6 +33,15 @@ from rubric_kernel.store import (
 from rubric_kernel.store_check import check
 from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workspace import load_workspace
+
+
+def untriggered(store: Store) -> None:
+    """Drop the append-only triggers, as the owner of a SQLite file (or a superuser) can: what
+    check-store and the signatures must then still expose."""
+    with store.engine.begin() as conn:
+        for statement in drop_append_only_sql(conn.dialect.name):
+            conn.exec_driver_sql(statement)
+
 
 DATASET = "demo"
 
@@ -161,6 +171,7 @@ def test_an_emptied_store_is_not_refilled_from_the_dataset(demo_copy, tmp_path, 
     first = bootstrap(store, ws)
     assert sorted(first.imported) == sorted((demo_copy / "judgments").iterdir()) and not first.pending
     assert "首次使用" in first.notice() and "2 份评分文件" in first.notice()
+    untriggered(store)
     with store.engine.begin() as conn:
         conn.execute(delete(versions))
     again = bootstrap(store, ws)
@@ -211,6 +222,7 @@ def test_a_database_error_during_use_is_a_chinese_store_error(good):
 def test_a_damaged_row_is_a_chinese_store_error_and_check_store_names_it(good, capsys):
     store = Store(str(good))
     victim = store.history(DATASET, 2)[0]
+    untriggered(store)
     with store.engine.begin() as conn:
         conn.execute(update(versions).where(versions.c.id == victim.id).values(content="{broken"))
     with pytest.raises(StoreError, match=f"版本记录 {victim.id} 的内容已损坏"):
@@ -309,6 +321,7 @@ def test_check_store_passes_a_good_store(good, capsys):
 def test_check_store_finds_a_removed_version(good, capsys):
     store = Store(str(good))
     middle = [v for v in store.history(DATASET, 3, "sc-2023:ind:7") if v.seq == 2]
+    untriggered(store)
     with store.engine.begin() as conn:
         conn.execute(delete(versions).where(versions.c.id == middle[0].id))
     store.close()
@@ -320,6 +333,7 @@ def test_check_store_finds_a_removed_version(good, capsys):
 
 def test_check_store_finds_a_broken_event_sequence(good, capsys):
     store = Store(str(good))
+    untriggered(store)
     with store.engine.begin() as conn:
         conn.execute(delete(events).where(events.c.institution == 5, events.c.seq == 1))
         conn.execute(update(events).where(events.c.institution == 2, events.c.seq == 2).values(seq=3))
@@ -337,6 +351,7 @@ def test_check_store_finds_signatures_that_match_no_state_of_the_sheet(good, cap
     keyed_signature(store, DATASET, 2, "张三", "0" * 64)
     store.add_event(DATASET, 3, "signature", actor="张三", payload={"expert": "张三"})  # unkeyed, no digest
     victim = store.history(DATASET, 1, "sc-2023:ind:1")[-1]
+    untriggered(store)
     with store.engine.begin() as conn:  # the signed content edited afterwards, in place
         conn.execute(update(versions).where(versions.c.id == victim.id).values(content=text("'{}'")))
     store.close()
@@ -375,6 +390,7 @@ def test_check_store_and_backup_against_postgresql(postgres_url, capsys):
     assert "pg_restore" in out and "s3cret" not in out
 
     store = Store(postgres_url)
+    untriggered(store)  # a superuser can; no person's login can (test_db_enforcement)
     with store.engine.begin() as conn:  # the server enforces the version chain's foreign key: renumber instead
         conn.execute(update(versions).where(versions.c.id == victim.id).values(seq=3))
     store.close()
@@ -384,26 +400,30 @@ def test_check_store_and_backup_against_postgresql(postgres_url, capsys):
     assert "已有评分数据表" in capsys.readouterr().err
 
 
-def test_check_store_accepts_the_workflows_own_signatures(tmp_path, capsys):
+def test_check_store_accepts_the_workflows_own_signatures(tmp_path, capsys, monkeypatch):
     """Signatures made by the workflow verify against the sheet's history, also once the sheet moved on."""
     ws = load_workspace()
     path = tmp_path / "walk.sqlite"
     store = Store(str(path))
     bootstrap(store, ws)
     wf = Workflow(ws, store)
-    wf.move(13, "现场评估", actor="大证信用")
-    wf.set_group(13, ["林晓峰", "陈静怡"], actor="大证信用")
-    for expert in ("林晓峰", "陈静怡"):
-        wf.sign(13, expert)
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_organiser")
+    wf.move(13, "现场评估")
+    wf.set_group(13, ["demo_expert_13", "demo_expert_14"])
+    for expert in ("demo_expert_13", "demo_expert_14"):
+        monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", expert)
+        wf.sign(13)
     snap = store.snapshot(ws.dataset.name, 13)
     key = next(iter(snap.live))
-    store.save(ws.dataset.name, 13, {key: None}, snap.base, expert="林晓峰", stage="现场评估", reason="撤回")
+    store.save(ws.dataset.name, 13, {key: None}, snap.base, expert="蔡国（演示专家）", stage="现场评估", reason="撤回")
     store.close()
     capsys.readouterr()
     assert main(["check-store", "--db", str(path)]) == 0
     assert "其中签字 2 个" in capsys.readouterr().out
 
-    with sqlite3.connect(path) as conn:  # the signed judgment rewritten in place
+    with sqlite3.connect(path) as conn:  # the signed judgment rewritten in place, by the file's owner
+        for statement in drop_append_only_sql("sqlite"):
+            conn.execute(statement)
         conn.execute(
             "UPDATE rk_versions SET content = '{}' WHERE id = (SELECT max(id) FROM rk_versions "
             "WHERE institution = 13 AND content IS NOT NULL)"
@@ -439,6 +459,7 @@ def test_removing_any_row_but_the_newest_of_its_sequence_is_found(rounds, events
         candidates += [("event", e.id, str(e.seq)) for e in store.events(DATASET, 7)[:-1]]
         kind, row_id, label = candidates[pick % len(candidates)]
         table = versions if kind == "version" else events
+        untriggered(store)
         with store.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.id == row_id))
         faults = check(store).faults

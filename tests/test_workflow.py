@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import shutil
 from html import escape
@@ -20,11 +21,13 @@ import chinese_calendar
 import pytest
 from openpyxl import load_workbook
 
+from rubric_kernel import people
 from rubric_kernel.assessment import Assessment, open_assessment
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
+from rubric_kernel.identity import ACTOR_ENV
 from rubric_kernel.judgments import bootstrap, current_sheet
-from rubric_kernel.programme import load_materials, load_programme
+from rubric_kernel.programme import load_materials
 from rubric_kernel.report.loader import load_context
 from rubric_kernel.report.render import report_body
 from rubric_kernel.sheet_codec import sheet_to_entries
@@ -36,10 +39,26 @@ from rubric_kernel.workflow.state import NEXT, STAGES, Facts, WorkflowState, tra
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
 
 D = dt.date
-EXPERTS = ("林晓峰", "陈静怡")
-AGENT = "大证信用"
-CENTRE = load_programme().roles.centre.value
+EXPERTS = ("林晓峰", "陈静怡")  # registered below as experts of every institution
+AGENT, CENTRE, LEADER = "demo_organiser", "demo_centre", "demo_leader"  # logins of the demo registry
+CENTRE_NAME = "省职鉴中心复核员（演示）"
 PUBLICITY = (D(2023, 9, 1), D(2023, 9, 7))
+LATE = ("--late", "演示：补录 2023 年的评估过程")
+
+
+def act(who: str) -> None:
+    """The person acting from now on (RUBRIC_KERNEL_ACTOR: a login or a name), as a script would set it."""
+    os.environ[ACTOR_ENV] = who
+
+
+@pytest.fixture(autouse=True)
+def _actor_restored():
+    before = os.environ.get(ACTOR_ENV)
+    yield
+    if before is None:
+        os.environ.pop(ACTOR_ENV, None)
+    else:
+        os.environ[ACTOR_ENV] = before
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------
@@ -56,6 +75,10 @@ def template(tmp_path_factory, ws) -> Path:
     path = tmp_path_factory.mktemp("template") / "s.sqlite"
     store = Store(f"sqlite:///{path}")
     bootstrap(store, ws)
+    everyone = range(1, 76)
+    for login, name in zip(("lin_xiaofeng", "chen_jingyi"), EXPERTS, strict=True):
+        people.add(store, ws.dataset.name, login, name, ["expert"], by="demo_admin")
+        people.assign(store, ws.dataset.name, login, by="demo_admin", institutions=everyone, group="测试组")
     store.close()
     return path
 
@@ -94,23 +117,31 @@ def cli(*argv: str) -> tuple[int, str, str]:
 
 def on_site(wf: Workflow, n: int, experts=EXPERTS, *, commitment=True, sign=True) -> None:
     """待评估 → 现场评估 with the group registered, the commitment letter received and every signature."""
-    wf.move(n, "现场评估", actor=AGENT)
-    wf.set_group(n, list(experts), actor=AGENT)
+    act(AGENT)
+    wf.move(n, "现场评估")
+    act(AGENT)
+    wf.set_group(n, list(experts))
     if commitment:
-        wf.commitment(n, D(2023, 5, 20), actor=AGENT)
+        act(AGENT)
+        wf.commitment(n, D(2023, 5, 20))
     if sign:
         for e in experts:
-            wf.sign(n, e)
+            act(e)
+            wf.sign(n)
 
 
 def to_initial(wf: Workflow, n: int) -> None:
     on_site(wf, n)
-    wf.move(n, "初评", actor=AGENT)
+    act(AGENT)
+    wf.move(n, "初评")
 
 
 def to_reviewed(wf: Workflow, n: int, veto=None) -> None:
     to_initial(wf, n)
-    wf.review(n, by=CENTRE, veto=veto or {}, adjust={}, approve=True)
+    act(CENTRE)
+    wf.review(n, veto=veto or {}, adjust={}, approve=True)
+    act(LEADER)
+    wf.approve_review(n)
     assert wf.state(n).stage == "复核"
 
 
@@ -150,24 +181,29 @@ def test_stage_order_follows_the_seed():
 
 def test_cannot_skip_stages(wf, store, ws):
     before = store.events(ws.dataset.name, 13)
-    for to in ("初评", "复核", "公示", "公告"):
+    for to, owner in (("初评", AGENT), ("复核", LEADER), ("公示", CENTRE), ("公告", CENTRE)):
+        act(owner)  # the role that owns the move: refused for the order, not for the role
         with pytest.raises(WorkflowError, match=f"当前阶段“待评估”不能直接进入“{to}”"):
-            wf.move(13, to, actor=AGENT)
+            wf.move(13, to)
     assert store.events(ws.dataset.name, 13) == before
     assert stage_of(wf, 13) == "待评估"
 
 
 def test_cli_refusal_is_exit_code_3_with_a_chinese_message(db):
+    act(AGENT)
     rc, _, err = cli("stage", "13", "初评", "--db", str(db))
     assert rc == 3
     assert "操作被拒绝" in err and "不能直接进入“初评”" in err
 
 
 def test_initial_result_needs_the_group(wf):
-    wf.move(13, "现场评估", actor=AGENT)
-    wf.commitment(13, D(2023, 5, 20), actor=AGENT)
+    act(AGENT)
+    wf.move(13, "现场评估")
+    act(AGENT)
+    wf.commitment(13, D(2023, 5, 20))
     with pytest.raises(WorkflowError) as exc:
-        wf.move(13, "初评", actor=AGENT)
+        act(AGENT)
+        wf.move(13, "初评")
     assert exc.value.problems == ["机构 13：尚未登记评估小组成员"]
     assert stage_of(wf, 13) == "现场评估"
 
@@ -175,24 +211,32 @@ def test_initial_result_needs_the_group(wf):
 def test_initial_result_needs_every_members_signature(wf):
     on_site(wf, 13, sign=False)
     with pytest.raises(WorkflowError, match=f"尚未在当前评分表上签字：{'、'.join(EXPERTS)}"):
-        wf.move(13, "初评", actor=AGENT)
-    wf.sign(13, EXPERTS[0])
+        act(AGENT)
+        wf.move(13, "初评")
+    act(EXPERTS[0])
+    wf.sign(13)
     with pytest.raises(WorkflowError) as exc:
-        wf.move(13, "初评", actor=AGENT)
+        act(AGENT)
+        wf.move(13, "初评")
     assert exc.value.problems == [f"机构 13：评估小组成员尚未在当前评分表上签字：{EXPERTS[1]}"]
-    wf.sign(13, EXPERTS[1])
-    wf.move(13, "初评", actor=AGENT)
+    act(EXPERTS[1])
+    wf.sign(13)
+    act(AGENT)
+    wf.move(13, "初评")
     assert stage_of(wf, 13) == "初评"
 
 
 def test_only_members_sign_and_only_on_site(wf):
     with pytest.raises(WorkflowError, match="只有现场评估阶段可以签字"):
-        wf.sign(13, EXPERTS[0])
+        act(EXPERTS[0])
+        wf.sign(13)
     on_site(wf, 13, sign=False)
     with pytest.raises(WorkflowError, match="不是机构 13 评估小组成员"):
-        wf.sign(13, "王外人")
+        act("demo_expert_14")  # a registered expert of the same 演示 group, not in 13's group
+        wf.sign(13)
     with pytest.raises(WorkflowError, match="至少需要一名专家"):
-        wf.set_group(13, [" ", ""], actor=AGENT)
+        act(AGENT)
+        wf.set_group(13, [" ", ""])
 
 
 def test_initial_result_needs_no_pending_indicators(wf):
@@ -200,43 +244,56 @@ def test_initial_result_needs_no_pending_indicators(wf):
     pending = len(wf.result(75).pending)
     assert pending > 0
     with pytest.raises(WorkflowError) as exc:
-        wf.move(75, "初评", actor=AGENT)
+        act(AGENT)
+        wf.move(75, "初评")
     assert exc.value.problems == [f"机构 75：尚有 {pending} 项指标待评"]
 
 
 def test_initial_result_refused_after_a_judgment_is_withdrawn(wf, ws, store):
-    wf.move(13, "现场评估", actor=AGENT)
+    act(AGENT)
+    wf.move(13, "现场评估")
     a = assessment(ws, store, 13, "现场评估")
-    a.save({"sc-2023:ind:1": None}, a.snapshot().base, expert=EXPERTS[0], reason="撤回待补充材料")
-    wf.set_group(13, list(EXPERTS), actor=AGENT)
-    wf.commitment(13, D(2023, 5, 20), actor=AGENT)
+    act(EXPERTS[0])
+    a.save({"sc-2023:ind:1": None}, a.snapshot().base, reason="撤回待补充材料")
+    act(AGENT)
+    wf.set_group(13, list(EXPERTS))
+    act(AGENT)
+    wf.commitment(13, D(2023, 5, 20))
     for e in EXPERTS:
-        wf.sign(13, e)
+        act(e)
+        wf.sign(13)
     with pytest.raises(WorkflowError) as exc:
-        wf.move(13, "初评", actor=AGENT)
+        act(AGENT)
+        wf.move(13, "初评")
     assert exc.value.problems == ["机构 13：尚有 1 项指标待评"]
 
 
 def test_initial_result_needs_the_commitment_letter(wf):
     on_site(wf, 13, commitment=False)
     with pytest.raises(WorkflowError) as exc:
-        wf.move(13, "初评", actor=AGENT)
+        act(AGENT)
+        wf.move(13, "初评")
     assert exc.value.problems == ["机构 13：尚未收到机构签署的《信用承诺书》"]
-    wf.commitment(13, D(2023, 5, 20), actor=AGENT)
-    wf.move(13, "初评", actor=AGENT)
+    act(AGENT)
+    wf.commitment(13, D(2023, 5, 20))
+    act(AGENT)
+    wf.move(13, "初评")
     assert wf.state(13).commitment == D(2023, 5, 20)
 
 
 def test_group_cannot_change_after_signing_off(wf):
     to_initial(wf, 13)
     with pytest.raises(WorkflowError, match="不能再更换评估小组"):
-        wf.set_group(13, ["王新"], actor=AGENT)
+        act(AGENT)
+        wf.set_group(13, ["王新"])
 
 
 def test_review_only_after_the_initial_result(wf):
-    wf.move(13, "现场评估", actor=AGENT)
+    act(AGENT)
+    wf.move(13, "现场评估")
     with pytest.raises(WorkflowError, match="复核须在初评之后进行"):
-        wf.review(13, by=CENTRE, veto={}, adjust={}, approve=True)
+        act(CENTRE)
+        wf.review(13, veto={}, adjust={}, approve=True)
 
 
 @pytest.mark.parametrize(("n", "clause"), [(29, "7"), (44, "1(2)")])
@@ -245,9 +302,14 @@ def test_review_refused_while_a_raised_veto_is_undecided(wf, n, clause, decision
     assert [(v.clause, v.status) for v in wf.result(n).veto] == [(clause, "raised")]
     to_initial(wf, n)
     with pytest.raises(WorkflowError, match=re.escape(f"否定项第 {clause} 条尚未核实")):
-        wf.review(n, by=CENTRE, veto={}, adjust={}, approve=True)
+        act(CENTRE)
+        wf.review(n, veto={}, adjust={}, approve=True)
     assert stage_of(wf, n) == "初评"
-    wf.review(n, by=CENTRE, veto={clause: (decision, "经省职鉴中心核实")}, adjust={}, approve=True)
+    act(CENTRE)
+    wf.review(n, veto={clause: (decision, "经省职鉴中心核实")}, adjust={}, approve=True)
+    assert stage_of(wf, n) == "初评"  # the review takes effect only with 领导审签
+    act(LEADER)
+    wf.approve_review(n)
     assert stage_of(wf, n) == "复核"
     r = wf.result(n)
     assert [(v.clause, v.status) for v in r.veto] == [(clause, decision)]
@@ -259,7 +321,8 @@ def test_review_refused_while_a_raised_veto_is_undecided(wf, n, clause, decision
 def test_review_decision_must_be_confirmed_or_rejected(wf):
     to_initial(wf, 29)
     with pytest.raises(WorkflowError, match="confirmed（属实）或 rejected（不属实）"):
-        wf.review(29, by=CENTRE, veto={"7": ("maybe", "x")}, adjust={}, approve=True)
+        act(CENTRE)
+        wf.review(29, veto={"7": ("maybe", "x")}, adjust={}, approve=True)
 
 
 def test_a_refused_review_writes_nothing(wf, store, ws):
@@ -267,7 +330,8 @@ def test_a_refused_review_writes_nothing(wf, store, ws):
     to_initial(wf, 29)
     before = store.history(ws.dataset.name, 29)
     with pytest.raises(WorkflowError, match="否定项第 7 条尚未核实"):
-        wf.review(29, by=CENTRE, veto={}, adjust={10: (5.0, "复核调整")}, approve=True)
+        act(CENTRE)
+        wf.review(29, veto={}, adjust={10: (5.0, "复核调整")}, approve=True)
     assert store.history(ws.dataset.name, 29) == before
     assert stage_of(wf, 29) == "初评"
 
@@ -281,7 +345,8 @@ def test_an_invalid_review_decision_is_refused_and_writes_nothing(wf, store, ws,
     to_initial(wf, 13)
     before = store.history(ws.dataset.name, 13)
     with pytest.raises((StoreError, InputError)):
-        wf.review(13, by=CENTRE, veto=veto, adjust=adjust, approve=False)
+        act(CENTRE)
+        wf.review(13, veto=veto, adjust=adjust, approve=False)
     assert store.history(ws.dataset.name, 13) == before
     wf.result(13)  # the institution can still be scored
 
@@ -289,16 +354,20 @@ def test_an_invalid_review_decision_is_refused_and_writes_nothing(wf, store, ws,
 def test_publicity_needs_a_window(wf):
     to_reviewed(wf, 13)
     with pytest.raises(WorkflowError, match="尚未设定公示期"):
-        wf.move(13, "公示", actor=CENTRE)
+        act(CENTRE)
+        wf.move(13, "公示")
     for days in (0, 61):
         with pytest.raises(WorkflowError, match=f"公示天数 {days} 超出允许范围 1–60"):
-            wf.open_publicity(PUBLICITY[0], days, by=CENTRE)
+            act(CENTRE)
+            wf.open_publicity(PUBLICITY[0], days)
     assert wf.state(13).stage == "复核"
-    assert wf.open_publicity(PUBLICITY[0], 7, by=CENTRE) == [13]
+    act(CENTRE)
+    assert wf.open_publicity(PUBLICITY[0], 7) == [13]
     st = wf.state(13)
     assert (st.stage, st.publicity) == ("公示", PUBLICITY)
     with pytest.raises(WorkflowError, match="没有已复核的机构可以公示"):
-        wf.open_publicity(PUBLICITY[0], 7, by=CENTRE)
+        act(CENTRE)
+        wf.open_publicity(PUBLICITY[0], 7)
 
 
 @pytest.mark.parametrize(
@@ -315,15 +384,17 @@ def test_out_of_range_overrides_are_refused_before_anything_is_written(wf, store
     """Each step would go ahead with sane values (13 reviewed, then in publicity that has ended)."""
     to_reviewed(wf, 13)
     if argv[0] == "announce":
-        wf.open_publicity(PUBLICITY[0], 7, by=CENTRE)
+        act(CENTRE)
+        wf.open_publicity(PUBLICITY[0], 7)
     before = len(store.events(wf.dataset))
     out = tmp_path / "out"
-    rc, stdout, err = cli(*argv, "--db", str(db), "--out", str(out))
+    act(CENTRE)
+    rc, stdout, err = cli(*argv, *LATE, "--db", str(db), "--out", str(out))
     assert rc == 2, (stdout, err)
     assert message in err and "Traceback" not in err
     assert len(store.events(wf.dataset)) == before and not out.exists()
     sane = [a for a in argv if a not in ("--days", "--valid-years") and not a.lstrip("-").isdigit()]
-    rc, stdout, err = cli(*sane, "--db", str(db), "--out", str(out))  # the programme's default goes through
+    rc, stdout, err = cli(*sane, *LATE, "--db", str(db), "--out", str(out))  # the programme's default goes through
     assert rc == 0, (stdout, err)
     assert len(store.events(wf.dataset)) > before
 
@@ -331,8 +402,10 @@ def test_out_of_range_overrides_are_refused_before_anything_is_written(wf, store
 def test_objections_and_announcement_guards(wf):
     to_reviewed(wf, 13)
     to_reviewed(wf, 2)
-    assert wf.open_publicity(PUBLICITY[0], 7, by=CENTRE) == [2, 13]
-    args = {"applicant": "赵晓明", "grounds": "得分有误", "evidence": "表彰证书复印件", "by": CENTRE}
+    act(CENTRE)
+    assert wf.open_publicity(PUBLICITY[0], 7) == [2, 13]
+    args = {"applicant": "赵晓明", "grounds": "得分有误", "evidence": "表彰证书复印件"}
+    act(CENTRE)
     for day in (D(2023, 8, 31), D(2023, 9, 8)):
         with pytest.raises(WorkflowError, match="不在公示期"):
             wf.add_objection(13, date=day, **args)
@@ -345,36 +418,43 @@ def test_objections_and_announcement_guards(wf):
 
     # the window has not ended: nobody is announced
     with pytest.raises(WorkflowError) as exc:
-        wf.announce(PUBLICITY[1], by=CENTRE)
+        act(CENTRE)
+        wf.announce(PUBLICITY[1])
     assert "机构 2：公示期至 2023-09-07 止，尚未结束" in exc.value.problems
     assert "机构 13：尚有 1 件异议未处理" in exc.value.problems
     with pytest.raises(WorkflowError, match="尚未结束"):
-        wf.move(2, "公告", actor=CENTRE, today=PUBLICITY[1])
+        act(CENTRE)
+        wf.move(2, "公告", today=PUBLICITY[1])
     assert (stage_of(wf, 2), stage_of(wf, 13)) == ("公示", "异议处理")
 
     # after the window: 2 (from 公示) is announced, 13 waits for its objection
-    done, held = wf.announce(D(2023, 9, 8), by=CENTRE)
+    act(CENTRE)
+    done, held = wf.announce(D(2023, 9, 8))
     assert done == [2]
     assert held == ["机构 13：尚有 1 件异议未处理"]
     assert (stage_of(wf, 2), wf.state(2).announced) == ("公告", D(2023, 9, 8))
     assert stage_of(wf, 13) == "异议处理"
     with pytest.raises(WorkflowError, match="尚有 1 件异议未处理"):
-        wf.move(13, "公告", actor=CENTRE, today=D(2023, 9, 8))
+        act(CENTRE)
+        wf.move(13, "公告", today=D(2023, 9, 8))
 
-    decide = {"by": CENTRE, "note": "经核实无实质依据"}
+    decide = {"note": "经核实无实质依据"}
     with pytest.raises(WorkflowError, match="没有编号为"):
         wf.decide_objection(13, objection.id + 1000, decision="rejected", adjust={}, **decide)
     with pytest.raises(WorkflowError, match="异议不成立时不应调整分数"):
         wf.decide_objection(13, objection.id, decision="rejected", adjust={9: (5.0, "x")}, **decide)
     with pytest.raises(WorkflowError, match="须写明核实情况"):
-        wf.decide_objection(13, objection.id, decision="rejected", adjust={}, by=CENTRE, note=" ")
+        act(CENTRE)
+        wf.decide_objection(13, objection.id, decision="rejected", adjust={}, note=" ")
     wf.decide_objection(13, objection.id, decision="rejected", adjust={}, **decide)
     with pytest.raises(WorkflowError, match="已于此前处理"):
         wf.decide_objection(13, objection.id, decision="rejected", adjust={}, **decide)
-    assert wf.announce(D(2023, 9, 9), by=CENTRE) == ([13], [])
+    act(CENTRE)
+    assert wf.announce(D(2023, 9, 9)) == ([13], [])
     assert (stage_of(wf, 13), wf.state(13).announced) == ("公告", D(2023, 9, 9))
     with pytest.raises(WorkflowError, match="没有处于公示阶段的机构"):
-        wf.announce(D(2023, 9, 10), by=CENTRE)
+        act(CENTRE)
+        wf.announce(D(2023, 9, 10))
 
 
 # --- signatures voided by a later change --------------------------------------------------------
@@ -387,7 +467,8 @@ def test_a_signature_is_voided_by_a_later_change(wf, ws, store, db):
 
     a = assessment(ws, store, 13, "现场评估")
     change = with_free_deduction(a, "sc-2023:ind:23", 2, "考场监控录像缺失一场")
-    a.save({"sc-2023:ind:23": change}, a.snapshot().base, expert=EXPERTS[0], reason="")
+    act(EXPERTS[0])
+    a.save({"sc-2023:ind:23": change}, a.snapshot().base, reason="")
     now = wf.sheet_digest(13)
     assert now != signed
     st = wf.state(13)
@@ -395,7 +476,8 @@ def test_a_signature_is_voided_by_a_later_change(wf, ws, store, db):
         assert e not in st.valid_signatures(now)
         assert e in st.void_signatures(now)
     with pytest.raises(WorkflowError, match="尚未在当前评分表上签字"):
-        wf.move(13, "初评", actor=AGENT)
+        act(AGENT)
+        wf.move(13, "初评")
 
     report = open_assessment(13, db=f"sqlite:///{db}")
     try:
@@ -407,62 +489,74 @@ def test_a_signature_is_voided_by_a_later_change(wf, ws, store, db):
     assert sorted(void) == sorted(EXPERTS)
     assert html.count("已失效：签字后评分表已变更") == 2
 
-    wf.sign(13, EXPERTS[0])
+    act(EXPERTS[0])
+    wf.sign(13)
     st = wf.state(13)
     assert st.valid_signatures(now) == [EXPERTS[0]] and st.void_signatures(now) == [EXPERTS[1]]
-    wf.sign(13, EXPERTS[1])
-    wf.move(13, "初评", actor=AGENT)
+    act(EXPERTS[1])
+    wf.sign(13)
+    act(AGENT)
+    wf.move(13, "初评")
 
 
 # --- a signed sheet changes only by a recorded decision ------------------------------------------
 
 
 def test_a_signed_sheet_is_not_edited_in_place(wf, ws, store, db):
+    """Once signed, only the centre changes the sheet, with a reason; the stage a form was opened with
+    plays no part (the stage is derived from the event log)."""
     to_initial(wf, 13)
     ds = ws.dataset.name
     before = store.history(ds, 13)
 
-    def attempt(stage: str, reason: str):
+    def attempt(who: str, stage: str, reason: str):
+        act(who)
         a = assessment(ws, store, 13, stage)
         return a.save(
             {"sc-2023:ind:23": with_free_deduction(a, "sc-2023:ind:23", 2, "复核发现考场记录缺失")},
             a.snapshot().base,
-            expert=CENTRE,
             reason=reason,
         )
 
-    for stage, reason, message in [
-        ("现场评估", "补充扣分", "只能在“复核”阶段修改"),
-        ("复核", "", "必须填写理由"),
-        ("现场评估", " ", "只能在“复核”阶段修改"),
+    for who, stage, reason, message in [
+        (EXPERTS[0], "现场评估", "补充扣分", "只有“省职鉴中心复核”角色可以修改"),
+        (EXPERTS[0], "复核", "补充扣分", "只有“省职鉴中心复核”角色可以修改"),
+        (AGENT, "复核", "补充扣分", "只有“省职鉴中心复核”角色可以修改"),
+        (CENTRE, "复核", "", "必须填写理由"),
+        (CENTRE, "现场评估", " ", "必须填写理由"),
     ]:
         with pytest.raises(WorkflowError, match=message) as exc:
-            attempt(stage, reason)
+            attempt(who, stage, reason)
         assert isinstance(exc.value, StoreError)
     assert store.history(ds, 13) == before
 
-    written = attempt("复核", "复核发现考场记录缺失，扣 2 分")
-    assert [(v.key, v.stage, v.reason) for v in written] == [
-        ("sc-2023:ind:23", "复核", "复核发现考场记录缺失，扣 2 分")
+    written = attempt(CENTRE, "现场评估", "复核发现考场记录缺失，扣 2 分")
+    assert [(v.key, v.stage, v.reason, v.login) for v in written] == [
+        ("sc-2023:ind:23", "复核", "复核发现考场记录缺失，扣 2 分", CENTRE)
     ]
 
-    wf.review(13, by=CENTRE, veto={}, adjust={}, approve=True)
-    wf.open_publicity(PUBLICITY[0], 7, by=CENTRE)
-    wf.announce(D(2023, 9, 8), by=CENTRE)
+    act(CENTRE)
+    wf.review(13, veto={}, adjust={}, approve=True)
+    act(LEADER)
+    wf.approve_review(13)
+    act(CENTRE)
+    wf.open_publicity(PUBLICITY[0], 7)
+    wf.announce(D(2023, 9, 8))
     before = store.history(ds, 13)
     for stage in ("复核", "异议处理", "公告"):
         with pytest.raises(WorkflowError, match="结果已公告"):
-            attempt(stage, "公告后发现新情况")
+            attempt(CENTRE, stage, "公告后发现新情况")
     assert store.history(ds, 13) == before
+    act(CENTRE)
     with pytest.raises(WorkflowError, match="必须写明理由"):
-        wf.reopen(13, by=CENTRE, reason=" ")
+        wf.reopen(13, reason=" ")
 
     rc, _, err = cli("review", "13", "--reopen", "收到新的行政处罚信息", "--db", str(db))
     assert rc == 0, err
     st = wf.state(13)
     assert (st.stage, st.announced) == ("复核", None)
     assert "重新复核：收到新的行政处罚信息" in st.history[-1].note
-    written = attempt("复核", "重新复核：补充扣分")
+    written = attempt(CENTRE, "复核", "重新复核：补充扣分")
     assert [v.stage for v in written] == ["复核"]
 
 
@@ -486,18 +580,27 @@ def walk(template, ws, tmp_path_factory):
         w.logs[argv] = (stdout, err)
         return stdout, err
 
-    run("schedule", "--by", AGENT, "--out", str(out))
+    act(AGENT)
+    run("schedule", "--out", str(out))
     for n in WALKED:
-        run("stage", str(n), "现场评估", "--by", AGENT)
-        run("group", str(n), "--experts", ",".join(EXPERTS), "--by", AGENT)
-        run("commitment", str(n), "--date", "2023-05-20", "--by", AGENT)
+        act(AGENT)
+        run("stage", str(n), "现场评估")
+        run("group", str(n), "--experts", ",".join(EXPERTS))
+        run("commitment", str(n), "--date", "2023-05-20", *LATE)
         for e in EXPERTS:
-            run("sign", str(n), "--expert", e)
-        run("stage", str(n), "初评", "--by", AGENT)
+            act(e)
+            run("sign", str(n))
+        act(AGENT)
+        run("stage", str(n), "初评")
+    act(CENTRE)
     run("review", "2", "--approve")
     run("review", "13", "--approve")
     run("review", "66", "--approve", "--veto", "3=confirmed:经核实，该机构被人社部门经听证程序处以行政处罚")
-    run("publicity", "--start", "2023-09-01", "--days", "7", "--out", str(out))
+    act(LEADER)
+    for n in WALKED:
+        run("approve", str(n))
+    act(CENTRE)
+    run("publicity", "--start", "2023-09-01", "--days", "7", "--out", str(out), *LATE)
 
     stdout, _ = run(
         "objection",
@@ -510,6 +613,7 @@ def walk(template, ws, tmp_path_factory):
         "表彰漏计",
         "--evidence",
         "行业协会表彰文件",
+        *LATE,
     )
     w.objection = re.search(r"编号 (\d+)", stdout).group(1)
     _, w.late_objection = run(
@@ -523,9 +627,10 @@ def walk(template, ws, tmp_path_factory):
         "再议",
         "--evidence",
         "无",
+        *LATE,
         expect=3,
     )
-    _, w.early_announce = run("announce", "--date", "2023-09-07", "--out", str(out), expect=3)
+    _, w.early_announce = run("announce", "--date", "2023-09-07", "--out", str(out), *LATE, expect=3)
 
     before = json.loads(run("score", "13", "--json")[0])
     w.number = next(int(k) for k, v in before["indicators"].items() if v < ws.rubric.indicators[int(k)].max_points)
@@ -546,9 +651,10 @@ def walk(template, ws, tmp_path_factory):
     )
     w.score13 = json.loads(run("score", "13", "--json")[0])
     w.score66 = json.loads(run("score", "66", "--json")[0])
-    w.announce_out, _ = run("announce", "--date", "2023-09-08", "--out", str(out))
+    w.announce_out, _ = run("announce", "--date", "2023-09-08", "--out", str(out), *LATE)
     w.status, _ = run("status")
     w.history, _ = run("history", "13")
+    os.environ.pop(ACTOR_ENV, None)  # module-scoped: the per-test restoring fixture does not cover it
     return w
 
 
@@ -638,7 +744,9 @@ def test_walk_is_traceable(walk):
     assert announced["score"] == walk.score13["total"]
     assert announced["grade"] == walk.score13["grade"]
     line = next(ln for ln in walk.history.splitlines() if f"adjust:sc-2023:ind:{walk.number} " in ln)
-    assert CENTRE in line and "[异议处理]" in line and walk.reason in line and f"异议 {walk.objection} 成立" in line
+    assert (
+        CENTRE_NAME in line and "[异议处理]" in line and walk.reason in line and f"异议 {walk.objection} 成立" in line
+    )
 
 
 def test_walk_report_shows_the_adjusted_score(walk, tmp_path):

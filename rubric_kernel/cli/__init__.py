@@ -23,6 +23,7 @@ from . import (
     init_cmds,
     keys_cmds,
     maintenance_cmds,
+    people_cmds,
     report_cmds,
     store_cmds,
     workflow_cmds,
@@ -37,6 +38,7 @@ COMMAND_MODULES = (
     batch_cmds,
     workflow_cmds,
     keys_cmds,
+    people_cmds,
     maintenance_cmds,
 )
 

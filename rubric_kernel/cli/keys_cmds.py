@@ -15,9 +15,8 @@ from ..errors import Fault, InputError, display_path
 from ..files import atomic_write
 from ..signing import DEMO_MARK, SigningKey, beijing_today
 from ..store import Store
-from .common import iso_date
-
-ADMIN = "管理员"
+from .common import add_data_options, iso_date, open_store, open_workspace
+from .people_cmds import acting_admin
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,11 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store_options(p: argparse.ArgumentParser, by: bool = True) -> None:
-    p.add_argument(
-        "--db", help="评分库：SQLAlchemy URL 或 SQLite 文件路径（默认取 RUBRIC_KERNEL_DB 或 var/rubric-kernel.sqlite）"
-    )
+    """``by``: an administrator's act, so the programme (dataset) whose registry names the actor is an option too."""
     if by:
-        p.add_argument("--by", default=ADMIN, help=f"操作人（默认“{ADMIN}”）")
+        add_data_options(p)
+    else:
+        p.add_argument(
+            "--db",
+            help="评分库：SQLAlchemy URL 或 SQLite 文件路径（默认取 RUBRIC_KERNEL_DB 或 var/rubric-kernel.sqlite）",
+        )
 
 
 def passphrase(prompt: str, confirm: bool = False) -> str:
@@ -97,15 +99,19 @@ def _today(args: argparse.Namespace) -> dt.date:
 
 def cmd_register(args: argparse.Namespace) -> int:
     public = keyring.read_public(Path(args.pubfile))
-    with Store(args.db) as store:
-        record = keyring.register(store, args.login, public, effective=_today(args), actor=args.by)
+    ws = open_workspace(args)
+    with open_store(args, ws) as store:
+        admin = acting_admin(store, ws.dataset.name, "登记签名公钥")
+        record = keyring.register(store, args.login, public, effective=_today(args), actor=admin.login)
     print(f"已登记 {args.login} 的公钥 {record.label}，自 {record.registered.isoformat()} 起有效。")
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    with Store(args.db) as store:
-        revoked = keyring.revoke(store, args.login, effective=_today(args), actor=args.by, key=args.key)
+    ws = open_workspace(args)
+    with open_store(args, ws) as store:
+        admin = acting_admin(store, ws.dataset.name, "吊销签名公钥")
+        revoked = keyring.revoke(store, args.login, effective=_today(args), actor=admin.login, key=args.key)
     for k in revoked:
         print(f"已吊销 {args.login} 的公钥 {k.label}：{args.date} 起以该密钥所作签名一律无效。")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import identity, people
 from ..bundled import ID_MAP_PATH, outputs_dir
 from ..errors import display_path
 from ..files import atomic_write
@@ -13,6 +14,7 @@ from ..judgments import current_sheet, expand, import_judgments
 from ..labels import describe_version, local_time
 from ..score_sheet import score_sheet_xlsx
 from .common import add_data_options, open_store, open_workspace
+from .people_cmds import acting_admin
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("remap-ids", help="按标识对应表把评分库中旧标识下的评分迁移到新标识（追加新版本）")
     p.add_argument("--map", help="标识对应表（默认 parameters/id-map.yaml）")
-    p.add_argument("--by", required=True, help="操作人")
     p.add_argument("--reason", required=True, help="迁移理由，例如“按官方分值分配更新指标体系”")
     add_data_options(p)
     p.set_defaults(handler=cmd_remap_ids)
@@ -45,7 +46,8 @@ def cmd_remap_ids(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     mapping = load_id_map(args.map or ID_MAP_PATH, ws.rubric)  # checked before the store is touched
     with open_store(args) as store:  # not bootstrapped: its orphans are what this command resolves
-        written = [v for vs in remap(store, ws, mapping, by=args.by, reason=args.reason) for v in vs]
+        admin = acting_admin(store, ws.dataset.name, "迁移评分标识")
+        written = [v for vs in remap(store, ws, mapping, by=admin, reason=args.reason) for v in vs]
     if not written:
         print("评分库中没有需要迁移到新标识的评分，未写入任何内容。")
         return 0
@@ -57,7 +59,9 @@ def cmd_remap_ids(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     with open_store(args) as store:
-        written = import_judgments(store, ws, expand(args.files))
+        people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
+        actor = identity.current(store, ws.dataset.name)
+        written = import_judgments(store, ws, expand(args.files), actor=actor)
     changed = {n: v for n, v in written.items() if v}
     for n, versions in sorted(changed.items()):
         print(

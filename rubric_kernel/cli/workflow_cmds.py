@@ -1,4 +1,9 @@
-"""The workflow from preparation to announcement, one command per step of the seed's 工作流程."""
+"""The workflow from preparation to announcement, one command per step of the seed's 工作流程.
+
+No command names who acts: that is the registered person behind the database login (PostgreSQL) or
+the OS / JupyterHub login (``RUBRIC_KERNEL_ACTOR`` on SQLite). Dates of acts are today's in Beijing
+time; a past date only with ``--late 理由`` (a late record, shown as such), never a future one.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import keyring
+from .. import clock, keyring
 from ..bundled import outputs_dir
 from ..errors import Fault, InputError, display_path
 from ..evidence import parse_date
@@ -49,16 +54,24 @@ def _adjustments(items: list[str] | None) -> dict[int, tuple[float, str]]:
         raise InputError([Fault("--adjust", "指标编号应为整数、分值应为数字，例如 12=8:补充材料已核实")]) from None
 
 
-def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, by: str = "centre"):
-    """A workflow command; ``by`` is the programme role that acts by default ("" when the command takes no --by)."""
+def _act_date(text: str | None, late: str | None, what: str, option: str) -> clock.ActDate:
+    """The date an act is recorded with: today, or a past date as a late record with its reason."""
+    try:
+        return clock.act_date(_date(text, option) if text else None, late or "", what=what)
+    except clock.DateRefused as exc:
+        raise InputError([Fault(option, str(exc))]) from None
+
+
+def _cmd(sub, name: str, help_: str, handler, *, number: bool = True, late: bool = False):
+    """A workflow command; ``late``: it records a dated act, which may be a late record (--late 理由)."""
     p = sub.add_parser(name, help=help_)
     if number:
         p.add_argument("number", type=int, help="机构序号")
     add_data_options(p)
     p.add_argument("--programme", help="评估项目参数文件（默认 parameters/programme.yaml）")
-    if by:
-        p.add_argument("--by", help=f"操作人（默认取评估项目参数 roles.{by}）")
-    p.set_defaults(handler=handler, role=by)
+    if late:
+        p.add_argument("--late", metavar="理由", help="补录过去发生的事项：写明补录理由（日期早于今天时必填）")
+    p.set_defaults(handler=handler)
     return p
 
 
@@ -70,10 +83,10 @@ def _limits(*checks: tuple[str, int | None, str]) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False, by="")
+    p = _cmd(sub, "status", "各机构所处阶段", cmd_status, number=False)
     p.add_argument("institution", nargs="?", type=int, help="机构序号（省略则列出全部）")
 
-    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False, by="organiser")
+    p = _cmd(sub, "schedule", "安排实地评估日程并生成评估通知", cmd_schedule, number=False)
     p.add_argument("--start", help="评估期开始日（默认取评估项目参数）")
     p.add_argument("--end", help="评估期结束日（默认取评估项目参数）")
     p.add_argument("--groups", type=int, help="评估小组数（默认取评估项目参数）")
@@ -82,32 +95,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="序号=日期", help="指定某机构的评估日期，可多次使用")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
-    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage, by="organiser")
+    p = _cmd(sub, "stage", "推进阶段：开始现场评估（现场评估）或提交初评（初评）", cmd_stage)
     p.add_argument("to", choices=("现场评估", "初评"), help="目标阶段")
     p.add_argument("--note", default="", help="说明")
 
-    p = _cmd(sub, "group", "登记评估小组成员", cmd_group, by="organiser")
-    p.add_argument("--experts", required=True, help="专家姓名，逗号分隔")
+    p = _cmd(sub, "group", "登记评估小组成员", cmd_group)
+    p.add_argument("--experts", required=True, help="已登记专家的登录名或姓名，逗号分隔")
 
-    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment, by="organiser")
-    p.add_argument("--date", required=True, help="签署日期")
+    p = _cmd(sub, "commitment", "登记收到机构签署的《信用承诺书》", cmd_commitment, late=True)
+    p.add_argument("--date", help="签署日期（默认今天）")
 
-    p = _cmd(sub, "sign", "评估专家用本人密钥在当前评分表上签名", cmd_sign, by="")
-    p.add_argument("--expert", required=True, help="签字专家（登录名）")
+    _cmd(sub, "sign", "评估专家本人用本人密钥在当前评分表上签名", cmd_sign)
 
-    p = _cmd(
-        sub,
-        "acknowledge",
-        "登记评价机构对现场评估结果的签字盖章确认（或拒绝签字及理由）",
-        cmd_acknowledge,
-        by="organiser",
-    )
+    p = _cmd(sub, "acknowledge", "登记评价机构对现场评估结果的签字盖章确认（或拒绝签字及理由）", cmd_acknowledge)
     p.add_argument("--person", required=True, help="机构签字人姓名")
     p.add_argument("--date", required=True, help="签字（或拒绝）日期")
     p.add_argument("--refuse", action="store_true", help="机构拒绝签字")
     p.add_argument("--reason", default="", help="拒绝理由（--refuse 时必填）")
 
-    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate, by="")
+    p = _cmd(sub, "consolidate", "比对小组专家各自的评分，列出分歧", cmd_consolidate)
     p.add_argument("--threshold", type=float_in(0, 1000), default=3.0, help="分差超过多少分列出（0–1000，默认 3）")
 
     p = _cmd(sub, "review", "省职鉴中心复核：核实否定项、调整分数、通过复核", cmd_review)
@@ -116,15 +122,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--approve", action="store_true", help="复核通过")
     p.add_argument("--reopen", metavar="理由", help="对已公告结果重新复核")
 
-    p = _cmd(sub, "publicity", "对已复核的机构开始公示并生成公示名单", cmd_publicity, number=False)
-    p.add_argument("--start", required=True, help="公示开始日")
+    p = _cmd(sub, "approve", "领导审签：书面同意省职鉴中心的复核结论，复核自此生效", cmd_approve)
+    p.add_argument("--note", default="", help="审签意见")
+
+    p = _cmd(sub, "publicity", "对已复核的机构开始公示并生成公示名单", cmd_publicity, number=False, late=True)
+    p.add_argument("--start", help="公示开始日（默认今天）")
     p.add_argument("--days", type=int, help="公示天数（默认取评估项目参数）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
     p.add_argument("--pdf", action="store_true", help="另把公示名单打印为 A4 PDF")
 
-    p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection)
+    p = _cmd(sub, "objection", "受理公示期内的异议", cmd_objection, late=True)
     p.add_argument("--applicant", required=True, help="申请人")
-    p.add_argument("--date", required=True, help="提出日期")
+    p.add_argument("--date", help="提出日期（默认今天）")
     p.add_argument("--grounds", required=True, help="异议理由")
     p.add_argument("--evidence", required=True, help="实质性依据")
 
@@ -134,18 +143,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--note", required=True, help="核实情况")
     p.add_argument("--adjust", action="append", metavar="指标=分值:理由")
 
-    p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False)
-    p.add_argument("--date", required=True, help="公告日期")
+    p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False, late=True)
+    p.add_argument("--date", help="公告日期（默认今天）")
     p.add_argument("--valid-years", type=int, help="结果有效期（年，默认取评估项目参数）")
     p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
 
 
 def _programme(args) -> Programme:
-    """The programme the command works under; the operator defaults to the role that acts in this step."""
-    programme = load_programme(args.programme or PROGRAMME_PATH)
-    if getattr(args, "by", "") is None:
-        args.by = getattr(programme.roles, args.role).value
-    return programme
+    """The programme the command works under."""
+    return load_programme(args.programme or PROGRAMME_PATH)
 
 
 @contextmanager
@@ -177,6 +183,7 @@ def cmd_status(args) -> int:
                 for e in st.history:
                     print(
                         f"      {local_time(e.created_at)}  {e.payload['from']} → {e.payload['to']}  {e.actor}  {e.note}"
+                        + (f"（补录：{e.payload['late']}）" if e.payload.get("late") else "")
                     )
                 for o in st.objections:
                     print(
@@ -226,7 +233,7 @@ def cmd_schedule(args) -> int:
                 notice=programme.notice_days.value,
                 fixed=fixed,
             )
-            wf.record_schedule(visits, actor=args.by)
+            wf.record_schedule(visits)
         except PlanError as exc:
             raise InputError([Fault("schedule", str(exc))]) from None
     out = Path(args.out) if args.out else outputs_dir() / "workflow"
@@ -251,29 +258,31 @@ def _done(message: str) -> int:
 
 def cmd_stage(args) -> int:
     with _open(args) as wf:
-        wf.move(args.number, args.to, actor=args.by, note=args.note)
+        wf.move(args.number, args.to, note=args.note)
     return _done(f"机构 {args.number} 已进入“{args.to}”阶段。")
 
 
 def cmd_group(args) -> int:
     with _open(args) as wf:
-        wf.set_group(args.number, args.experts.replace("，", ",").split(","), actor=args.by)
+        wf.set_group(args.number, args.experts.replace("，", ",").split(","))
     return _done(f"机构 {args.number} 评估小组已登记：{args.experts}")
 
 
 def cmd_commitment(args) -> int:
+    when = _act_date(args.date, args.late, "《信用承诺书》签署", "--date")
     with _open(args) as wf:
-        wf.commitment(args.number, _date(args.date, "--date"), actor=args.by)
-    return _done(f"机构 {args.number} 的《信用承诺书》已登记（{args.date}）。")
+        wf.commitment(args.number, when.date, late=when.late)
+    return _done(f"机构 {args.number} 的《信用承诺书》已登记（{when.shown}）。")
 
 
 def cmd_sign(args) -> int:
-    key = load_signing_key(args.expert)
     with _open(args) as wf:
-        event = wf.sign(args.number, args.expert, key)
+        person = wf.actor("expert", act="在评分表上签字")
+        key = load_signing_key(person.login)
+        event = wf.sign(args.number, key)
     demo = f"，{DEMO_MARK}" if key is None else ""
     return _done(
-        f"{args.expert} 已签名（Ed25519 密钥 {event.payload['key'][:16]}{demo}），评分表摘要 "
+        f"{event.actor} 已签名（Ed25519 密钥 {event.payload['key'][:16]}{demo}），评分表摘要 "
         f"{event.payload['digest'][:16]}…（评分再有变更，签字即失效）"
     )
 
@@ -285,7 +294,7 @@ def cmd_acknowledge(args) -> int:
         raise InputError([Fault("--reason", "只有拒绝签字（--refuse）时才填写理由")])
     date = _date(args.date, "--date")
     with _open(args) as wf:
-        wf.acknowledge(args.number, person=args.person, date=date, by=args.by, refuse=args.refuse, reason=args.reason)
+        wf.acknowledge(args.number, person=args.person, date=date, refusal=args.refuse, reason=args.reason)
         ack = wf.state(args.number).acknowledgement
     assert ack is not None
     return _done(f"机构 {args.number}：{acknowledgement_text(ack)}")
@@ -301,15 +310,21 @@ def cmd_consolidate(args) -> int:
 def cmd_review(args) -> int:
     with _open(args) as wf:
         if args.reopen:
-            wf.reopen(args.number, by=args.by, reason=args.reopen)
+            wf.reopen(args.number, reason=args.reopen)
         wf.review(
             args.number,
-            by=args.by,
             veto=_pairs(args.veto, "--veto"),
             adjust=_adjustments(args.adjust),
             approve=args.approve,
         )
-    return _done(f"机构 {args.number} 复核已记录{'，复核通过' if args.approve else ''}。")
+    done = "，复核通过，待领导审签（rubric-kernel approve）" if args.approve else ""
+    return _done(f"机构 {args.number} 复核已记录{done}。")
+
+
+def cmd_approve(args) -> int:
+    with _open(args) as wf:
+        event = wf.approve_review(args.number, note=args.note)
+    return _done(f"机构 {args.number} 的复核结论已由 {event.actor} 审签，进入“复核”阶段。")
 
 
 def _results(wf: Workflow, numbers) -> dict[int, dict]:
@@ -320,11 +335,12 @@ def _results(wf: Workflow, numbers) -> dict[int, dict]:
 def cmd_publicity(args) -> int:
     programme = _programme(args)
     _limits(("publicity_days", args.days, "--days"))
-    start = _date(args.start, "--start")
+    when = _act_date(args.start, args.late, "公示开始", "--start")
+    start = when.date
     days = programme.publicity_days.overridden(args.days, "--days")
     with _open(args, programme) as wf:
         results = _results(wf, [n for n, st in wf.states().items() if st.stage == "复核"])
-        moved = wf.open_publicity(start, days.value, by=args.by)
+        moved = wf.open_publicity(start, days.value, late=when.late)
     end = start + dt.timedelta(days=days.value - 1)
     out = Path(args.out) if args.out else outputs_dir() / "workflow"
     for p in documents.write_public_list(
@@ -347,14 +363,15 @@ def cmd_publicity(args) -> int:
 
 
 def cmd_objection(args) -> int:
+    when = _act_date(args.date, args.late, "异议提出", "--date")
     with _open(args) as wf:
         e = wf.add_objection(
             args.number,
             applicant=args.applicant,
-            date=_date(args.date, "--date"),
+            date=when.date,
             grounds=args.grounds,
             evidence=args.evidence,
-            by=args.by,
+            late=when.late,
         )
     return _done(f"已受理机构 {args.number} 的异议，编号 {e.id}。")
 
@@ -365,7 +382,6 @@ def cmd_decide(args) -> int:
             args.number,
             args.objection,
             decision=args.decision,
-            by=args.by,
             note=args.note,
             adjust=_adjustments(args.adjust),
         )
@@ -375,13 +391,14 @@ def cmd_decide(args) -> int:
 def cmd_announce(args) -> int:
     programme = _programme(args)
     _limits(("validity_years", args.valid_years, "--valid-years"))
-    day = _date(args.date, "--date")
+    when = _act_date(args.date, args.late, "公告", "--date")
+    day = when.date
     years = programme.validity_years.overridden(args.valid_years, "--valid-years")
     with _open(args, programme) as wf:
         before = wf.states()
         candidates = [n for n, st in before.items() if st.stage in ("公示", "异议处理", "公告")]
         results = _results(wf, candidates)
-        done, held = wf.announce(day, by=args.by, valid_years=years.value)
+        done, held = wf.announce(day, valid_years=years.value, late=when.late)
         states = {n: st for n, st in wf.states().items() if st.stage == "公告" and st.announced}
         announced = {n: st.announced for n, st in states.items()}
     out = Path(args.out) if args.out else outputs_dir() / "workflow"

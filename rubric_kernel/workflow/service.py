@@ -1,6 +1,8 @@
-"""The workflow's operations: each checks its guard on the derived state, then appends events or versions.
+"""The workflow's operations: each checks who acts and its guard on the derived state, then appends.
 
-Refusals raise WorkflowError with a Chinese message and leave the store untouched.
+The acting person comes from the environment (``identity``), never from an argument; each step
+checks their role (``authz``) before anything else. Refusals raise WorkflowError with a Chinese
+message and leave the store untouched.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from .. import keyring
+from .. import identity, keyring
+from ..authz import Person, names_problem, role_problem, save_problem, signer_problem
 from ..judgments import current_sheet
+from ..people import registry
 from ..programme import Programme, check_limit, load_programme
 from ..scoring import Result
 from ..sheet import Adjustment, Sheet, VetoDecision, check_sheet
@@ -45,6 +49,26 @@ def guard_edit(store: Store, dataset: str, institution: int, stage: str, reason:
         raise WorkflowError(problems)
 
 
+def refuse(problem: str | None) -> None:
+    if problem:
+        raise WorkflowError([problem])
+
+
+def acting(store: Store, dataset: str) -> Person:
+    """The registered person acting now (identity), as a WorkflowError when there is none."""
+    return identity.current(store, dataset)
+
+
+MOVER = {
+    "现场评估": "organiser",
+    "初评": "organiser",
+    "复核": "leader",  # from 初评 by 领导审签; a reopening from 公告 is the centre's (``reopen``)
+    "公示": "centre",
+    "异议处理": "centre",
+    "公告": "centre",
+}
+
+
 class Workflow:
     def __init__(self, ws: Workspace, store: Store, programme: Programme | None = None):
         self.ws, self.store = ws, store
@@ -75,56 +99,70 @@ class Workflow:
         undecided = tuple(v.clause for v in r.veto if v.status == "raised")
         return Facts(self.sheet_digest(n), len(r.pending), undecided, today)
 
+    # who acts ---------------------------------------------------------------------------------
+    def actor(self, *roles: str, act: str) -> Person:
+        """The acting person, refused unless they hold one of ``roles`` (none: any registered person)."""
+        person = acting(self.store, self.dataset)
+        if roles:
+            refuse(role_problem(person, *roles, act=act))
+        return person
+
+    def _event(self, n: int, kind: str, person: Person, **fields) -> Event:
+        return self.store.add_event(
+            self.dataset, n, kind, rubric=self.ws.rubric_ref, actor=person.name, login=person.login, **fields
+        )
+
     # steps ------------------------------------------------------------------------------------
     def move(
-        self, n: int, to: str, *, actor: str, note: str = "", today: dt.date | None = None, extra: dict | None = None
+        self, n: int, to: str, *, note: str = "", today: dt.date | None = None, extra: dict | None = None
+    ) -> Event:
+        """A stage change by the role that owns it (复核 comes only from 领导审签 or a reopening review)."""
+        person = self.actor(MOVER.get(to, "admin"), act=f"将机构 {n} 推进到“{to}”")
+        return self._move(n, to, person, note=note, today=today, extra=extra)
+
+    def _move(
+        self, n: int, to: str, person: Person, *, note: str, today: dt.date | None, extra: dict | None = None
     ) -> Event:
         today = today or dt.date.today()
         st = self.state(n)
         problems = transition_problems(st, to, self.facts(n, today))
+        if to == "复核" and st.stage == "初评" and not problems:
+            problems = self._approval_problems(n, st)
         if problems:
             raise WorkflowError([f"机构 {n}：{p}" for p in problems])
-        return self.store.add_event(
-            self.dataset,
-            n,
-            "transition",
-            rubric=self.ws.rubric_ref,
-            actor=actor,
-            note=note,
-            payload={"from": st.stage, "to": to, "date": today.isoformat(), **(extra or {})},
-            after=st.last_seq,
-        )
+        payload = {"from": st.stage, "to": to, "date": today.isoformat(), **(extra or {})}
+        return self._event(n, "transition", person, note=note, payload=payload, after=st.last_seq)
 
-    def set_group(self, n: int, experts: list[str], *, actor: str) -> Event:
+    def set_group(self, n: int, experts: list[str]) -> Event:
+        """The organiser registers the group; every member must be a registered 评估专家."""
+        person = self.actor("organiser", act="登记评估小组")
         experts = [e.strip() for e in experts if e.strip()]
         if not experts:
             raise WorkflowError(["评估小组至少需要一名专家"])
         st = self.state(n)
         if st.stage in SIGNED:
             raise WorkflowError([f"机构 {n} 的评分表已签字，不能再更换评估小组"])
-        return self.store.add_event(
-            self.dataset,
-            n,
-            "group",
-            rubric=self.ws.rubric_ref,
-            actor=actor,
-            payload={"experts": experts},
-            after=st.last_seq,
-        )
+        known = {
+            k: p for p in registry(self.store, self.dataset).values() if p.has("expert") for k in (p.login, p.name)
+        }
+        refuse(names_problem(experts, known))
+        names = [known[e].name for e in experts]
+        return self._event(n, "group", person, payload={"experts": names}, after=st.last_seq)
 
-    def sign(self, n: int, expert: str, key: SigningKey | None = None, *, now: dt.datetime | None = None) -> Event:
-        """The expert signs the current sheet with their key (on demo data, their demo key if none is given).
+    def sign(self, n: int, key: SigningKey | None = None, *, now: dt.datetime | None = None) -> Event:
+        """The acting expert signs the current group sheet with their own key (on demo data, their demo
+        key if none is given): their own signature, never another's.
 
         The signature covers dataset, institution, stage, the sheet's digest, the rubric's id and digest,
-        the time and the signer; ``expert`` is the signer's login, resolved by the caller.
+        the time and the signer (login and name).
         """
+        person = self.actor(act="")
         st = self.state(n)
         if st.stage != "现场评估":
             raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，只有现场评估阶段可以签字"])
-        if expert not in st.group:
-            raise WorkflowError([f"{expert} 不是机构 {n} 评估小组成员（{'、'.join(st.group) or '尚未登记'}）"])
+        refuse(signer_problem(person, st, n))
         now = now or dt.datetime.now(dt.UTC)
-        key = self._signing_key(expert, key, beijing_date(now.isoformat()))
+        key = self._signing_key(person.login, key, beijing_date(now.isoformat()))
         at = now.isoformat(timespec="seconds")
         content = sheet_content(
             dataset=self.dataset,
@@ -135,14 +173,13 @@ class Workflow:
             rubric_id=self.ws.rubric_ref.id,
             rubric_digest=self.ws.rubric_ref.digest,
             at=at,
-            signer=expert,
+            signer=person.login,
+            signer_name=person.name,
         )
-        return self.store.add_event(
-            self.dataset,
+        return self._event(
             n,
             "signature",
-            rubric=self.ws.rubric_ref,
-            actor=expert,
+            person,
             payload=signature_payload(key, content),
             after=st.last_seq,
             now=dt.datetime.fromisoformat(at),
@@ -184,8 +221,7 @@ class Workflow:
         *,
         person: str,
         date: dt.date,
-        by: str,
-        refuse: bool = False,
+        refusal: bool = False,
         reason: str = "",
         today: dt.date | None = None,
     ) -> Event:
@@ -193,6 +229,7 @@ class Workflow:
 
         Recorded by the organiser on the institution's behalf, once, after the on-site assessment.
         """
+        actor = self.actor("organiser", act="登记机构对现场评估结果的确认")
         st = self.state(n)
         today = today or beijing_today()
         problems = []
@@ -202,7 +239,7 @@ class Workflow:
             problems.append(f"机构 {n} 已于 {st.acknowledgement.date.isoformat()} 登记过确认结果，不能重复登记")
         if not person.strip():
             problems.append("须写明机构签字人姓名")
-        if refuse and not reason.strip():
+        if refusal and not reason.strip():
             problems.append("机构拒绝签字时须写明理由")
         if date > today:
             problems.append(f"签字日期 {date.isoformat()} 晚于今天 {today.isoformat()}")
@@ -210,56 +247,45 @@ class Workflow:
             problems.append(f"签字日期 {date.isoformat()} 早于实地评估日期 {st.visit.isoformat()}")
         if problems:
             raise WorkflowError(problems)
-        return self.store.add_event(
-            self.dataset,
+        return self._event(
             n,
             "acknowledgement",
-            rubric=self.ws.rubric_ref,
-            actor=by,
+            actor,
             payload={
                 "person": person.strip(),
                 "date": date.isoformat(),
-                "accepted": not refuse,
+                "accepted": not refusal,
                 "reason": reason.strip(),
                 "digest": self.sheet_digest(n),
             },
-            note="机构拒绝签字" if refuse else "机构签字盖章确认现场评估结果",
+            note="机构拒绝签字" if refusal else "机构签字盖章确认现场评估结果",
             after=st.last_seq,
         )
 
-    def commitment(self, n: int, date: dt.date, *, actor: str) -> Event:
-        return self.store.add_event(
-            self.dataset,
-            n,
-            "commitment",
-            rubric=self.ws.rubric_ref,
-            actor=actor,
-            payload={"date": date.isoformat()},
-            note="收到机构签署的《信用承诺书》",
-        )
+    def commitment(self, n: int, date: dt.date, *, late: str = "") -> Event:
+        person = self.actor("organiser", act="登记《信用承诺书》")
+        payload = {"date": date.isoformat(), **({"late": late} if late else {})}
+        return self._event(n, "commitment", person, payload=payload, note="收到机构签署的《信用承诺书》")
 
-    def record_schedule(self, visits: list[Visit], *, actor: str) -> None:
+    def record_schedule(self, visits: list[Visit]) -> None:
+        person = self.actor("organiser", act="安排实地评估日程")
         for v in visits:
-            self.store.add_event(
-                self.dataset,
-                v.institution,
-                "schedule",
-                rubric=self.ws.rubric_ref,
-                actor=actor,
-                payload={"visit": v.date.isoformat(), "notified": v.notified.isoformat(), "group": str(v.group)},
-            )
+            payload = {"visit": v.date.isoformat(), "notified": v.notified.isoformat(), "group": str(v.group)}
+            self._event(v.institution, "schedule", person, payload=payload)
 
     def review(
         self,
         n: int,
         *,
-        by: str,
         veto: Mapping[str, tuple[str, str]],
         adjust: Mapping[int, tuple[float, str]],
         approve: bool,
         today: dt.date | None = None,
     ) -> list:
-        """The centre's review: veto findings, score adjustments (new versions with reasons), approval."""
+        """The centre's review: veto findings, score adjustments (new versions with reasons), and its
+        approving conclusion, which takes effect only with 领导审签 (``approve_review``)."""
+        person = self.actor("centre", act="复核")
+        by = person.name
         st = self.state(n)
         if st.stage not in ("初评", "复核"):
             raise WorkflowError([f"机构 {n} 当前阶段为“{st.stage}”，复核须在初评之后进行"])
@@ -284,18 +310,33 @@ class Workflow:
             problems = transition_problems(st, "复核", facts)
             if problems:
                 raise WorkflowError([f"机构 {n}：{p}" for p in problems])
-        written = self._write(n, changes, snap, by=by, stage="复核", reason="省职鉴中心复核")
+        written = self._write(n, changes, snap, person, stage="复核", reason="省职鉴中心复核")
         if approve and st.stage == "初评":
-            self.move(n, "复核", actor=by, note="复核通过", today=today)
+            payload = {"digest": self.sheet_digest(n)}
+            self._event(n, "review", person, payload=payload, note="复核通过，书面呈报领导审签")
         return written
 
-    def reopen(self, n: int, *, by: str, reason: str, today: dt.date | None = None) -> Event:
+    def approve_review(self, n: int, *, note: str = "", today: dt.date | None = None) -> Event:
+        """领导审签: the leader approves the centre's review in writing; only then does the review take effect."""
+        person = self.actor("leader", act="审签复核结果")
+        return self._move(n, "复核", person, note=note or "领导审签同意复核结果", today=today)
+
+    def _approval_problems(self, n: int, st: WorkflowState) -> list[str]:
+        if st.review is None:
+            return ["省职鉴中心尚未提交复核结论（rubric-kernel review --approve），领导无从审签"]
+        if st.review.digest != self.sheet_digest(n):
+            return ["复核结论提交后评分表又有变更，须由省职鉴中心重新提交复核结论"]
+        return []
+
+    def reopen(self, n: int, *, reason: str, today: dt.date | None = None) -> Event:
+        person = self.actor("centre", act="重新复核已公告的结果")
         if not reason.strip():
             raise WorkflowError(["重新复核已公告的结果必须写明理由"])
-        return self.move(n, "复核", actor=by, note=f"重新复核：{reason}", today=today)
+        return self._move(n, "复核", person, note=f"重新复核：{reason}", today=today)
 
-    def open_publicity(self, start: dt.date, days: int | None = None, *, by: str) -> list[int]:
+    def open_publicity(self, start: dt.date, days: int | None = None, *, late: str = "") -> list[int]:
         """Every reviewed institution enters publicity with the same window (default: the programme's days)."""
+        person = self.actor("centre", act="公示")
         days = self.programme.publicity_days.value if days is None else days
         faults = check_limit("publicity_days", days, "公示天数")
         if faults:
@@ -305,21 +346,18 @@ class Workflow:
         for n, st in self.states().items():
             if st.stage != "复核":
                 continue
-            self.store.add_event(
-                self.dataset,
-                n,
-                "publicity",
-                rubric=self.ws.rubric_ref,
-                actor=by,
-                payload={"start": start.isoformat(), "end": end.isoformat()},
-            )
-            self.move(n, "公示", actor=by, note=f"公示期 {start.isoformat()} 至 {end.isoformat()}", today=start)
+            window = {"start": start.isoformat(), "end": end.isoformat(), **({"late": late} if late else {})}
+            self._event(n, "publicity", person, payload=window)
+            self._move(n, "公示", person, note=f"公示期 {start.isoformat()} 至 {end.isoformat()}", today=start)
             moved.append(n)
         if not moved:
             raise WorkflowError(["没有已复核的机构可以公示"])
         return moved
 
-    def add_objection(self, n: int, *, applicant: str, date: dt.date, grounds: str, evidence: str, by: str) -> Event:
+    def add_objection(
+        self, n: int, *, applicant: str, date: dt.date, grounds: str, evidence: str, late: str = ""
+    ) -> Event:
+        person = self.actor("centre", act="受理异议")
         st = self.state(n)
         if st.publicity is None or st.stage not in ("公示", "异议处理"):
             raise WorkflowError([f"机构 {n} 不在公示期，不能受理异议"])
@@ -328,22 +366,19 @@ class Workflow:
             raise WorkflowError([f"异议日期 {date.isoformat()} 不在公示期 {start.isoformat()} 至 {end.isoformat()} 内"])
         if not grounds.strip() or not evidence.strip():
             raise WorkflowError(["异议须写明理由并提供实质性依据"])
-        event = self.store.add_event(
-            self.dataset,
-            n,
-            "objection",
-            rubric=self.ws.rubric_ref,
-            actor=by,
-            payload={"applicant": applicant, "date": date.isoformat(), "grounds": grounds, "evidence": evidence},
-            after=st.last_seq,
+        payload = {"applicant": applicant, "date": date.isoformat(), "grounds": grounds, "evidence": evidence}
+        event = self._event(
+            n, "objection", person, payload={**payload, **({"late": late} if late else {})}, after=st.last_seq
         )
         if st.stage == "公示":
-            self.move(n, "异议处理", actor=by, note=f"受理 {applicant} 的异议", today=date)
+            self._move(n, "异议处理", person, note=f"受理 {applicant} 的异议", today=date)
         return event
 
     def decide_objection(
-        self, n: int, objection: int, *, decision: str, by: str, note: str, adjust: Mapping[int, tuple[float, str]]
+        self, n: int, objection: int, *, decision: str, note: str, adjust: Mapping[int, tuple[float, str]]
     ) -> Event:
+        person = self.actor("centre", act="处理异议")
+        by = person.name
         st = self.state(n)
         target = next((o for o in st.objections if o.id == objection), None)
         if target is None:
@@ -364,25 +399,26 @@ class Workflow:
             reason=reason,
         )
         change = "；".join(f"指标{k}调整为{v:g}分" for k, (v, _) in adjust.items())
-        event = self.store.add_event(  # decided once: a second decision based on the same state is refused
-            self.dataset,
+        event = self._event(  # decided once: a second decision based on the same state is refused
             n,
             "objection_decision",
-            rubric=self.ws.rubric_ref,
-            actor=by,
+            person,
             note=note,
             payload={"objection": objection, "decision": decision, "change": change},
             after=st.last_seq,
         )
-        self._write(n, changes, snap, by=by, stage="异议处理", reason=reason)
+        self._write(n, changes, snap, person, stage="异议处理", reason=reason)
         return event
 
-    def announce(self, today: dt.date, *, by: str, valid_years: int | None = None) -> tuple[list[int], list[str]]:
+    def announce(
+        self, today: dt.date, *, valid_years: int | None = None, late: str = ""
+    ) -> tuple[list[int], list[str]]:
         """Announce every institution in publicity that may be; returns those and why the others may not.
 
         Each announcement records its validity (default: the programme's), so a later change of the
         programme does not rewrite what was announced.
         """
+        person = self.actor("centre", act="公告")
         valid_years = self.programme.validity_years.value if valid_years is None else valid_years
         faults = check_limit("validity_years", valid_years, "结果有效期")
         if faults:
@@ -392,9 +428,8 @@ class Workflow:
             if st.stage not in ("公示", "异议处理"):
                 continue
             try:
-                self.move(
-                    n, "公告", actor=by, note="公告最终信用评估结果", today=today, extra={"valid_years": valid_years}
-                )
+                extra = {"valid_years": valid_years, **({"late": late} if late else {})}
+                self._move(n, "公告", person, note="公告最终信用评估结果", today=today, extra=extra)
                 done.append(n)
             except WorkflowError as exc:
                 held.extend(exc.problems)
@@ -427,9 +462,18 @@ class Workflow:
         before, after = sheet_to_entries(current, self.ws.rubric), sheet_to_entries(sheet, self.ws.rubric)
         return snap, sheet, {k: after.get(k) for k in keys_changed(before, after)}
 
-    def _write(self, n: int, changes: dict, snap: Snapshot, *, by: str, stage: str, reason: str) -> list:
+    def _write(self, n: int, changes: dict, snap: Snapshot, person: Person, *, stage: str, reason: str) -> list:
         if not changes:
             return []
+        refuse(save_problem(person, self.state(n), n, changes))
         return self.store.save(
-            self.dataset, n, changes, snap.base, expert=by, stage=stage, reason=reason, rubric=self.ws.rubric_ref
+            self.dataset,
+            n,
+            changes,
+            snap.base,
+            expert=person.name,
+            stage=stage,
+            reason=reason,
+            rubric=self.ws.rubric_ref,
+            login=person.login,
         )

@@ -76,6 +76,7 @@ class WorkflowState:
     objections: list[Objection] = field(default_factory=list)
     announced: dt.date | None = None
     valid_years: int = 2  # validity of the announced result, as recorded when it was announced
+    review: Signature | None = None  # the centre's approving review awaiting 领导审签 (signer, time, sheet digest)
     last_seq: int = 0  # the newest event this state was derived from; steps based on it pass it as ``after``
 
     def valid_signatures(self, digest: str) -> list[str]:
@@ -126,6 +127,8 @@ def derive(events: Sequence[Event]) -> WorkflowState:
             st.visit = dt.date.fromisoformat(p["visit"])
             st.notified = dt.date.fromisoformat(p["notified"])
             st.visit_group = p.get("group", "")
+        elif e.kind == "review":
+            st.review = Signature(e.actor, e.created_at, p["digest"])
         elif e.kind == "publicity":
             st.publicity = (dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]))
         elif e.kind == "objection":

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "r0005"
-down_revision = "r0003"
+down_revision = "r0004"
 branch_labels = None
 depends_on = None
 
@@ -30,6 +30,18 @@ def upgrade() -> None:
         sa.Column("created_at", sa.String(32), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
     )
+    # Registered keys are append-only like versions and events (r0004): a revocation is a new row.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE TRIGGER rk_keys_append_only BEFORE UPDATE OR DELETE ON rk_keys "
+            "FOR EACH ROW EXECUTE FUNCTION rk_append_only()"
+        )
+    else:
+        for act in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER rk_keys_no_{act.lower()} BEFORE {act} ON rk_keys "
+                "BEGIN SELECT RAISE(ABORT, '登记的公钥只能追加，不能修改或删除（rk_keys）'); END"
+            )
 
 
 def downgrade() -> None:

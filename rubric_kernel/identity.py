@@ -1,0 +1,54 @@
+"""Who is acting, taken from the environment and never from an argument.
+
+On a PostgreSQL store it is the database login (``current_user``): each person connects with a
+login role of their own, so the database and the application agree on who acts. On a local SQLite
+file it is JupyterHub's user inside a hub, else the OS login; ``RUBRIC_KERNEL_ACTOR`` may name the
+person (login or name) for scripts and tests on SQLite only, and is ignored on PostgreSQL. Either
+way the login must belong to a person registered for the programme.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from sqlalchemy import text
+
+from . import people
+from .authz import Person
+from .store import Store, StoreError
+
+ACTOR_ENV = "RUBRIC_KERNEL_ACTOR"
+HUB_ENV = "JUPYTERHUB_USER"
+
+
+class Unregistered(StoreError):
+    """The acting login is not a registered person of the programme."""
+
+
+def login(store: Store) -> tuple[str, str]:
+    """(who, where it came from): the acting login or name, and its source for the refusal message."""
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            return conn.execute(text("SELECT current_user")).scalar_one(), "数据库登录名"
+    if os.environ.get(ACTOR_ENV, "").strip():
+        return os.environ[ACTOR_ENV].strip(), ACTOR_ENV
+    if os.environ.get(HUB_ENV, "").strip():
+        return os.environ[HUB_ENV].strip(), "JupyterHub 用户"
+    try:
+        return getpass.getuser(), "系统登录名"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "", "系统登录名"
+
+
+def current(store: Store, dataset: str) -> Person:
+    """The registered person acting now; refused in one Chinese line if there is none."""
+    who, source = login(store)
+    person = people.by_login(store, dataset, who) if source == "数据库登录名" else people.find(store, dataset, who)
+    if person is None:
+        hint = "" if source == "数据库登录名" else f"（在本机评分库上也可用环境变量 {ACTOR_ENV} 指定已登记的登录名）"
+        raise Unregistered(
+            f"操作被拒绝：{source}“{who or '未知'}”不是评估项目 {dataset} 的已登记人员，"
+            f"请由管理员用 rubric-kernel people add 登记{hint}"
+        )
+    return person

@@ -1,0 +1,127 @@
+"""The database's half of the enforcement on a real PostgreSQL server (issue 10 §2, §4).
+
+``db-setup`` installs the owner, group roles, grants and row-level security; an expert then
+connects with their own login and tries, in raw SQL, what the application would refuse them. The
+server refuses each, while the same login may still do what an expert may.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from rubric_kernel import identity, people
+from rubric_kernel.cli import main
+from rubric_kernel.identity import ACTOR_ENV
+from rubric_kernel.judgments import bootstrap
+from rubric_kernel.store import Store
+from rubric_kernel.workspace import load_workspace
+
+DEMO = "demo"
+LI, WANG = "li_expert", "wang_expert"  # real (non-demo) people: they get login roles of their own
+
+
+@pytest.fixture
+def server(postgres_url):
+    """A store set up by db-setup, the demo loaded by the administrator, two experts in two groups."""
+    assert main(["db-setup", postgres_url, "--admin", "zhou_admin", "--admin-name", "周管理员"]) == 0
+    ws = load_workspace()
+    with Store(postgres_url) as store:  # as the database administrator: the store's first use
+        bootstrap(store, ws)
+        people.add(store, DEMO, LI, "李专家", ["expert"], by="zhou_admin")
+        people.assign(store, DEMO, LI, by="zhou_admin", institutions=range(1, 16), group="第1组")
+        people.add(store, DEMO, WANG, "王专家", ["expert"], by="zhou_admin")
+        people.assign(store, DEMO, WANG, by="zhou_admin", institutions=range(16, 31), group="第2组")
+    return postgres_url
+
+
+def connect(url: str, login: str) -> psycopg.Connection:
+    u = make_url(url)
+    return psycopg.connect(host=u.query["host"], port=u.query["port"], dbname=u.database, user=login, autocommit=True)
+
+
+VERSION = (
+    "INSERT INTO rk_versions (dataset, institution, sheet, key, seq, stage, expert, created_at, content, reason, login) "
+    "VALUES ('demo', %s, 'group', 'sc-2023:ind:1', 99, '现场评估', %s, '2026-11-27T00:00:00+00:00', '{}', '', %s)"
+)
+EVENT = (
+    "INSERT INTO rk_events (dataset, institution, seq, kind, actor, created_at, payload, note, login) "
+    "VALUES ('demo', 13, 99, %s, '李专家', '2026-11-27T00:00:00+00:00', %s, '', 'li_expert')"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("UPDATE rk_versions SET content = '{}' WHERE institution = 13", ()),
+        ("DELETE FROM rk_events", ()),
+        ("DELETE FROM rk_versions WHERE institution = 13", ()),
+        (EVENT, ("review", '{"digest": "x"}')),
+        (EVENT, ("objection_decision", '{"objection": 1, "decision": "upheld"}')),
+        (EVENT, ("transition", '{"from": "复核", "to": "公示"}')),
+        (EVENT, ("publicity", '{"start": "2026-11-27", "end": "2026-12-03"}')),
+        (VERSION, (13, "王专家", LI)),  # under another expert's name
+        (VERSION, (13, "李专家", WANG)),  # as another login
+        (VERSION, (20, "李专家", LI)),  # another group's institution
+        ("INSERT INTO rk_roles (dataset, login, role) VALUES ('demo', 'li_expert', 'centre')", ()),
+    ],
+    ids=[
+        "update-version",
+        "delete-event",
+        "delete-version",
+        "centre-review",
+        "centre-decision",
+        "centre-publicity-move",
+        "centre-publicity",
+        "other-experts-name",
+        "other-login",
+        "other-groups-institution",
+        "grant-self-a-role",
+    ],
+)
+def test_an_experts_login_cannot_do_in_sql_what_the_form_would_not(server, sql, params):
+    with connect(server, LI) as conn:
+        before = conn.execute("SELECT count(*) FROM rk_versions").fetchone()[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(sql, params)
+        assert conn.execute("SELECT count(*) FROM rk_versions").fetchone()[0] == before
+
+
+def test_an_experts_login_may_do_what_an_expert_may(server):
+    """The refusals above are for the act, not for the login: its own judgment and signature go in."""
+    with connect(server, LI) as conn:
+        conn.execute(VERSION, (13, "李专家", LI))
+        conn.execute(EVENT, ("signature", '{"expert": "李专家", "digest": "x"}'))
+        assert conn.execute("SELECT count(*) FROM rk_versions WHERE login = 'li_expert'").fetchone()[0] == 1
+
+
+def test_append_only_holds_even_for_the_superuser(server):
+    with Store(server) as store, store.engine.connect() as conn, pytest.raises(Exception, match="只能追加"):
+        conn.exec_driver_sql("UPDATE rk_versions SET reason = 'x' WHERE institution = 13")
+
+
+def test_on_postgresql_the_actor_is_the_database_login_whatever_the_environment_says(server, monkeypatch):
+    monkeypatch.setenv(ACTOR_ENV, "demo_centre")
+    url = make_url(server).set(username=LI)
+    with Store(url.render_as_string(hide_password=False)) as store:
+        assert identity.current(store, DEMO).login == LI
+        assert bootstrap(store, load_workspace()).imported == []  # nothing to import: the admin did it
+
+
+def test_the_application_refuses_first_with_the_role_needed(server, monkeypatch, capsys):
+    url = make_url(server).set(username=LI).render_as_string(hide_password=False)
+    assert main(["review", "13", "--approve", "--db", url]) == 3
+    err = capsys.readouterr().err
+    assert "李专家（li_expert） 无权复核：需要“省职鉴中心复核”角色" in err
+    assert main(["people", "add", "x_y", "--name", "某人", "--role", "centre", "--db", url]) == 3
+    assert "需要“管理员”角色" in capsys.readouterr().err
+
+
+def test_the_administrator_adds_people_with_their_own_login(server):
+    url = make_url(server).set(username="zhou_admin").render_as_string(hide_password=False)
+    assert main(["people", "add", "sun_leader", "--name", "孙领导", "--role", "leader", "--db", url]) == 0
+    with connect(server, "sun_leader") as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == "sun_leader"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(EVENT, ("review", "{}"))
