@@ -170,7 +170,6 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     began). The record makes this hold even if the store's judgments were lost: a store that already
     took the dataset's files once never takes them again by itself.
     """
-    refuse_orphans(store, ws)  # a rubric that dropped stored ids must not read (or add to) those judgments
     by_number = judgment_files(ws)
     people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
     known = store.institutions(ws.dataset.name)

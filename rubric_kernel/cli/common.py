@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..bundled import DEMO_DATA
+from ..id_map import refuse_orphans
 from ..judgments import bootstrap, current_sheet
 from ..sheet import Sheet
 from ..store import Store
@@ -100,6 +101,9 @@ def open_store(args: argparse.Namespace, ws: Workspace | None = None) -> Store:
     store = Store(getattr(args, "db", None))
     if ws is not None:
         try:
+            # One full check per command (a batch's kernels then read only their institution's sheet,
+            # which refuses orphaned ids by itself): a rubric that dropped stored ids is refused at once.
+            refuse_orphans(store, ws)
             notice = bootstrap(store, ws).notice()
         except BaseException:
             store.close()
