@@ -91,7 +91,7 @@ class Assessment:
         n = self.institution.number
         st = derive(self.events())
         if self.sheet_name == GROUP_SHEET:
-            refuse(save_problem(person, st, n, changes))
+            refuse(save_problem(person, st, n, changes, self.ws.rubric))
             stage = edit_stage(st)
             guard_edit(self.store, self.dataset, n, stage, reason)
         else:

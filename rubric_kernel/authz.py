@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .labels import key_label
+from .rubric import Rubric
+from .sheet_codec import parse_key
 from .workflow.state import WorkflowState
 
 ROLES = {
@@ -21,7 +24,7 @@ ROLES = {
     "admin": "管理员",
 }
 OPEN_STAGES = ("待评估", "现场评估")  # the experts' sheet is still theirs to change
-EXPERT_KINDS = ("indicator", "dismiss", "bonus")  # keys an expert's save may carry (and a raised veto)
+EXPERT_KINDS = ("indicator", "dismiss", "bonus", "opinion")  # keys an expert's save may carry (and a raised veto)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ def edit_stage(st: WorkflowState) -> str:
     return "复核" if st.stage in ("初评", "复核") else "异议处理"
 
 
-def save_problem(person: Person, st: WorkflowState, institution: int, changes: Mapping[str, dict | None]) -> str | None:
+def save_problem(
+    person: Person, st: WorkflowState, institution: int, changes: Mapping[str, dict | None], rubric: Rubric
+) -> str | None:
     """Why this person may not write these keys of the institution's group sheet now (None: they may).
 
     An expert writes only sheets of institutions assigned to them, only before the group signs, and
@@ -67,7 +72,7 @@ def save_problem(person: Person, st: WorkflowState, institution: int, changes: M
     if person.has("expert") and st.stage in OPEN_STAGES:
         if institution not in person.institutions:
             return f"{person.shown} 不是机构 {institution} 评估小组的成员，不能保存其评分表（需要分配到该机构的“评估专家”）"
-        centre_keys = sorted(k for k, v in changes.items() if not _expert_key(k, v))
+        centre_keys = sorted(key_label(rubric, k) for k, v in changes.items() if not expert_key(rubric, k, v))
         if centre_keys:
             return (
                 f"{person.shown} 不能保存 {'、'.join(centre_keys)}：评估专家只能提出否定项，"
@@ -90,8 +95,11 @@ def own_sheet_problem(person: Person, institution: int, sheet: str) -> str | Non
     return None
 
 
-def _expert_key(key: str, content: dict | None) -> bool:
-    kind = key.partition(":")[0]
+def expert_key(rubric: Rubric, key: str, content: dict | None) -> bool:
+    """Keys an expert owns (their save, their judgments file): judgments, dismissals, bonus items, the
+    group's opinion, and vetoes only raised; veto decisions and adjustments are the centre's."""
+    parsed = parse_key(rubric, key)
+    kind = parsed.kind if parsed else ""
     if kind in EXPERT_KINDS:
         return True
     return kind == "veto" and (content is None or content.get("status") == "raised")

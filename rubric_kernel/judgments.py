@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import people
-from .authz import Person
+from .authz import Person, expert_key
 from .errors import Fault, InputError, display_path
 from .id_map import refuse_orphans
 from .judgments_file import JudgmentsFile
@@ -15,13 +15,12 @@ from .labels import key_label
 from .people import registry
 from .rubric import Rubric
 from .sheet import Sheet, check_sheet
-from .sheet_codec import parse_key, sheet_to_entries
+from .sheet_codec import sheet_to_entries
 from .store import GROUP_SHEET, SaveRequest, Store, Version
 from .workflow.state import SIGNED, derive
 from .workspace import Workspace, judgment_files, read_checked
 
 IMPORT_STAGE = "现场评估"
-EXPERT_KEYS = ("indicator", "dismiss", "bonus", "opinion")
 
 
 def import_judgments(
@@ -69,13 +68,6 @@ def import_judgments(
     return {jf.institution: versions for (_path, jf), versions in zip(files, written, strict=True)}
 
 
-def _experts(rubric: Rubric, key: str, content: dict) -> bool:
-    """Keys an expert's file owns: judgments, dismissals, bonus items, and vetoes still only raised."""
-    parsed = parse_key(rubric, key)
-    kind = parsed.kind if parsed else ""
-    return kind in EXPERT_KEYS or (kind == "veto" and content.get("status") == "raised")
-
-
 def _author(reg: dict[str, Person], jf: JudgmentsFile) -> Person | None:
     return next((p for p in reg.values() if p.name == jf.expert and p.has("expert")), None)
 
@@ -91,7 +83,7 @@ def _import_faults(rubric: Rubric, actor: Person, reg: dict[str, Person], path: 
     if actor.login != author.login and not actor.has("organiser"):
         return [Fault(where, f"{actor.shown} 不能导入 {author.name} 的评分（只有本人或“第三方评估机构”代为录入）")]
     entries = sheet_to_entries(jf.sheet, rubric)
-    centre = sorted(key_label(rubric, k) for k, v in entries.items() if not _experts(rubric, k, v))
+    centre = sorted(key_label(rubric, k) for k, v in entries.items() if not expert_key(rubric, k, v))
     if centre:
         return [
             Fault(
@@ -110,7 +102,7 @@ def _import_request(
     entries = sheet_to_entries(jf.sheet, ws.rubric)
     snap = store.snapshot(ws.dataset.name, jf.institution)
     changes: dict[str, dict | None] = {
-        k: None for k, v in snap.live.items() if k not in entries and _experts(ws.rubric, k, v)
+        k: None for k, v in snap.live.items() if k not in entries and expert_key(ws.rubric, k, v)
     }
     changes.update(entries)
     author = _author(reg, jf)

@@ -3,13 +3,17 @@ orphans listed, and ``remap-ids`` moves them to the new ids by appending version
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 
+from rubric_kernel import people
 from rubric_kernel.bundled import ID_MAP_PATH
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.id_map import load_id_map, remap, stored_orphans
+from rubric_kernel.identity import ACTOR_ENV
 from rubric_kernel.judgments import current_sheet, import_judgments
 from rubric_kernel.store import OrphanedIds, Store
 from rubric_kernel.workflow.service import Workflow
@@ -55,15 +59,42 @@ def write_map(tmp_path, mapping: dict) -> str:
     return str(path)
 
 
+PG_LOGIN, PG_NAME = "postgres", "数据库管理员（测试）"  # the tests' PostgreSQL login: there, identity is current_user
+
+
+@pytest.fixture(autouse=True)
+def _actor(monkeypatch):
+    """Acts are registered people's: on SQLite the demo people named by RUBRIC_KERNEL_ACTOR; on
+    PostgreSQL the tests' own login, registered below with every role the steps need."""
+    monkeypatch.setenv(ACTOR_ENV, "demo_admin")
+
+
+def act(who: str) -> None:
+    os.environ[ACTOR_ENV] = who
+
+
+def admin_name(url: str) -> str:
+    return PG_NAME if url.startswith("postgresql") else "管理员（演示）"
+
+
 def signed_store(url: str):
     """Institution 13's demo judgments under the bundled rubric, signed by its expert group."""
     ws = load_workspace()
     store = Store(url)
+    people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
+    expert = "demo_expert_13"
+    if url.startswith("postgresql"):
+        people.add(store, DATASET, PG_LOGIN, PG_NAME, ["admin", "organiser", "expert"], by="demo_admin")
+        people.assign(store, DATASET, PG_LOGIN, by="demo_admin", institutions=[13], group="第1组")
+        expert = PG_LOGIN
     import_judgments(store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
     flow = Workflow(ws, store)
-    flow.move(13, "现场评估", actor="省职鉴中心")
-    flow.set_group(13, ["马红敏"], actor="省职鉴中心")
-    flow.sign(13, "马红敏")
+    act("demo_organiser")
+    flow.move(13, "现场评估")
+    flow.set_group(13, [expert])
+    act(expert)
+    flow.sign(13)
+    act("demo_admin")
     return ws, store
 
 
@@ -126,7 +157,13 @@ def test_an_incomplete_map_is_refused_before_any_write(url, renamed, tmp_path):
         new_ws = load_workspace(rubric=renamed)
         partial = {k: v for k, v in MAP.items() if k != "sc-2023:item:52b"}
         with pytest.raises(InputError) as exc:
-            remap(store, new_ws, load_id_map(write_map(tmp_path, partial), new_ws.rubric), by="甲", reason="更新")
+            remap(
+                store,
+                new_ws,
+                load_id_map(write_map(tmp_path, partial), new_ws.rubric),
+                by=people.find(store, DATASET, admin_name(url)),
+                reason="更新",
+            )
         assert any("sc-2023:item:52b" in f.message and "不完整" in f.message for f in exc.value.faults)
         assert version_count(store) == before
         assert [e.kind for e in store.events(DATASET, 13)][-1] == "signature"
@@ -142,7 +179,7 @@ def test_remap_appends_versions_keeps_the_sheet_and_its_signatures(url, renamed,
     finally:
         store.close()
     path = write_map(tmp_path, MAP)
-    args = ["--db", url, "--rubric", str(renamed), "--map", path, "--by", "省职鉴中心", "--reason", "官方标识"]
+    args = ["--db", url, "--rubric", str(renamed), "--map", path, "--reason", "官方标识"]
     assert main(["remap-ids", *args]) == 0
     assert "新增 4 个版本" in capsys.readouterr().out  # two moved keys: a withdrawal and an addition each
     new_ws = load_workspace(rubric=renamed)
@@ -155,14 +192,16 @@ def test_remap_appends_versions_keeps_the_sheet_and_its_signatures(url, renamed,
             ("sc-2023:bonus:party", True),
             ("sc-2023:bonus:party-cpc", False),
         }
-        assert {(v.expert, v.reason, v.stage) for v in moved} == {("省职鉴中心", "标识迁移：官方标识", "标识迁移")}
+        assert {(v.expert, v.reason, v.stage) for v in moved} == {(admin_name(url), "标识迁移：官方标识", "标识迁移")}
         assert store.snapshot(DATASET, 13).live["sc-2023:ind:52x"]["ticks"] == {
             "sc-2023:item:52xa": 1,
             "sc-2023:item:52xb": 1,
         }
         assert current_sheet(store, new_ws, 13) == old_sheet, "the same judgments, under their new ids"
         flow = Workflow(new_ws, store)
-        assert derive(store.events(DATASET, 13)).valid_signatures(flow.sheet_digest(13)) == ["马红敏"]
+        assert derive(store.events(DATASET, 13)).valid_signatures(flow.sheet_digest(13)) == [
+            PG_NAME if url.startswith("postgresql") else "马红敏（演示专家）"
+        ]
     assert main(["remap-ids", *args]) == 0
     assert "没有需要迁移" in capsys.readouterr().out
     assert main(["check-store", "--db", url]) == 0

@@ -465,7 +465,7 @@ class Workflow:
     def _write(self, n: int, changes: dict, snap: Snapshot, person: Person, *, stage: str, reason: str) -> list:
         if not changes:
             return []
-        refuse(save_problem(person, self.state(n), n, changes))
+        refuse(save_problem(person, self.state(n), n, changes, self.ws.rubric))
         return self.store.save(
             self.dataset,
             n,
