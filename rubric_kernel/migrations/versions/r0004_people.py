@@ -98,5 +98,7 @@ def append_only_sql(dialect: str) -> list[str]:
 
 def drop_append_only_sql(dialect: str) -> list[str]:
     if dialect == "postgresql":
-        return [f"DROP TRIGGER {t}_append_only ON {t}" for t in APPEND_ONLY] + ["DROP FUNCTION rk_append_only()"]
+        return [f"DROP TRIGGER {t}_append_only ON {t}" for t in APPEND_ONLY] + [
+            "DROP FUNCTION rk_append_only() CASCADE"
+        ]
     return [f"DROP TRIGGER {t}_no_{act}" for t in APPEND_ONLY for act in ("update", "delete")]
