@@ -141,8 +141,9 @@ from ipykernel.kernelapp import IPKernelApp
 connection, _ = write_connection_file(os.path.join(tempfile.mkdtemp(), "kernel.json"))
 IPKernelApp.instance().initialize(["-f", connection, "--IPKernelApp.quiet=True"])
 from rubric_kernel.assessment import open_assessment
-from rubric_kernel.report.sections import full_report
-list(full_report(open_assessment("13", mode="report")))
+from rubric_kernel.report.loader import load_context
+from rubric_kernel.report.render import report_body
+report_body(load_context(open_assessment("13", mode="report")))
 print("imported:", *sorted(set(sys.modules) - before), file=sys.__stdout__, flush=True)
 os._exit(0)
 """
