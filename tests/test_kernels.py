@@ -141,16 +141,21 @@ from ipykernel.kernelapp import IPKernelApp
 connection, _ = write_connection_file(os.path.join(tempfile.mkdtemp(), "kernel.json"))
 IPKernelApp.instance().initialize(["-f", connection, "--IPKernelApp.quiet=True"])
 from rubric_kernel.assessment import open_assessment
-from rubric_kernel.report.sections import full_report
-list(full_report(open_assessment("13", mode="report")))
+from rubric_kernel.report.loader import load_context
+from rubric_kernel.report.render import environment, report_body
+compiled = []
+jinja, compile_template = environment(), environment().compile
+jinja.compile = lambda *args, **kwargs: compiled.append(args) or compile_template(*args, **kwargs)
+report_body(load_context(open_assessment("13", mode="report")))
 print("imported:", *sorted(set(sys.modules) - before), file=sys.__stdout__, flush=True)
+print("compiled:", len(compiled), file=sys.__stdout__, flush=True)
 os._exit(0)
 """
 
 
 def test_the_template_preloads_what_a_kernel_imports(tmp_path):
     """A forked kernel must not import its kernel class, debugger (debugpy), IPython's parts or the
-    report's modules itself, once per institution: the template has them already."""
+    report's modules, nor compile the report's templates, once per institution: the template has them."""
     env = {**os.environ, "RUBRIC_KERNEL_DB": f"sqlite:///{tmp_path / 'store.sqlite'}"}
     done = subprocess.run([sys.executable, "-c", KERNEL_START], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
@@ -167,6 +172,7 @@ def test_the_template_preloads_what_a_kernel_imports(tmp_path):
         "rubric_kernel",
     )
     assert [m for m in imported if m.split(".")[0] in heavy] == []
+    assert "compiled: 0" in done.stdout.splitlines(), "the report's Jinja templates are compiled in the template"
 
 
 def test_template_exits_when_its_worker_closes_the_channel():

@@ -58,6 +58,11 @@ def _preload(data: str, db: str, as_of: str) -> None:
 
     for name in PRELOAD:
         importlib.import_module(name)
+    from ..report.render import environment
+
+    templates = environment()
+    for template in templates.list_templates():
+        templates.get_template(template)  # Jinja compiles each once here, not in every kernel (0.1 s each)
     from ..cohort import cohort_for
     from ..evidence import parse_date
     from ..store import Store
