@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RK := $(VENV)/bin/rubric-kernel
 
-.PHONY: setup system-deps test-deps run test lint bench demo-data mutation
+.PHONY: setup system-deps test-deps run test lint bench demo-data mutation lab expert
 
 setup: $(VENV)/.installed system-deps
 
@@ -29,6 +29,22 @@ run: setup
 test: setup test-deps
 	$(VENV)/bin/ruff check .
 	RUBRIC_KERNEL_DB=$$(mktemp -d)/test-store.sqlite $(PY) -m pytest -q -n 2 --dist loadfile
+
+# The expert's form: JupyterLab in Chinese with the project's settings (jupyter/settings), or the
+# notebook as a Voilà page without code (pick the institution, or open /?institution=13). Kernels
+# use a copy of jupyter/ipython under var/ (IPython writes its history there): they import the
+# form's modules while the page loads.
+KERNEL_PROFILE := var/ipython/profile_default/ipython_kernel_config.py
+
+$(KERNEL_PROFILE): jupyter/ipython/profile_default/ipython_kernel_config.py
+	mkdir -p $(dir $@) && cp $< $@
+
+lab: setup $(KERNEL_PROFILE)
+	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/jupyter/settings IPYTHONDIR=$(CURDIR)/var/ipython \
+	  $(VENV)/bin/jupyter lab notebooks/assessment.ipynb
+
+expert: setup $(KERNEL_PROFILE)
+	IPYTHONDIR=$(CURDIR)/var/ipython $(VENV)/bin/voila notebooks/assessment.ipynb --port=8866
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -5,13 +5,19 @@ clauses all come from the rubric and the dataset. Every change rebuilds a Sheet 
 and re-scores it (pure, about a millisecond) to refresh the header; only the save button touches the
 store. A save sends just the keys that differ from what the form was loaded with, based on the version
 numbers the form saw, so a save made against a stale sheet is refused instead of overwriting.
+
+Each widget is a model the browser fetches over the kernel's comm channel; the whole form is about
+1,300 of them. So an indicator's controls are made only when its section is first opened (an unopened
+one keeps its stored judgment), and controls share one layout and one style model per kind: a shown
+form is under a hundred models, which JupyterLab restores reliably and renders at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from html import escape
+from typing import TypeVar
 
 import ipywidgets as w
 
@@ -33,6 +39,7 @@ from .sheet import FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 from .sheet_codec import Entries, sheet_to_entries
 from .store import StaleSave, StoreError, Version, keys_changed
 
+W = TypeVar("W", bound=w.Widget)
 MAX_COUNT = 99  # occurrences an expert may enter for a counted rule item ("每人次")
 RECORD_KINDS = ("record", "dismissed", "outside")
 VETO_OPTIONS = (("未提出", ""), ("已提出", "raised"), ("已确认（省职鉴中心认定）", "confirmed"), ("已驳回", "rejected"))
@@ -77,13 +84,46 @@ def _fmt(x: float) -> str:
 def _layout(**kw: str) -> w.Layout:
     """One shared Layout per distinct setting: the form never changes a layout, and each Layout is a
     widget model of its own (hundreds of identical ones made the form slower to build and render)."""
-    key = tuple(sorted(kw.items()))
-    if key not in _LAYOUTS or _LAYOUTS[key].comm is None:  # None: closed (e.g. Widget.close_all)
-        _LAYOUTS[key] = w.Layout(**kw)
-    return _LAYOUTS[key]
+    return _shared(w.Layout, **kw)
 
 
-_LAYOUTS: dict[tuple[tuple[str, str], ...], w.Layout] = {}
+def _style(cls: type[w.Widget]) -> w.Widget:
+    """One shared default style per style class, for the same reason: every control otherwise makes
+    its own style model, a third of the comm messages the form sent."""
+    return _shared(cls)
+
+
+def _shared(cls: type[w.Widget], **kw: str) -> w.Widget:
+    key = (cls, tuple(sorted(kw.items())))
+    if key not in _SHARED or _SHARED[key].comm is None:  # None: closed (e.g. Widget.close_all)
+        _SHARED[key] = cls(**kw)
+    return _SHARED[key]
+
+
+_SHARED: dict[tuple[type, tuple[tuple[str, str], ...]], w.Widget] = {}
+# The expert's name as last typed in this kernel: re-running the notebook does not clear it.
+_TYPED = {"expert": ""}
+
+
+def _w(cls: type[W], layout: w.Layout | None = None, classes: tuple[str, ...] = (), **kw) -> W:
+    """A control with the shared layout, the shared default style of its class and its CSS classes, all
+    given at construction: a change after it is one more comm message per widget."""
+    style = cls.class_traits().get("style")
+    extra = {"style": _style(style.klass)} if style is not None else {}
+    return cls(layout=layout or _layout(), _dom_classes=classes, **extra, **kw)
+
+
+def _html(value: str = "", cls: str = "") -> w.HTML:
+    """A static or updated piece of text."""
+    return _w(w.HTML, value=value, classes=(cls,) if cls else ())
+
+
+def _hbox(children: list[w.Widget], classes: tuple[str, ...] = (), **kw: str) -> w.HBox:
+    return w.HBox(children, layout=_layout(**kw), _dom_classes=classes)
+
+
+def _vbox(children: list[w.Widget], classes: tuple[str, ...] = (), **kw: str) -> w.VBox:
+    return w.VBox(children, layout=_layout(**kw), _dom_classes=classes)
 
 
 @dataclass
@@ -93,8 +133,8 @@ class _FreeRow:
     points: w.FloatText
     reason: w.Text
     remove: w.Button
-    note: w.HTML  # the clamp notice or the row's fault, under the row
-    box: w.VBox
+    note: w.HTML  # the clamp notice or the row's fault, beside the row
+    box: w.HBox
 
 
 @dataclass
@@ -193,32 +233,83 @@ def _verb(ind: Indicator) -> str:
 def _item_control(it: RuleItem, count: int) -> tuple[w.Widget, w.Checkbox | w.IntText]:
     """A checkbox for a yes/no rule item, a count box for one that counts occurrences."""
     if not it.unit:
-        box = w.Checkbox(value=count > 0, description=f"{it.id}　{it.text}", indent=False, tooltip=it.text)
-        box.add_class("rk-item").add_class(f"rk-item-{it.id}")
+        box = _w(
+            w.Checkbox,
+            classes=(
+                "rk-item",
+                f"rk-item-{it.id}",
+            ),
+            value=count > 0,
+            description=f"{it.id}　{it.text}",
+            indent=False,
+            tooltip=it.text,
+        )
         return box, box
-    count_box = w.IntText(value=count, layout=_layout(width="5.5em"), tooltip=f"次数（{it.unit}）")
-    count_box.add_class("rk-item-count").add_class(f"rk-item-{it.id}")
-    label = w.HTML(f"{escape(it.id)}　{escape(it.text)} <span class='rk-note'>（填写{escape(it.unit)}数）</span>")
-    return w.HBox([count_box, label]), count_box
+    count_box = _w(
+        w.IntText,
+        classes=(
+            "rk-item-count",
+            f"rk-item-{it.id}",
+        ),
+        value=count,
+        layout=_layout(width="5.5em"),
+        tooltip=f"次数（{it.unit}）",
+    )
+    label = _html(f"{escape(it.id)}　{escape(it.text)} <span class='rk-note'>（填写{escape(it.unit)}数）</span>")
+    return _hbox([count_box, label]), count_box
 
 
 def _free_row(ind: Indicator, entry: FreeEntry | None) -> _FreeRow:
     """A plain FloatText, clamped by the form rather than the browser, so the row can say it clamped."""
-    points = w.FloatText(
-        value=entry.points if entry else 0.0, step=0.5, description=f"自由{_verb(ind)}", layout=_layout(width="13em")
+    points = _w(
+        w.FloatText,
+        classes=("rk-free-points",),
+        value=entry.points if entry else 0.0,
+        step=0.5,
+        description=f"自由{_verb(ind)}",
+        layout=_layout(width="13em"),
     )
-    points.add_class("rk-free-points")
-    reason = w.Text(
+    reason = _w(
+        w.Text,
+        classes=("rk-free-reason",),
         value=entry.reason if entry else "",
         placeholder=f"{_verb(ind)}理由（填写分值时必填）",
         layout=_layout(width="32em"),
     )
-    reason.add_class("rk-free-reason")
-    remove = w.Button(description="删除", icon="trash", tooltip="删除这一行", layout=_layout(width="6em"))
-    remove.add_class("rk-free-remove")
-    note = w.HTML().add_class("rk-field-error")
-    box = w.VBox([w.HBox([points, reason, remove]), note]).add_class("rk-free-row")
+    remove = _w(
+        w.Button,
+        classes=("rk-free-remove",),
+        description="删除",
+        icon="trash",
+        tooltip="删除这一行",
+        layout=_layout(width="6em"),
+    )
+    note = _html(cls="rk-field-error")
+    box = _hbox([points, reason, remove, note], ("rk-free-row",), flex_flow="row wrap", align_items="center")
     return _FreeRow(points, reason, remove, note, box)
+
+
+class _Lazy(Mapping[int, _IndicatorControls]):
+    """Every indicator's controls, each made the first time it is asked for (its section is shown, or a
+    fault or a test needs it): a whole form is a few thousand widget models, one section a few dozen."""
+
+    def __init__(self, numbers: list[int], make: Callable[[int], _IndicatorControls]):
+        self._numbers = numbers
+        self._make = make
+        self.built: dict[int, _IndicatorControls] = {}
+
+    def __getitem__(self, n: int) -> _IndicatorControls:
+        if n not in self.built:
+            if n not in self._numbers:
+                raise KeyError(n)
+            self.built[n] = self._make(n)
+        return self.built[n]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
 
 
 class AssessmentForm:
@@ -233,77 +324,134 @@ class AssessmentForm:
         sheet = snap.sheet()
         self._adjustments = sheet.adjustments  # the centre's review; shown in the report, not edited here
         self._undismissed = a.score(replace(sheet, dismissed={}))  # every record's effect, for the labels
+        self._loaded = sheet  # what an indicator, bonus or veto not yet shown still says
+        # Scored before any widget is made, so titles, labels and header are born with their text
+        # (a value set after construction is one more message to the browser per widget).
+        self.result: Result = a.score(sheet)
         self.records = {r.id: self._record_controls(r, sheet) for r in a.evidence.records}
-        self.indicators = {n: self._indicator(ind, sheet) for n, ind in self.rubric.indicators.items()}
-        self.bonus = self._bonus_controls(sheet)
+        for rc in self.records.values():
+            for control in (rc.dismiss, rc.reason):
+                control.observe(self._on_change, names="value")
+        self.indicators = _Lazy(list(self.rubric.indicators), self._indicator)
+        self._bonus: dict[str, tuple[w.Checkbox, w.Text]] | None = None
+        self._veto: dict[str, tuple[w.Dropdown, w.Text]] | None = None
         self._veto_notes: dict[str, w.HTML] = {}
-        self.veto = self._veto_controls(sheet)
-        self.result: Result | None = None
         self._marking = False  # after a refused save, faults are marked beside their fields and kept current
         self._marked: list[_Fault] = []
-        self.header = w.HTML().add_class("rk-header")
-        self.message = w.HTML().add_class("rk-message")
-        self.expert = w.Text(value=a.expert, description="评估专家", placeholder="姓名（必填）")
-        self.reason = w.Text(description="修改说明", placeholder="本次修改的原因", layout=_layout(width="40em"))
-        self.save_button = w.Button(description="保存评分", button_style="primary", icon="save").add_class("rk-save")
+        self.header = _html(self._header_html(self.result), cls="rk-header")
+        self.message = _html(cls="rk-message")
+        self.expert = _w(w.Text, value=a.expert or _TYPED["expert"], description="评估专家", placeholder="姓名（必填）")
+        self.expert.observe(lambda ch: _TYPED.update(expert=ch["new"].strip()), names="value")
+        self.reason = _w(w.Text, description="修改说明", placeholder="本次修改的原因", layout=_layout(width="40em"))
+        self.save_button = _w(
+            w.Button, description="保存评分", button_style="primary", icon="save", classes=("rk-save",)
+        )
         self.save_button.on_click(lambda _b: self.save())
         self.tabs = self._tabs()
-        footer = w.HBox([self.expert, self.reason, self.save_button])
-        top = w.VBox([self.header, footer, self.message]).add_class("rk-top")  # sticky: stays in view
-        self.widget = w.VBox([w.HTML(CSS), top, self.tabs]).add_class("rk-form")
-        self._watch()
+        footer = _hbox([self.expert, self.reason, self.save_button])
+        top = _vbox([self.header, footer, self.message], ("rk-top",))  # sticky: stays in view
+        self.widget = _vbox([_html(CSS), top, self.tabs], ("rk-form",))
         self.refresh()
+
+    @property
+    def bonus(self) -> dict[str, tuple[w.Checkbox, w.Text]]:
+        """The bonus items' controls, made when first needed (their page is shown)."""
+        if self._bonus is None:
+            self._bonus = self._bonus_controls(self._loaded)
+            for pair in self._bonus.values():
+                for control in pair:
+                    control.observe(self._on_change, names="value")
+        return self._bonus
+
+    @property
+    def veto(self) -> dict[str, tuple[w.Dropdown, w.Text]]:
+        """The veto clauses' controls, made when first needed (their page is shown)."""
+        if self._veto is None:
+            self._veto = self._veto_controls(self._loaded)
+            for pair in self._veto.values():
+                for control in pair:
+                    control.observe(self._on_change, names="value")
+        return self._veto
 
     # building -----------------------------------------------------------------------------------
     @staticmethod
     def _record_controls(r: CreditRecord, sheet: Sheet) -> _RecordControls:
-        dismiss = w.Checkbox(
-            value=r.id in sheet.dismissed, description="排除", indent=False, layout=_layout(width="5em")
+        dismiss = _w(
+            w.Checkbox,
+            value=r.id in sheet.dismissed,
+            description="排除",
+            indent=False,
+            layout=_layout(width="5em"),
+            classes=(f"rk-dismiss-{r.id}",),
         )
-        reason = w.Text(
-            value=sheet.dismissed.get(r.id, ""), placeholder="排除理由（必填）", layout=_layout(width="24em")
+        reason = _w(
+            w.Text,
+            value=sheet.dismissed.get(r.id, ""),
+            placeholder="排除理由（必填）",
+            layout=_layout(width="24em"),
+            classes=(f"rk-dismiss-reason-{r.id}",),
         )
-        dismiss.add_class(f"rk-dismiss-{r.id}")
-        reason.add_class(f"rk-dismiss-reason-{r.id}")
-        return _RecordControls(r, dismiss, reason, w.HTML().add_class("rk-field-error"))
+        return _RecordControls(r, dismiss, reason, _html(cls="rk-field-error"))
 
-    def _indicator(self, ind: Indicator, sheet: Sheet) -> _IndicatorControls:
-        j = sheet.indicators.get(ind.number)
+    def _indicator(self, number: int) -> _IndicatorControls:
+        ind = self.rubric.indicators[number]
+        j = self._loaded.indicators.get(number)
         ticks = j.ticks if j else {}
         pairs = [_item_control(it, ticks.get(it.id, 0)) for it in ind.items]
         free = [_free_row(ind, e) for e in (j.free if j else ())] + [_free_row(ind, None)]
         c = _IndicatorControls(
             ind,
-            w.Checkbox(value=j is not None, description="已评", indent=False, layout=_layout(width="5em")),
+            _w(
+                w.Checkbox,
+                value=j is not None,
+                description="已评",
+                indent=False,
+                layout=_layout(width="5em"),
+                classes=(f"rk-judged-{number}",),
+            ),
             {it.id: control for it, (_, control) in zip(ind.items, pairs, strict=True)},
             free,
-            w.Text(
+            _w(
+                w.Text,
                 value=j.evidence if j else "",
                 description="佐证",
                 placeholder="佐证材料、档案编号",
                 layout=_layout(width="45em"),
             ),
             j.note if j else "",
-            w.HTML(),
-            w.ToggleButton(
-                description="历史", icon="history", tooltip="查看该指标的保存历史", layout=_layout(width="6em")
+            _html(self._current_title(ind)),
+            _w(
+                w.ToggleButton,
+                description="历史",
+                icon="history",
+                tooltip="查看该指标的保存历史",
+                layout=_layout(width="6em"),
             ),
-            w.HTML(),
-            w.HTML().add_class("rk-field-error"),
+            _html(),
+            _html(cls="rk-field-error"),
         )
-        c.judged.add_class(f"rk-judged-{ind.number}")
         c.history_button.observe(lambda ch, c=c: self._toggle_history(c, ch["new"]), names="value")
-        c.free_box = w.VBox([r.box for r in free])
+        c.free_box = _vbox([r.box for r in free])
         if not ind.needs_judgment:  # scored from the credit records alone: nothing for the expert to judge
-            rows = [w.HBox([c.title, c.history_button]), c.history, *self._record_rows(ind)]
+            rows = [_hbox([c.title, c.history_button]), c.history, *self._record_rows(ind)]
         else:
-            add = w.Button(description=f"添加自由{_verb(ind)}", icon="plus", layout=_layout(width="10em"))
-            add.add_class("rk-free-add")
+            add = _w(
+                w.Button,
+                classes=("rk-free-add",),
+                description=f"添加自由{_verb(ind)}",
+                icon="plus",
+                layout=_layout(width="10em"),
+            )
             add.on_click(lambda _b, c=c: self.add_free_row(c))
-            rows = [w.HBox([c.judged, c.title, c.history_button]), c.history]
+            rows = [_hbox([c.judged, c.title, c.history_button]), c.history]
             rows += [box for box, _ in pairs]
             rows += [c.count_note, c.free_box, add, c.evidence, *self._record_rows(ind)]
-        c.box = w.VBox(rows).add_class("rk-indicator").add_class(f"rk-indicator-{ind.number}")
+        c.box = _vbox(rows, ("rk-indicator", f"rk-indicator-{ind.number}"))
+        handler = self._indicator_handler(c)
+        for control in [*c.items.values(), c.judged, c.evidence]:
+            control.observe(handler, names="value")
+        for r in c.free:
+            self._watch_free(c, r)
         return c
 
     def add_free_row(self, c: _IndicatorControls) -> _FreeRow:
@@ -330,29 +478,41 @@ class AssessmentForm:
             r = rc.record
             effect = f"{'扣' if ln.points < 0 else '加'} {_fmt(abs(ln.points))} 分" if ln.kind == "record" else ""
             effect = effect or "不在回溯期内，不计分"
-            label = w.HTML().add_class(f"rk-record-{r.id}")
+            label = _html(self._record_text(rc, effect), cls=f"rk-record-{r.id}")
             rc.labels.append((label, effect))
-            self._record_label(rc, label, effect)
-            rows += [label, w.VBox([w.HBox([rc.dismiss, rc.reason]), rc.note], layout=_layout(margin="0 0 0 2em"))]
+            rows += [label, _hbox([rc.dismiss, rc.reason, rc.note], margin="0 0 0 2em", flex_flow="row wrap")]
         return rows
 
+    @classmethod
+    def _record_label(cls, rc: _RecordControls, label: w.HTML, effect: str) -> None:
+        value = cls._record_text(rc, effect)
+        if label.value != value:
+            label.value = value
+
     @staticmethod
-    def _record_label(rc: _RecordControls, label: w.HTML, effect: str) -> None:
+    def _record_text(rc: _RecordControls, effect: str) -> str:
         r = rc.record
         shown = "已排除，不计分" if rc.dismiss.value else effect
-        value = (
+        return (
             f"信用记录 {escape(r.id)}：{escape(r.type)}（{escape(r.severity)}，{escape(r.authority)}，"
             f"{r.date.isoformat()}）{escape(r.summary)} → <b>{escape(shown)}</b>"
         )
-        if label.value != value:
-            label.value = value
 
     def _bonus_controls(self, sheet: Sheet) -> dict[str, tuple[w.Checkbox, w.Text]]:
         out = {}
         for b in self.rubric.bonus.items:
-            box = w.Checkbox(value=b.id in sheet.bonus, description=b.text, indent=False, tooltip=b.text)
-            box.add_class("rk-item").add_class(f"rk-bonus-{b.id}")
-            ev = w.Text(value=sheet.bonus.get(b.id, ""), placeholder="佐证材料", layout=_layout(width="40em"))
+            box = _w(
+                w.Checkbox,
+                classes=(
+                    "rk-item",
+                    f"rk-bonus-{b.id}",
+                ),
+                value=b.id in sheet.bonus,
+                description=b.text,
+                indent=False,
+                tooltip=b.text,
+            )
+            ev = _w(w.Text, value=sheet.bonus.get(b.id, ""), placeholder="佐证材料", layout=_layout(width="40em"))
             out[b.id] = (box, ev)
         return out
 
@@ -363,18 +523,22 @@ class AssessmentForm:
             d = sheet.veto.get(clause)
             decided = d is not None and d.status in ("confirmed", "rejected")
             options = VETO_OPTIONS if centre or decided else VETO_OPTIONS[:2]
-            status = w.Dropdown(
+            status = _w(
+                w.Dropdown,
+                classes=(f"rk-veto-{clause}",),
                 options=options,
                 value=d.status if d else "",
                 disabled=decided and not centre,
                 layout=_layout(width="16em"),
             )
-            status.add_class(f"rk-veto-{clause}")
-            reason = w.Text(
-                value=d.reason if d else "", placeholder="事实与理由（提出时必填）", layout=_layout(width="32em")
+            reason = _w(
+                w.Text,
+                value=d.reason if d else "",
+                placeholder="事实与理由（提出时必填）",
+                layout=_layout(width="32em"),
             )
             out[clause] = (status, reason)
-            self._veto_notes[clause] = w.HTML().add_class("rk-field-error")
+            self._veto_notes[clause] = _html(cls="rk-field-error")
         return out
 
     def _tabs(self) -> w.Tab:
@@ -391,7 +555,7 @@ class AssessmentForm:
         self._pages += [self._bonus_page, self._veto_page]
         titles += [f"加分项（上限{_fmt(self.rubric.bonus.cap)}分）", "否定项"]
         self._built: dict[int, w.Widget] = {}
-        tabs = w.Tab(children=[w.VBox() for _ in titles], titles=titles, selected_index=0)
+        tabs = w.Tab(children=[_vbox([]) for _ in titles], titles=titles, selected_index=0)
         tabs.observe(lambda ch: self._show_page(ch["new"]), names="selected_index")
         self._show_page(0, tabs)
         return tabs
@@ -407,9 +571,17 @@ class AssessmentForm:
         return self._built[index]
 
     def _level_page(self, lv) -> w.Accordion:
-        groups = [w.VBox([self.indicators[i.number].box for i in g.indicators]) for g in lv.groups]
+        """A first-level indicator's page: one section per second-level group, each filled when first opened."""
         names = [group_title(g.number, g.name, g.inferred) for g in lv.groups]
-        return w.Accordion(children=groups, titles=names, selected_index=0)
+        page = w.Accordion(children=[_vbox([]) for _ in lv.groups], titles=names, selected_index=0)
+
+        def fill(index: int | None) -> None:
+            if index is not None and not page.children[index].children:
+                page.children[index].children = [self.indicators[i.number].box for i in lv.groups[index].indicators]
+
+        page.observe(lambda ch: fill(ch["new"]), names="selected_index")
+        fill(0)
+        return page
 
     def show(self, fault: _Fault) -> None:
         """Turn the form to a fault's field: its tab and accordion section (ipywidgets cannot scroll)."""
@@ -423,31 +595,19 @@ class AssessmentForm:
             self.tabs.selected_index = list(self.tabs.titles).index(fault.page)
 
     def _bonus_page(self) -> w.VBox:
-        note = w.HTML(f"<span class='rk-note'>{escape(self.rubric.bonus.description)}</span>")
-        return w.VBox([note] + [w.VBox([box, ev]) for box, ev in self.bonus.values()])
+        note = _html(f"<span class='rk-note'>{escape(self.rubric.bonus.description)}</span>")
+        return _vbox([note] + [_vbox([box, ev]) for box, ev in self.bonus.values()])
 
     def _veto_page(self) -> w.VBox:
         raised = {v.clause: [x for x in v.raised_by if x in self.records] for v in self._undismissed.veto}
-        rows = [w.HTML(f"<span class='rk-note'>{escape(VETO_NOTE)}</span>")]
+        rows = [_html(f"<span class='rk-note'>{escape(VETO_NOTE)}</span>")]
         for clause, text in self.rubric.veto_clauses.items():
             rids = "、".join(raised.get(clause, []))
             by = f"<span class='rk-pending-badge'>（已由信用记录 {rids} 提出，待核实）</span>" if rids else ""
-            label = w.HTML(f"<b>第 {escape(clause)} 条</b>　{escape(text)}{by}")
+            label = _html(f"<b>第 {escape(clause)} 条</b>　{escape(text)}{by}")
             status, reason = self.veto[clause]
-            rows.append(w.VBox([label, w.HBox([status, reason]), self._veto_notes[clause]]))
-        return w.VBox(rows)
-
-    def _watch(self) -> None:
-        for c in self.indicators.values():
-            handler = self._indicator_handler(c)
-            for control in [*c.items.values(), c.judged, c.evidence]:
-                control.observe(handler, names="value")
-            for r in c.free:
-                self._watch_free(c, r)
-        others = [x for rc in self.records.values() for x in (rc.dismiss, rc.reason)]
-        others += [x for pair in (*self.bonus.values(), *self.veto.values()) for x in pair]
-        for control in others:
-            control.observe(self._on_change, names="value")
+            rows += [label, _hbox([status, reason, self._veto_notes[clause]], flex_flow="row wrap")]
+        return _vbox(rows)
 
     def _watch_free(self, c: _IndicatorControls, r: _FreeRow) -> None:
         handler = self._indicator_handler(c)
@@ -475,8 +635,8 @@ class AssessmentForm:
 
     def _indicator_handler(self, c: _IndicatorControls) -> Callable[[dict], None]:
         def handler(_change: dict) -> None:
-            c.sync_judged()
-            self.refresh()
+            self.refresh()  # first: the header is the expert's answer, the first message back
+            c.sync_judged()  # content implies judged, so the score above does not depend on it
 
         return handler
 
@@ -486,14 +646,25 @@ class AssessmentForm:
     # state --------------------------------------------------------------------------------------
     def sheet(self, expert: str = "") -> Sheet:
         """The sheet the widgets currently describe (scorable even while reasons are still missing)."""
-        indicators = {n: j for n, c in self.indicators.items() if (j := c.judgment()) is not None}
-        dismissed = {rid: rc.reason.value for rid, rc in self.records.items() if rc.dismiss.value}
-        bonus = {bid: ev.value for bid, (box, ev) in self.bonus.items() if box.value}
-        veto = {
-            clause: VetoDecision(status.value, reason.value, self._veto_by(clause, status.value, reason.value, expert))
-            for clause, (status, reason) in self.veto.items()
-            if status.value
+        loaded, built = self._loaded, self.indicators.built
+        indicators = {
+            n: j
+            for n in self.rubric.indicators
+            if (j := built[n].judgment() if n in built else loaded.indicators.get(n)) is not None
         }
+        dismissed = {rid: rc.reason.value for rid, rc in self.records.items() if rc.dismiss.value}
+        bonus = dict(loaded.bonus)
+        if self._bonus is not None:
+            bonus = {bid: ev.value for bid, (box, ev) in self._bonus.items() if box.value}
+        veto = dict(loaded.veto)
+        if self._veto is not None:
+            veto = {
+                clause: VetoDecision(
+                    status.value, reason.value, self._veto_by(clause, status.value, reason.value, expert)
+                )
+                for clause, (status, reason) in self._veto.items()
+                if status.value
+            }
         return Sheet(indicators, dismissed, bonus, veto, self._adjustments)
 
     def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
@@ -509,13 +680,13 @@ class AssessmentForm:
 
     def faults(self) -> list[_Fault]:
         """The problems with the fields they belong to, in the order of the form."""
-        out = [f for c in self.indicators.values() for f in c.faults()]
+        out = [f for c in self.indicators.built.values() for f in c.faults()]
         for rid, rc in self.records.items():
             if rc.dismiss.value and not rc.reason.value.strip():
                 where = self._record_indicator(rid)
                 out.append(_Fault(f"排除信用记录 {rid} 未填写理由", "请填写排除理由", (rc.reason,), rc.note, where))
         veto_page = list(self.tabs.titles)[-1]
-        for clause, (status, reason) in self.veto.items():
+        for clause, (status, reason) in (self._veto or {}).items():
             if status.value and not reason.value.strip():
                 text = f"否定项第 {clause} 条（{VETO_LABEL[status.value]}）未填写事实与理由"
                 out.append(_Fault(text, "请填写事实与理由", (reason,), self._veto_notes[clause], page=veto_page))
@@ -563,10 +734,12 @@ class AssessmentForm:
                 self._record_label(rc, label, effect)
         if self._marking:
             self._mark(self.faults())
+        built = self.indicators.built
         for ir in self.result.indicators:
-            title = self._title_html(self.indicators[ir.number].ind, ir.score, ir.pending)
-            if self.indicators[ir.number].title.value != title:
-                self.indicators[ir.number].title.value = title
+            if ir.number in built:
+                title = self._title_html(built[ir.number].ind, ir.score, ir.pending)
+                if built[ir.number].title.value != title:
+                    built[ir.number].title.value = title
         return self.result
 
     def _header_html(self, r: Result) -> str:
@@ -591,6 +764,10 @@ class AssessmentForm:
             f" · 待评 <span class='rk-pending'>{len(r.pending)}</span> 项"
             f"{'（' + '、'.join(map(str, r.pending)) + '）' if r.pending else ''} · {gap}</div>{veto}</div>"
         )
+
+    def _current_title(self, ind: Indicator) -> str:
+        ir = next(x for x in self.result.indicators if x.number == ind.number)
+        return self._title_html(ind, ir.score, ir.pending)
 
     def _title_html(self, ind: Indicator, score: float, pending: bool) -> str:
         style = BASE_ZH[ind.base]
@@ -652,7 +829,7 @@ class AssessmentForm:
                 self._shown[v.key] = v.content
         fresh = self.a.snapshot(refresh=True).base
         others = sorted(k for k, seq in fresh.items() if self._base.get(k) != seq)
-        for c in self.indicators.values():
+        for c in self.indicators.built.values():
             if c.history_button.value:
                 self._toggle_history(c, True)
         text = f"已保存 {len(written)} 项：{escape('、'.join(self._label(v.key) for v in written))}"

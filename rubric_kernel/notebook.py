@@ -53,11 +53,17 @@ def show_report(a: Assessment) -> None:
 
 @_short_faults
 def show_form(a: Assessment) -> None:
-    """The on-site form in interactive mode; in report mode (batch) nothing, so no widget state is saved."""
+    """The on-site form in interactive mode; in report mode (batch) nothing, so no widget state is saved.
+    Served by Voilà, the form comes with a roster picker and follows ``?institution=`` in the URL."""
     if a.mode != "interactive":
         return
     from IPython.display import display
 
+    from .form_app import build_app, in_voila, requested_institution
+
+    if in_voila():
+        display(build_app(a, requested_institution()))
+        return
     from .form import build_form
 
     display(build_form(a))

@@ -7,12 +7,13 @@ never touches the user's files or the real store.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -22,6 +23,8 @@ import nbformat
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = ROOT / "jupyter" / "settings"  # the project's JupyterLab settings (`make lab` uses them in place)
+IPYTHON = ROOT / "jupyter" / "ipython"  # the kernels' profile: imports the form's modules at start
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -34,10 +37,13 @@ CHROMIUM_ARGS = [
 ]
 # Runs in the page on every animation frame: true once the kernel indicator has left "idle" and come
 # back (it reads "idle" before any kernel exists, and a Run All sent then silently runs nothing).
+# Looks at the notebook shown (other restored notebooks may be open in hidden tabs).
 KERNEL_READY_JS = """() => {
-  const s = document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset?.status;
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return false;
+  const s = panel.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset?.status;
   if (s && s !== 'idle') window.__rkSeenBusy = true;
-  const prompt = document.querySelector('.jp-InputPrompt')?.textContent || '';
+  const prompt = panel.querySelector('.jp-InputPrompt')?.textContent || '';
   return (window.__rkSeenBusy && s === 'idle') || prompt.includes('[1]');
 }"""
 
@@ -63,13 +69,14 @@ def write_notebook(path: Path, institution: int, expert: str) -> None:
 
 
 def lab_env(tmp: Path, db: Path) -> dict[str, str]:
-    """Private Jupyter folders, the news pop-up switched off, and the given store."""
-    dirs = {name: tmp / name for name in ("settings", "workspaces", "runtime", "config", "data")}
+    """Private Jupyter folders holding a copy of the project's settings (Chinese, no news pop-up), and
+    the given store."""
+    dirs = {name: tmp / name for name in ("workspaces", "runtime", "config", "data")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True, exist_ok=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+    dirs["settings"] = tmp / "settings"
+    shutil.copytree(SETTINGS, dirs["settings"], dirs_exist_ok=True)
+    shutil.copytree(IPYTHON, tmp / "ipython", dirs_exist_ok=True)
     env = dict(os.environ)
     env.update(
         JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
@@ -77,6 +84,7 @@ def lab_env(tmp: Path, db: Path) -> dict[str, str]:
         JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
         JUPYTER_CONFIG_DIR=str(dirs["config"]),
         JUPYTER_DATA_DIR=str(dirs["data"]),
+        IPYTHONDIR=str(tmp / "ipython"),
         RUBRIC_KERNEL_DB=str(db),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
@@ -101,31 +109,28 @@ def jupyter_lab(root: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]:
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_server(base, token, proc)
+        _wait_for(f"{base}/api/status?token={token}", proc, "jupyter lab")
         yield base, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()
 
 
-def _wait_for_server(base: str, token: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_for(url: str, proc: subprocess.Popen, name: str, timeout: float = 60) -> None:
+    """Until the server answers `url` at all (a loaded machine starts a server slowly)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab 退出（返回码 {proc.returncode}）")
+            raise RuntimeError(f"{name} 退出（返回码 {proc.returncode}）")
         try:
-            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as resp:
-                if resp.status == 200:
-                    return
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # listening (Voilà answers its API with a redirect to a page it does not serve)
         except OSError:
             pass  # not listening yet
         time.sleep(0.2)
-    raise TimeoutError("jupyter lab 未在 30 秒内就绪")
+    raise TimeoutError(f"{name} 未在 {timeout:g} 秒内就绪")
 
 
 def launch(p, profile: Path, height: int = 1000):
@@ -147,6 +152,37 @@ def open_notebook(page, base: str, token: str, name: str) -> None:
 
 
 def run_all(page) -> None:
-    """Menu Run → Run All Cells."""
-    page.get_by_role("menuitem", name="Run", exact=True).click()
+    """Menu 运行 (Run) → 运行所有单元格 (Run All Cells)."""
+    page.locator(".lm-MenuBar-item", has_text="运行").first.click()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+
+
+@contextmanager
+def voila(notebook: Path, env: dict[str, str]) -> Iterator[str]:
+    """The venv's `voila` serving one notebook on a free localhost port; yields its URL; stopped afterwards."""
+    port = free_port()
+    cmd = [
+        str(Path(sys.executable).with_name("voila")),
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+    ]
+    log = (notebook.parent.parent / "voila.log").open("w")
+    proc = subprocess.Popen(cmd, env=env, cwd=notebook.parent, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{base}/api/status", proc, "voila")
+        yield base
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -9,7 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lab_driver import CHROMIUM, ROOT, jupyter_lab, lab_env, launch, open_notebook, run_all, write_notebook
+from lab_driver import (
+    CHROMIUM,
+    ROOT,
+    jupyter_lab,
+    lab_env,
+    launch,
+    open_notebook,
+    run_all,
+    voila,
+    write_notebook,
+)
 
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.store import Store
@@ -57,7 +67,7 @@ def lab(tmp_path_factory):
     with jupyter_lab(root, env) as (base, token), sync_playwright() as p:
         browser = launch(p, tmp / "chromium-profile")
         try:
-            yield root, db, base, token, browser, seeded
+            yield root, db, base, token, browser, seeded, env
         finally:
             browser.close()
 
@@ -67,7 +77,7 @@ def form_page(lab, request):
     """A page with the form built by Run All; a screenshot is kept when the test fails."""
     from playwright.sync_api import expect
 
-    root, db, base, token, browser, seeded = lab
+    root, db, base, token, browser, seeded, _env = lab
     name = f"{request.node.name}.ipynb"
     write_notebook(root / name, INSTITUTION, EXPERT)
     page = browser.new_page()
@@ -88,16 +98,30 @@ def _total(page) -> float:
 
 
 def _open_section(page, target, level1, level2) -> None:
-    """Bring an indicator into view: its tab, then its accordion section unless already open."""
+    """Bring an indicator into view: its tab, then its accordion section unless already open (the
+    kernel builds a section when it is first opened, so wait for the header before looking)."""
     page.locator(".lm-TabBar-tab", has_text=f"{level1.name}（").first.click()
-    if not target.is_visible():
-        page.locator(".jupyter-widget-Collapse-header", has_text=f"（{level2.number}）{level2.name}").first.click()
+    header = page.locator(".jupyter-widget-Collapse-header", has_text=f"（{level2.number}）{level2.name}").first
+    header.wait_for(state="visible", timeout=30_000)
+    if "jupyter-widget-Collapse-open" not in (header.locator("..").get_attribute("class") or ""):
+        header.click()
+    target.wait_for(state="visible", timeout=30_000)
 
 
-def test_form_in_jupyterlab(form_page):
+def _history(db, dataset, ind) -> list:
+    store = Store(str(db))
+    try:
+        return store.history(dataset, INSTITUTION, f"indicator:{ind.number}")
+    finally:
+        store.close()
+
+
+def _tick_and_save(page, db, seeded) -> None:
+    """Tick the chosen item: the total drops by its points; save: the store has the new version."""
     from playwright.sync_api import expect
 
-    page, db, (dataset, ind, item, level1, level2, versions_before) = form_page
+    dataset, ind, item, level1, level2, _n = seeded
+    versions_before = len(_history(db, dataset, ind))  # an earlier test may have saved and restored
     before = _total(page)
     box = page.locator(f".rk-item-{item.id} input[type=checkbox]")
     _open_section(page, box, level1, level2)
@@ -109,16 +133,124 @@ def test_form_in_jupyterlab(form_page):
 
     page.locator(".rk-save").click()
     expect(page.locator(".rk-message")).to_contain_text("已保存 1 项", timeout=15_000)
-    page.screenshot(path=str(SCREENSHOT))
-
-    store = Store(str(db))
-    try:
-        history = store.history(dataset, INSTITUTION, f"indicator:{ind.number}")
-    finally:
-        store.close()
+    history = _history(db, dataset, ind)
     assert len(history) == versions_before + 1
     assert history[-1].expert == EXPERT
     assert history[-1].content["ticks"] == {item.id: 1}
+
+
+def test_form_in_jupyterlab(form_page):
+    page, db, seeded = form_page
+    menus = page.locator(".lm-MenuBar-item").all_inner_texts()  # the project's settings select zh_CN
+    assert all(any(m.startswith(word) for m in menus) for word in ("文件", "编辑", "运行")), menus
+    _tick_and_save(page, db, seeded)
+    page.screenshot(path=str(SCREENSHOT))
+    _untick_and_save(page, db, seeded)
+
+
+def _untick_and_save(page, db, seeded) -> None:
+    """Put the store back as the module found it, so the next test starts from the same sheet."""
+    from playwright.sync_api import expect
+
+    _dataset, _ind, item, _l1, _l2, _n = seeded
+    page.locator(f".rk-item-{item.id} input[type=checkbox]").uncheck()
+    page.locator(".rk-save").click()
+    expect(page.locator(".rk-message")).to_contain_text("已保存 1 项", timeout=15_000)
+
+
+def test_form_in_voila(lab):
+    """The same notebook served by Voilà: no code, the institution from the URL or the roster list,
+    the same form, saving to the same store."""
+    from playwright.sync_api import expect
+
+    root, db, _base, _token, browser, seeded, env = lab
+    app = root / "voila"
+    app.mkdir(exist_ok=True)
+    write_notebook(app / "assessment.ipynb", INSTITUTION, EXPERT)
+    page = browser.new_page()
+    try:
+        with voila(app / "assessment.ipynb", env) as url:
+            page.goto(f"{url}/?institution={INSTITUTION}", timeout=120_000)
+            expect(page.locator(".rk-save")).to_be_visible(timeout=120_000)
+            text = page.locator("body").inner_text()
+            assert "open_assessment" not in text and "show_form" not in text  # no code cells
+            expect(page.locator(".rk-header")).to_contain_text(f"{INSTITUTION} ")
+            _tick_and_save(page, db, seeded)
+            page.screenshot(path=str(SCREENSHOT.with_name("voila.png")))
+            _untick_and_save(page, db, seeded)
+
+            page.goto(f"{url}/", timeout=120_000)  # no institution in the URL: pick it from the roster
+            picker = page.locator(".rk-picker select")
+            expect(picker).to_be_visible(timeout=120_000)
+            assert page.locator(".rk-save").count() == 0
+            labels = picker.locator("option").all_text_contents()
+            picker.select_option(
+                label=next(o for o in labels if o.replace("\xa0", " ").startswith("21 "))
+            )  # nbsp: ipywidgets
+            expect(page.locator(".rk-header")).to_contain_text("21 ", timeout=30_000)
+    except Exception:
+        page.screenshot(path=str(SCREENSHOT.with_name("failure-voila.png")))
+        raise
+    finally:
+        page.close()
+
+
+# True once the shown notebook's prompts say a cell is running or has run.
+STARTED_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]
+  .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
+def _run_all_until_it_runs(page) -> None:
+    """Run All, again if it was sent before the kernel was connected (then it silently runs nothing:
+    with restored notebooks reconnecting, the kernel indicator cannot tell when this one is ready)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(12):
+        run_all(page)
+        try:
+            page.wait_for_function(STARTED_JS, polling="raf", timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("运行全部未能启动")
+
+
+def test_a_restored_workspace_shows_every_form(lab):
+    """Three assessment notebooks run, saved and left open; the page reloaded, JupyterLab restores
+    the three tabs and reconnects their kernels: every form is shown again, none says "model not found"."""
+    from playwright.sync_api import expect
+
+    root, _db, base, token, browser, _seeded, _env = lab
+    names = [f"restore-{n}.ipynb" for n in (INSTITUTION, 21, 7)]
+    for name, number in zip(names, (INSTITUTION, 21, 7), strict=True):
+        write_notebook(root / name, number, EXPERT)
+    page = browser.new_page()
+    try:
+        for i, name in enumerate(names):
+            # Opening a notebook by URL reloads the page, which already restores the ones before it.
+            page.goto(f"{base}/lab/tree/{name}{'?reset&' if i == 0 else '?'}token={token}", timeout=60_000)
+            expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(
+                name, timeout=60_000
+            )
+            active = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+            _run_all_until_it_runs(page)
+            expect(active.locator(".rk-save")).to_be_visible(timeout=180_000)
+            page.keyboard.press("Control+s")
+            expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty")).to_have_count(0, timeout=30_000)
+        page.reload(timeout=60_000)
+        for name in names:
+            page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first.click()
+            active = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+            expect(active.locator(".rk-save")).to_be_visible(timeout=120_000)
+            expect(active.locator(".rk-header .rk-total")).to_be_visible()
+        page.wait_for_timeout(1000)
+        assert page.get_by_text("model not found").count() == 0
+        page.screenshot(path=str(SCREENSHOT.with_name("restored.png")))
+    except Exception:
+        page.screenshot(path=str(SCREENSHOT.with_name("failure-restore.png")))
+        raise
+    finally:
+        page.close()
 
 
 def _rect(locator) -> dict:

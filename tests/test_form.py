@@ -81,10 +81,33 @@ def _shown(form: AssessmentForm) -> set[int]:
     return {id(x) for x in _descendants(form.widget)}
 
 
+def _models(root: w.Widget) -> set[w.Widget]:
+    """Every widget model the browser needs to show `root`: children, layouts and styles."""
+    seen: dict[int, w.Widget] = {}
+    todo = [root]
+    while todo:
+        x = todo.pop()
+        if id(x) in seen:
+            continue
+        seen[id(x)] = x
+        for name in x.keys:
+            value = getattr(x, name)
+            todo += [v for v in (value if isinstance(value, tuple | list) else [value]) if isinstance(v, w.Widget)]
+    return set(seen.values())
+
+
+def _open_everything(form: AssessmentForm) -> None:
+    """Select every tab and every section once: pages and sections are built when first shown."""
+    for tab in range(len(form.tabs.titles)):
+        form.tabs.selected_index = tab
+        page = form._built[tab]
+        for section in range(len(getattr(page, "titles", ()))):
+            page.selected_index = section
+
+
 def test_build_has_one_control_per_rule_item(a):
     form = AssessmentForm(a)
-    for page in range(len(form.tabs.titles)):
-        form.tabs.selected_index = page  # pages are built when first shown
+    _open_everything(form)
     shown = _shown(form)
     rubric = a.ws.rubric
     for n, ind in rubric.indicators.items():
@@ -100,12 +123,34 @@ def test_build_has_one_control_per_rule_item(a):
     assert "演示数据" in form.header.value
 
 
-def test_only_the_selected_tab_is_built(a):
+def test_only_the_open_section_is_built(a):
     form = AssessmentForm(a)
-    first = {c.ind.number for c in form.indicators.values() if id(c.box) in _shown(form)}
-    assert first == {n for n, (tab, _) in form._place.items() if tab == 0}
+    first = {n for n, place in form._place.items() if place == (0, 0)}
+    assert set(form.indicators.built) == first
+    assert {c.ind.number for c in form.indicators.built.values() if id(c.box) in _shown(form)} == first
     form.tabs.selected_index = 1
-    assert any(id(c.box) in _shown(form) for c in form.indicators.values() if form._place[c.ind.number][0] == 1)
+    assert {n for n in form.indicators.built if form._place[n][0] == 1} == {
+        n for n, place in form._place.items() if place == (1, 0)
+    }
+    form._built[1].selected_index = 1
+    assert all(id(form.indicators[n].box) in _shown(form) for n, place in form._place.items() if place == (1, 1))
+
+
+def test_a_shown_form_is_a_few_dozen_widget_models(a):
+    """The whole form is thousands of models; JupyterLab restoring three notebooks lost some of them
+    ("model not found"). Only the open section is built, and controls share their layout and style."""
+    models = _models(AssessmentForm(a).widget)
+    assert len(models) < 150, len(models)
+    assert sum(isinstance(m, w.Layout) for m in models) < 20  # shared, not one per control
+
+
+def test_a_form_built_in_parts_saves_what_a_whole_form_saves(a):
+    """An indicator never shown keeps its stored judgment: opening every section changes nothing."""
+    lazy = AssessmentForm(a)
+    whole = AssessmentForm(a)
+    _open_everything(whole)
+    assert lazy.sheet() == whole.sheet() == a.snapshot().sheet()
+    assert lazy.changes(lazy.sheet()) == whole.changes(whole.sheet()) == {}
 
 
 def test_records_only_indicators_show_no_judgment_controls(form):
@@ -355,6 +400,7 @@ def test_a_clamped_value_says_so(form):
 def test_an_excluded_record_says_so_instead_of_its_deduction(form, a):
     record = a.evidence.records[0]
     rc = form.records[record.id]
+    _open_everything(form)
     assert rc.labels, "记录应显示在所映射的指标下"
     assert all("已排除" not in label.value for label, _ in rc.labels)
     rc.dismiss.value = True
@@ -370,3 +416,11 @@ def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     notebook.show_report(a)
     assert len(shown) == 1 and "不在此显示报告" in shown[0].data and "rubric-kernel report 13" in shown[0].data
+
+
+def test_a_rerun_keeps_the_typed_expert_name(a):
+    from dataclasses import replace
+
+    AssessmentForm(replace(a, expert="")).expert.value = "现场专家甲"
+    assert AssessmentForm(replace(a, expert="")).expert.value == "现场专家甲"  # the cell run again
+    assert AssessmentForm(a).expert.value == a.expert  # a name given as parameter wins
