@@ -8,7 +8,8 @@
 #   RK_HUB_STATE     the hub's folder: its sqlite database, cookie secret, per-user pgpass files
 #   RK_HUB_SPAWNER   "systemd" (production: one isolated dynamic OS user per server) or "local" (demo, tests)
 #   RK_HUB_AUTH      "native" (production and demo) or "dummy" (tests only; RK_HUB_DUMMY_PASSWORD)
-#   RK_HUB_PORT      the port the proxy listens on (default 8000; TLS is the reverse proxy's job)
+#   RK_HUB_PORT      the port the proxy listens on (default 8000; TLS is the reverse proxy's job); the hub
+#                    itself and the proxy's API use the next two
 #   RK_HUB_CULL      seconds of inactivity after which a user's server is stopped (default 3600)
 import json
 import os
@@ -30,7 +31,10 @@ STATE.mkdir(parents=True, exist_ok=True)
 SECRETS.mkdir(mode=0o700, exist_ok=True)
 ADMIN_CONNINFO = STORE.replace("postgresql+psycopg://", "postgresql://", 1)
 
-c.JupyterHub.bind_url = f"http://127.0.0.1:{os.environ.get('RK_HUB_PORT', '8000')}"
+PORT = int(os.environ.get("RK_HUB_PORT", "8000"))
+c.JupyterHub.bind_url = f"http://127.0.0.1:{PORT}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{PORT + 1}"  # the hub and the proxy's API next to it
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORT + 2}"
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.command = [str(ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
