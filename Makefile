@@ -20,6 +20,7 @@ test-deps:
 	@bash tools/system_deps.sh browser
 	@bash tools/system_deps.sh postgres
 	@bash tools/system_deps.sh office
+	@bash tools/hub_deps.sh
 
 run: setup
 	$(RK) validate
