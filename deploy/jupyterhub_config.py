@@ -46,7 +46,8 @@ if os.environ.get("RK_HUB_AUTH", "native") == "dummy":
     c.DummyAuthenticator.password = os.environ["RK_HUB_DUMMY_PASSWORD"]
 else:
     c.JupyterHub.authenticator_class = "native"
-    c.NativeAuthenticator.enable_signup = False  # the administrator creates accounts; nobody signs up
+    c.NativeAuthenticator.enable_signup = True  # a person asks for an account at /hub/signup ...
+    c.NativeAuthenticator.open_signup = False  # ... and it stays closed until an administrator approves it
     c.NativeAuthenticator.check_common_password = True
     c.NativeAuthenticator.minimum_password_length = 10
     c.NativeAuthenticator.allowed_failed_logins = 5
