@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RK := $(VENV)/bin/rubric-kernel
 
-.PHONY: setup system-deps test-deps run test lint bench demo-data mutation lab expert
+.PHONY: setup system-deps test-deps run test lint bench demo-data mutation lab expert hub
 
 setup: $(VENV)/.installed system-deps
 
@@ -20,6 +20,7 @@ test-deps:
 	@bash tools/system_deps.sh browser
 	@bash tools/system_deps.sh postgres
 	@bash tools/system_deps.sh office
+	@bash tools/hub_deps.sh
 
 run: setup
 	$(RK) validate
@@ -64,3 +65,10 @@ mutation: setup
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children $(MUTMUT_CHILDREN)
 	@$(PY) tools/mutation_summary.py --min 95
+
+# Optional third command: the provincial hub on this machine (docs/deploy.md) with demo accounts, a throwaway
+# PostgreSQL cluster and the demo data; the demo passwords are printed on screen (演示).
+hub: setup $(KERNEL_PROFILE)
+	$(PY) -m pip install -q -e '.[hub]'
+	bash tools/hub_deps.sh
+	$(PY) tools/demo_hub.py
