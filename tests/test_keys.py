@@ -45,6 +45,7 @@ from rubric_kernel.workspace import load_workspace
 EXPERTS = ["林晓峰", "陈静怡"]
 LIN, CHEN = "lin_xiaofeng", "chen_jingyi"  # their logins: keys and signatures name the login
 ADMIN, ORGANISER = "zhou_admin", "da_zheng"
+DEMO_ADMIN, DEMO_ORGANISER = "demo_admin", "demo_organiser"  # of the demo registry
 DEMO = {"demo"}
 
 
@@ -358,6 +359,7 @@ def test_a_refusal_is_recorded_with_its_reason(url, wf, desk, capsys):
 # ------------------------------------------------------------------------------ keys of one's own, by the command line
 @pytest.fixture
 def home(tmp_path, monkeypatch):
+    monkeypatch.delenv(ACTOR_ENV, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv(keyring.PASSPHRASE_ENV, "正确的口令")
     monkeypatch.setenv("RUBRIC_KERNEL_DB", str(tmp_path / "s.sqlite"))
@@ -365,43 +367,59 @@ def home(tmp_path, monkeypatch):
 
 
 def test_a_personal_key_is_made_registered_used_and_revoked(home, capsys, monkeypatch):
-    assert main(["keys", "new", "--login", "林晓峰"]) == 0
+    def act(login: str) -> None:
+        monkeypatch.setenv(ACTOR_ENV, login)
+
+    assert main(["keys", "new", "--login", LIN]) == 0
     out = capsys.readouterr().out
-    private = keyring.private_path("林晓峰")
+    private = keyring.private_path(LIN)
     assert private.is_relative_to(home / "config") and "BEGIN PUBLIC KEY" in out
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in private.read_bytes()
     with pytest.raises(keyring.KeyRefused, match="口令不对"):
-        keyring.load_private("林晓峰", "错误的口令")
-    assert main(["keys", "new", "--login", "林晓峰"]) == 3, "an existing private key is never overwritten"
+        keyring.load_private(LIN, "错误的口令")
+    assert main(["keys", "new", "--login", LIN]) == 3, "an existing private key is never overwritten"
 
+    act(DEMO_ADMIN)  # the demo registry (loaded on first use) has an administrator and an organiser
+    for login, name in zip((LIN, CHEN), EXPERTS, strict=True):
+        assert main(["people", "add", login, "--name", name, "--role", "expert"]) == 0
+        assert main(["people", "assign", login, "--institutions", "13", "--group", "第1组"]) == 0
+    act(DEMO_ORGANISER)
     for step in (["stage", "13", "现场评估"], ["group", "13", "--experts", ",".join(EXPERTS)]):
         assert main(step) == 0
-    assert main(["sign", "13", "--expert", "林晓峰"]) == 3
+    act(LIN)
+    assert main(["sign", "13"]) == 3
     assert "尚未登记" in capsys.readouterr().err
-    pub = private.with_name("林晓峰.pub.pem")
-    assert main(["keys", "register", "林晓峰", str(pub)]) == 0
-    assert main(["keys", "register", "林晓峰", str(pub)]) == 3
+    pub = private.with_name(f"{LIN}.pub.pem")
+    assert main(["keys", "register", LIN, str(pub)]) == 3, "only an administrator registers keys"
+    assert "需要“管理员”角色" in capsys.readouterr().err
+    act(DEMO_ADMIN)
+    assert main(["keys", "register", LIN, str(pub)]) == 0
+    assert main(["keys", "register", LIN, str(pub)]) == 3
     capsys.readouterr()
-    assert main(["sign", "13", "--expert", "林晓峰"]) == 0
+    act(LIN)
+    assert main(["sign", "13"]) == 0
     assert "演示密钥" not in capsys.readouterr().out
-    assert main(["sign", "13", "--expert", "陈静怡"]) == 0, "no key of their own: the demo key, on demo data"
+    act(CHEN)
+    assert main(["sign", "13"]) == 0, "no key of their own: the demo key, on demo data"
     assert "演示密钥" in capsys.readouterr().out
     assert main(["check-store"]) == 0
     assert "结论：未发现问题" in capsys.readouterr().out
     assert main(["keys", "list", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
-    assert [(k["login"], k["demo"], k["revoked"]) for k in listed] == [("林晓峰", False, None), ("陈静怡", True, None)]
+    listed = [k for k in json.loads(capsys.readouterr().out) if k["login"] in (LIN, CHEN)]
+    assert [(k["login"], k["demo"], k["revoked"]) for k in listed] == [(LIN, False, None), (CHEN, True, None)]
 
     today = beijing_today().isoformat()
-    assert main(["keys", "revoke", "林晓峰", "--date", today]) == 0
+    act(DEMO_ADMIN)
+    assert main(["keys", "revoke", LIN, "--date", today]) == 0
     capsys.readouterr()
     assert main(["check-store"]) == 1
     assert "林晓峰 的签字" not in (out := capsys.readouterr().out) and f"已于 {today} 吊销" in out
     assert main(["status", "13"]) == 0
     assert "签名无效：林晓峰" in capsys.readouterr().out
     monkeypatch.setenv(keyring.PASSPHRASE_ENV, "错误的口令")
-    assert main(["sign", "13", "--expert", "林晓峰"]) == 3
+    act(LIN)
+    assert main(["sign", "13"]) == 3
     assert "口令不对" in capsys.readouterr().err
 
 
