@@ -77,7 +77,7 @@ POLICIES = {
         ),
         "rk_organiser": (
             f"login = current_user AND {_holds('rk_events', 'organiser')} AND "
-            f"(kind IN ('group', 'commitment', 'schedule') OR {_to(ORGANISER_MOVES)})"
+            f"(kind IN ('group', 'commitment', 'schedule', 'acknowledgement') OR {_to(ORGANISER_MOVES)})"
         ),
         "rk_centre": (
             f"login = current_user AND {_holds('rk_events', 'centre')} AND "

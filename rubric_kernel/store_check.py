@@ -149,7 +149,7 @@ def _check_keys(erows: list[Mapping], keys: list[KeyRecord], synthetic: Collecti
         row = SignedRow(
             r["dataset"],
             r["institution"],
-            r.get("login") or r["actor"],  # the login behind the act (r0004); before it, the actor's name
+            r["login"] or r["actor"],  # the login behind the act (r0004), as ``signing.signed_row``
             r["created_at"],
             r["rubric_id"],
             r["rubric_digest"],

@@ -17,10 +17,14 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import make_url
 
-from rubric_kernel import keyring
+from rubric_kernel import keyring, people
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.cli import main
+from rubric_kernel.identity import ACTOR_ENV
+from rubric_kernel.judgments import bootstrap
+from rubric_kernel.migrations.versions.r0004_people import append_only_sql, drop_append_only_sql
 from rubric_kernel.report.loader import load_context
 from rubric_kernel.signing import (
     SIGNED_FIELDS,
@@ -39,15 +43,21 @@ from rubric_kernel.workflow.service import Workflow, WorkflowError
 from rubric_kernel.workspace import load_workspace
 
 EXPERTS = ["林晓峰", "陈静怡"]
+LIN, CHEN = "lin_xiaofeng", "chen_jingyi"  # their logins: keys and signatures name the login
+ADMIN, ORGANISER = "zhou_admin", "da_zheng"
+DEMO_ADMIN, DEMO_ORGANISER = "demo_admin", "demo_organiser"  # of the demo registry
 DEMO = {"demo"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path, monkeypatch) -> str:
     monkeypatch.delenv("RUBRIC_KERNEL_DB", raising=False)
+    monkeypatch.delenv(ACTOR_ENV, raising=False)
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 's.sqlite'}"
-    return request.getfixturevalue("postgres_url")
+    pg = request.getfixturevalue("postgres_url")  # each person then connects with a login of their own
+    assert main(["db-setup", pg, "--admin", ADMIN, "--admin-name", "周管理员"]) == 0
+    return pg
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +65,54 @@ def ws():
     return load_workspace()
 
 
+def register_people(store: Store, dataset: str) -> None:
+    """The administrator, the organiser 大证信用 and the two experts of institutions 13 and 14."""
+    if people.by_login(store, dataset, ADMIN) is None:
+        people.add(store, dataset, ADMIN, "周管理员", ["admin"], by=ADMIN)
+    people.add(store, dataset, ORGANISER, "大证信用", ["organiser"], by=ADMIN)
+    for login, name in zip((LIN, CHEN), EXPERTS, strict=True):
+        people.add(store, dataset, login, name, ["expert"], by=ADMIN)
+        people.assign(store, dataset, login, by=ADMIN, institutions=[13, 14], group="第1组")
+        keyring.ensure_demo(store, login, beijing_today())  # the administrator's act: experts cannot add keys
+
+
+class Desk:
+    """The programme as each registered person reaches it: on SQLite the same file with
+    RUBRIC_KERNEL_ACTOR naming them, on PostgreSQL a connection with their own database login."""
+
+    def __init__(self, url: str, ws, monkeypatch):
+        self.url, self.ws, self.monkeypatch = url, ws, monkeypatch
+        self.stores: dict[str, Store] = {}
+
+    def as_(self, login: str) -> Workflow:
+        self.monkeypatch.setenv(ACTOR_ENV, login)
+        if self.url.startswith("sqlite"):
+            return Workflow(self.ws, self.stores.setdefault("", Store(self.url)))
+        if login not in self.stores:
+            own = make_url(self.url).set(username=login).render_as_string(hide_password=False)
+            self.stores[login] = Store(own)
+        return Workflow(self.ws, self.stores[login])
+
+    def close(self) -> None:
+        for store in self.stores.values():
+            store.close()
+
+
 @pytest.fixture
-def wf(url, ws):
+def desk(url, ws, monkeypatch):
+    d = Desk(url, ws, monkeypatch)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def wf(url, ws, desk):
+    """The store as its owner sees it (checks, forgeries), with 13 on site and its group registered."""
     store = Store(url)
+    register_people(store, ws.dataset.name)
     flow = Workflow(ws, store)
-    flow.move(13, "现场评估", actor="大证信用")
-    flow.set_group(13, EXPERTS, actor="大证信用")
+    desk.as_(ORGANISER).move(13, "现场评估")
+    desk.as_(ORGANISER).set_group(13, EXPERTS)
     yield flow
     store.close()
 
@@ -70,8 +122,18 @@ def faults(wf: Workflow) -> list[str]:
 
 
 def rewrite(wf: Workflow, event_id: int, payload: dict) -> None:
+    """A forger with full access to the database rewrites a stored event, append-only guard and all."""
+    change = sa.update(events).where(events.c.id == event_id).values(payload=json.dumps(payload))
     with wf.store.engine.begin() as conn:
-        conn.execute(sa.update(events).where(events.c.id == event_id).values(payload=json.dumps(payload)))
+        if conn.dialect.name == "postgresql":  # a superuser may switch triggers off for the transaction
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            conn.execute(change)
+            return
+        for statement in drop_append_only_sql("sqlite"):  # the file's owner may drop them
+            conn.exec_driver_sql(statement)
+        conn.execute(change)
+        for statement in append_only_sql("sqlite"):
+            conn.exec_driver_sql(statement)
 
 
 # ------------------------------------------------------------------------------ pure signing rules
@@ -152,17 +214,21 @@ def test_demo_keys_are_deterministic_and_per_person():
 
 
 # ------------------------------------------------------------------------------ on a store
-def test_workflow_signatures_verify_against_the_registered_keys(wf):
-    signed = [wf.sign(13, e) for e in EXPERTS]
+def test_workflow_signatures_verify_against_the_registered_keys(wf, desk):
+    signed = [desk.as_(login).sign(13) for login in (LIN, CHEN)]
     assert all(s.payload["algorithm"] == "ed25519" for s in signed)
-    assert [k.login for k in keyring.registered(wf.store)] == EXPERTS
+    assert [(s.login, s.actor, s.payload["signed"]["signer"]) for s in signed] == [
+        (LIN, "林晓峰", LIN),
+        (CHEN, "陈静怡", CHEN),
+    ]
+    assert [k.login for k in keyring.registered(wf.store)] == [LIN, CHEN]
     assert all(k.demo for k in keyring.registered(wf.store))
     assert [wf.signature_problems(s) for s in signed] == [[], []]
     assert faults(wf) == []
 
 
-def test_a_signature_rewritten_with_a_recomputed_digest_is_invalid(wf):
-    event = wf.sign(13, EXPERTS[0])
+def test_a_signature_rewritten_with_a_recomputed_digest_is_invalid(wf, desk):
+    event = desk.as_(LIN).sign(13)
     snap = wf.store.snapshot(wf.dataset, 13)
     wf.store.save(wf.dataset, 13, {"bonus:party": {"evidence": "补记"}}, snap.base, expert="某人", stage="现场评估")
     new = wf.sheet_digest(13)
@@ -175,8 +241,8 @@ def test_a_signature_rewritten_with_a_recomputed_digest_is_invalid(wf):
     assert wf.signature_problems(state.signatures[EXPERTS[0]].event)
 
 
-def test_a_signature_copied_onto_another_institution_is_invalid(wf):
-    event = wf.sign(13, EXPERTS[0])
+def test_a_signature_copied_onto_another_institution_is_invalid(wf, desk):
+    event = desk.as_(LIN).sign(13)
     with wf.store.engine.begin() as conn:
         conn.execute(
             sa.insert(events).values(
@@ -185,6 +251,7 @@ def test_a_signature_copied_onto_another_institution_is_invalid(wf):
                 seq=1,
                 kind="signature",
                 actor=event.actor,
+                login=event.login,
                 created_at=event.created_at,
                 payload=json.dumps(event.payload),
                 note="",
@@ -196,44 +263,46 @@ def test_a_signature_copied_onto_another_institution_is_invalid(wf):
     assert "机构 14" in fault and "签的是数据集 demo 机构 13 的评分表" in fault and "被复制" in fault
 
 
-def test_a_signature_by_a_revoked_key_is_invalid_and_a_revoked_key_cannot_sign(wf):
-    event = wf.sign(13, EXPERTS[0])
+def test_a_signature_by_a_revoked_key_is_invalid_and_a_revoked_key_cannot_sign(wf, desk):
+    event = desk.as_(LIN).sign(13)
     today = beijing_today()
-    keyring.revoke(wf.store, EXPERTS[0], effective=today + dt.timedelta(days=1), actor="管理员")
+    keyring.revoke(wf.store, LIN, effective=today + dt.timedelta(days=1), actor=ADMIN)
     assert faults(wf) == [], "signed before the revocation: still valid"
-    other = wf.sign(13, EXPERTS[1])
-    keyring.revoke(wf.store, EXPERTS[1], effective=today, actor="管理员")
+    other = desk.as_(CHEN).sign(13)
+    keyring.revoke(wf.store, CHEN, effective=today, actor=ADMIN)
     [fault] = faults(wf)
     assert f"流程事件 {other.seq}" in fault and f"已于 {today.isoformat()} 吊销" in fault
     assert not wf.signature_problems(event)
     with pytest.raises(WorkflowError, match="吊销"):
-        wf.sign(13, EXPERTS[1])
+        desk.as_(CHEN).sign(13)
 
 
-def test_only_the_signers_registered_key_may_sign(wf):
-    stranger = SigningKey(EXPERTS[0], Ed25519PrivateKey.generate())
+def test_only_the_signers_registered_key_may_sign(wf, desk):
+    stranger = SigningKey(LIN, Ed25519PrivateKey.generate())
     with pytest.raises(WorkflowError, match="尚未登记"):
-        wf.sign(13, EXPERTS[0], stranger)
-    with pytest.raises(WorkflowError, match="密钥属于 陈静怡"):
-        wf.sign(13, EXPERTS[0], demo_key(EXPERTS[1]))
+        desk.as_(LIN).sign(13, stranger)
+    with pytest.raises(WorkflowError, match=f"密钥属于 {CHEN}"):
+        desk.as_(LIN).sign(13, demo_key(CHEN))
+    with pytest.raises(WorkflowError, match="无权在评分表上签字"):
+        desk.as_(ORGANISER).sign(13)
     assert [e.kind for e in wf.store.events(wf.dataset, 13)] == ["transition", "group"]
 
 
 def test_a_key_is_registered_once_and_revoked_only_while_in_force(wf):
-    key = SigningKey("王五", Ed25519PrivateKey.generate())
-    keyring.register(wf.store, "王五", key.public, effective=dt.date(2026, 1, 1), actor="管理员")
-    with pytest.raises(keyring.KeyRefused, match="已于 2026-01-01 登记在 王五 名下"):
-        keyring.register(wf.store, "赵六", key.public, effective=dt.date(2026, 1, 2), actor="管理员")
-    keyring.revoke(wf.store, "王五", effective=dt.date(2026, 2, 1), actor="管理员")
+    key = SigningKey("wang_wu", Ed25519PrivateKey.generate())
+    keyring.register(wf.store, "wang_wu", key.public, effective=dt.date(2026, 1, 1), actor=ADMIN)
+    with pytest.raises(keyring.KeyRefused, match="已于 2026-01-01 登记在 wang_wu 名下"):
+        keyring.register(wf.store, "zhao_liu", key.public, effective=dt.date(2026, 1, 2), actor=ADMIN)
+    keyring.revoke(wf.store, "wang_wu", effective=dt.date(2026, 2, 1), actor=ADMIN)
     with pytest.raises(keyring.KeyRefused, match="没有未吊销的公钥"):
-        keyring.revoke(wf.store, "王五", effective=dt.date(2026, 3, 1), actor="管理员")
-    [record] = keyring.registered(wf.store)
-    assert (record.login, record.revoked, record.demo) == ("王五", dt.date(2026, 2, 1), False)
+        keyring.revoke(wf.store, "wang_wu", effective=dt.date(2026, 3, 1), actor=ADMIN)
+    [record] = [k for k in keyring.registered(wf.store) if k.login == "wang_wu"]
+    assert (record.login, record.revoked, record.demo) == ("wang_wu", dt.date(2026, 2, 1), False)
 
 
-def test_the_report_names_an_invalid_signature(wf):
-    event = wf.sign(13, EXPERTS[0])
-    wf.sign(13, EXPERTS[1])
+def test_the_report_names_an_invalid_signature(wf, desk):
+    event = desk.as_(LIN).sign(13)
+    desk.as_(CHEN).sign(13)
     rewrite(wf, event.id, {**event.payload, "signed": {**event.payload["signed"], "at": "2020-01-01T00:00:00+00:00"}})
     a = open_assessment(13, db=wf.store.url, bootstrap_store=False)
     with a.store:
@@ -244,15 +313,18 @@ def test_the_report_names_an_invalid_signature(wf):
 
 
 # ------------------------------------------------------------------------------ the institution's confirmation
-def test_the_institution_confirms_the_on_site_result_once(wf):
+def test_the_institution_confirms_the_on_site_result_once(wf, desk):
     today = beijing_today()
+    organiser = desk.as_(ORGANISER)
     with pytest.raises(WorkflowError, match="拒绝签字时须写明理由"):
-        wf.acknowledge(13, person="王主任", date=today, by="大证信用", refuse=True)
+        organiser.acknowledge(13, person="王主任", date=today, refusal=True)
     with pytest.raises(WorkflowError, match="晚于今天"):
-        wf.acknowledge(13, person="王主任", date=today + dt.timedelta(days=1), by="大证信用")
+        organiser.acknowledge(13, person="王主任", date=today + dt.timedelta(days=1))
     with pytest.raises(WorkflowError, match="只能在现场评估或初评阶段"):
-        wf.acknowledge(14, person="王主任", date=today, by="大证信用")
-    wf.acknowledge(13, person="王主任", date=today, by="大证信用")
+        organiser.acknowledge(14, person="王主任", date=today)
+    with pytest.raises(WorkflowError, match="需要“第三方评估机构”角色"):
+        desk.as_(LIN).acknowledge(13, person="王主任", date=today)
+    desk.as_(ORGANISER).acknowledge(13, person="王主任", date=today)
     ack = wf.state(13).acknowledgement
     assert ack is not None and (ack.person, ack.date, ack.accepted, ack.recorded_by) == (
         "王主任",
@@ -261,15 +333,19 @@ def test_the_institution_confirms_the_on_site_result_once(wf):
         "大证信用",
     )
     with pytest.raises(WorkflowError, match="不能重复登记"):
-        wf.acknowledge(13, person="李副主任", date=today, by="大证信用", refuse=True, reason="不同意")
+        organiser.acknowledge(13, person="李副主任", date=today, refusal=True, reason="不同意")
     a = open_assessment(13, db=wf.store.url, bootstrap_store=False)
     with a.store:
         ack = next(s for s in load_context(a).signoffs if s.role == "评价机构确认")
     assert ack.valid is True and f"机构确认：王主任 于 {today.isoformat()} 签字盖章确认现场评估结果" in ack.detail
 
 
-def test_a_refusal_is_recorded_with_its_reason(url, wf, capsys):
+def test_a_refusal_is_recorded_with_its_reason(url, wf, desk, capsys):
     day = beijing_today().isoformat()
+    desk.as_(ORGANISER)  # the organiser records it (on PostgreSQL: by their own database login)
+    if not url.startswith("sqlite"):
+        bootstrap(wf.store, wf.ws)  # the demo's first use is the owner's: an organiser may not import
+        url = make_url(url).set(username=ORGANISER).render_as_string(hide_password=False)
     args = ["--db", url]
     assert main(["acknowledge", "13", "--person", "王主任", "--date", day, "--refuse", *args]) == 2
     assert "须写明理由" in capsys.readouterr().err
@@ -283,6 +359,7 @@ def test_a_refusal_is_recorded_with_its_reason(url, wf, capsys):
 # ------------------------------------------------------------------------------ keys of one's own, by the command line
 @pytest.fixture
 def home(tmp_path, monkeypatch):
+    monkeypatch.delenv(ACTOR_ENV, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv(keyring.PASSPHRASE_ENV, "正确的口令")
     monkeypatch.setenv("RUBRIC_KERNEL_DB", str(tmp_path / "s.sqlite"))
@@ -290,43 +367,59 @@ def home(tmp_path, monkeypatch):
 
 
 def test_a_personal_key_is_made_registered_used_and_revoked(home, capsys, monkeypatch):
-    assert main(["keys", "new", "--login", "林晓峰"]) == 0
+    def act(login: str) -> None:
+        monkeypatch.setenv(ACTOR_ENV, login)
+
+    assert main(["keys", "new", "--login", LIN]) == 0
     out = capsys.readouterr().out
-    private = keyring.private_path("林晓峰")
+    private = keyring.private_path(LIN)
     assert private.is_relative_to(home / "config") and "BEGIN PUBLIC KEY" in out
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in private.read_bytes()
     with pytest.raises(keyring.KeyRefused, match="口令不对"):
-        keyring.load_private("林晓峰", "错误的口令")
-    assert main(["keys", "new", "--login", "林晓峰"]) == 3, "an existing private key is never overwritten"
+        keyring.load_private(LIN, "错误的口令")
+    assert main(["keys", "new", "--login", LIN]) == 3, "an existing private key is never overwritten"
 
+    act(DEMO_ADMIN)  # the demo registry (loaded on first use) has an administrator and an organiser
+    for login, name in zip((LIN, CHEN), EXPERTS, strict=True):
+        assert main(["people", "add", login, "--name", name, "--role", "expert"]) == 0
+        assert main(["people", "assign", login, "--institutions", "13", "--group", "第1组"]) == 0
+    act(DEMO_ORGANISER)
     for step in (["stage", "13", "现场评估"], ["group", "13", "--experts", ",".join(EXPERTS)]):
         assert main(step) == 0
-    assert main(["sign", "13", "--expert", "林晓峰"]) == 3
+    act(LIN)
+    assert main(["sign", "13"]) == 3
     assert "尚未登记" in capsys.readouterr().err
-    pub = private.with_name("林晓峰.pub.pem")
-    assert main(["keys", "register", "林晓峰", str(pub)]) == 0
-    assert main(["keys", "register", "林晓峰", str(pub)]) == 3
+    pub = private.with_name(f"{LIN}.pub.pem")
+    assert main(["keys", "register", LIN, str(pub)]) == 3, "only an administrator registers keys"
+    assert "需要“管理员”角色" in capsys.readouterr().err
+    act(DEMO_ADMIN)
+    assert main(["keys", "register", LIN, str(pub)]) == 0
+    assert main(["keys", "register", LIN, str(pub)]) == 3
     capsys.readouterr()
-    assert main(["sign", "13", "--expert", "林晓峰"]) == 0
+    act(LIN)
+    assert main(["sign", "13"]) == 0
     assert "演示密钥" not in capsys.readouterr().out
-    assert main(["sign", "13", "--expert", "陈静怡"]) == 0, "no key of their own: the demo key, on demo data"
+    act(CHEN)
+    assert main(["sign", "13"]) == 0, "no key of their own: the demo key, on demo data"
     assert "演示密钥" in capsys.readouterr().out
     assert main(["check-store"]) == 0
     assert "结论：未发现问题" in capsys.readouterr().out
     assert main(["keys", "list", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
-    assert [(k["login"], k["demo"], k["revoked"]) for k in listed] == [("林晓峰", False, None), ("陈静怡", True, None)]
+    listed = [k for k in json.loads(capsys.readouterr().out) if k["login"] in (LIN, CHEN)]
+    assert [(k["login"], k["demo"], k["revoked"]) for k in listed] == [(LIN, False, None), (CHEN, True, None)]
 
     today = beijing_today().isoformat()
-    assert main(["keys", "revoke", "林晓峰", "--date", today]) == 0
+    act(DEMO_ADMIN)
+    assert main(["keys", "revoke", LIN, "--date", today]) == 0
     capsys.readouterr()
     assert main(["check-store"]) == 1
     assert "林晓峰 的签字" not in (out := capsys.readouterr().out) and f"已于 {today} 吊销" in out
     assert main(["status", "13"]) == 0
     assert "签名无效：林晓峰" in capsys.readouterr().out
     monkeypatch.setenv(keyring.PASSPHRASE_ENV, "错误的口令")
-    assert main(["sign", "13", "--expert", "林晓峰"]) == 3
+    act(LIN)
+    assert main(["sign", "13"]) == 3
     assert "口令不对" in capsys.readouterr().err
 
 
