@@ -833,8 +833,18 @@ class AssessmentForm:
             return self._say("没有需要保存的修改。", ok=True)
         try:
             written = self.a.save(changes, self._base, reason=self.reason.value.strip())
-        except StaleSave as exc:
-            return self._say(escape(f"{exc}（重新运行表单所在单元格可载入最新评分，然后重新填写本次修改）"), ok=False)
+        except StaleSave as exc:  # named as the expert reads them: the item, who changed it, when and why
+            changed = "；".join(
+                f"{self._label(v.key)} 已由 {v.expert} 于 {local_time(v.created_at)} 修改（{v.reason or '无说明'}）"
+                for v in exc.conflicts
+            )
+            return self._say(
+                escape(
+                    f"保存被拒绝：您编辑期间评分已被他人修改。{changed}"
+                    "（重新运行表单所在单元格可载入最新评分，然后重新填写本次修改）"
+                ),
+                ok=False,
+            )
         except StoreError as exc:
             return self._say(escape(str(exc)), ok=False)
         return self._saved(written)

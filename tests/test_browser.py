@@ -26,6 +26,7 @@ from rubric_kernel.store import Store
 
 SCREENSHOT = ROOT / "test-artifacts" / "browser" / "form.png"
 EXPERT = "浏览器测试专家"
+ACTOR, ACTOR_NAME = "demo_expert_14", "蔡国（演示专家）"  # data/demo/people.yaml
 INSTITUTION = 13
 
 pytestmark = [
@@ -62,7 +63,7 @@ def lab(tmp_path_factory):
     db = tmp / "store.sqlite"
     seeded = _seed_store(db)
     env = lab_env(tmp / "jupyter", db)
-    env["RUBRIC_KERNEL_ACTOR"] = "demo_expert_14"  # a registered expert of 13's demo group saves in the form
+    env["RUBRIC_KERNEL_ACTOR"] = ACTOR  # a registered expert of 13's demo group saves in the form
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     with jupyter_lab(root, env) as (base, token), sync_playwright() as p:
         browser = launch(p, tmp / "chromium-profile")
@@ -135,7 +136,8 @@ def _tick_and_save(page, db, seeded) -> None:
     expect(page.locator(".rk-message")).to_contain_text("已保存 1 项", timeout=15_000)
     history = _history(db, dataset, ind)
     assert len(history) == versions_before + 1
-    assert history[-1].expert == EXPERT
+    assert history[-1].expert == ACTOR_NAME, "recorded under the acting person's registered name, not the typed one"
+    assert history[-1].login == ACTOR
     assert history[-1].content["ticks"] == {item.urn: 1}
 
 

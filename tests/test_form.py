@@ -425,7 +425,7 @@ def test_interactive_mode_shows_no_stale_report(a, monkeypatch):
 
 def test_a_stored_opinion_survives_a_save_from_the_form(a):
     """The form has no opinion field (yet): saving an indicator keeps the group's 专家组意见 as stored."""
-    a.save({"opinion": {"text": "专家组意见：考务规范。"}}, a.snapshot().base, expert=EXPERT, reason="")
+    a.save({"opinion": {"text": "专家组意见：考务规范。"}}, a.snapshot().base, reason="")
     a.snapshot(refresh=True)
     form = AssessmentForm(a)
     assert form.sheet().opinion == "专家组意见：考务规范。"

@@ -175,11 +175,11 @@ def test_two_experts_one_institution_through_the_hub(hub):
         expect(refused).to_contain_text("保存被拒绝", timeout=60_000)
         with Store(url) as store:
             first = people.by_login(store, "demo", FIRST)
-            history = store.history("demo", INSTITUTION, f"indicator:{ind.number}")
+            history = store.history("demo", INSTITUTION, ind.urn)
         expect(refused).to_contain_text(first.name)
-        expect(refused).to_contain_text(f"indicator:{ind.number}")
+        expect(refused).to_contain_text(f"指标 {ind.number} {ind.name}")
         assert history[-1].login == FIRST and history[-1].expert == first.name
-        assert history[-1].content["ticks"] == {first_item.id: 1}
+        assert history[-1].content["ticks"] == {first_item.urn: 1}
 
         # revoked: the running server can no longer write, and the hub no longer lets them in
         with Store(url) as store:
@@ -188,7 +188,7 @@ def test_two_experts_one_institution_through_the_hub(hub):
         expect(refused).not_to_contain_text("保存被拒绝", timeout=60_000)  # a new answer: the database refuses
         assert "已保存" not in refused.inner_text()  # the login lost its group roles: no read, no write
         with Store(url) as store:
-            assert store.history("demo", INSTITUTION, f"indicator:{ind.number}")[-1].login == FIRST
+            assert store.history("demo", INSTITUTION, ind.urn)[-1].login == FIRST
         again = _submit_login(browser, base, SECOND)
         expect(again.locator("body")).to_contain_text("不是评估项目 demo 的在册人员", timeout=60_000)
     except Exception:
@@ -205,12 +205,12 @@ def test_another_group_is_refused_and_the_reviewer_lands_on_the_review_page(hub)
     try:
         _open_form(page, base, OTHER_GROUP)
         with Store(url) as store:
-            before = len(store.history("demo", INSTITUTION, f"indicator:{ind.number}"))
+            before = len(store.history("demo", INSTITUTION, ind.urn))
         _tick(page, item, level1, level2)
         page.locator(".rk-save").click()
         expect(page.locator(".rk-message")).to_contain_text("拒绝", timeout=60_000)
         with Store(url) as store:
-            assert len(store.history("demo", INSTITUTION, f"indicator:{ind.number}")) == before
+            assert len(store.history("demo", INSTITUTION, ind.urn)) == before
         centre = _login(browser, base, CENTRE)
         assert "/voila/render/cohort.ipynb" in centre.url
         expect(centre.locator("body")).to_contain_text("演示数据", timeout=LONG)

@@ -136,7 +136,8 @@ def test_findings_list_only_what_moved_and_the_appendix_all_68(db):
     assert all(row.basis for row in rows), "评估依据 on every indicator"
 
 
-def test_wording_of_unchanged_and_pending_rows(db):
+def test_wording_of_unchanged_and_pending_rows(db, monkeypatch):
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_expert_13")  # a registered expert of 13's group
     a = _open(db, 13)
     try:
         # withdraw a judged deduction-style indicator: it becomes pending
@@ -148,7 +149,7 @@ def test_wording_of_unchanged_and_pending_rows(db):
             and parsed.kind == "indicator"
             and rubric.indicators[parsed.ident].base == "full"
         )
-        a.save({judged: None}, a.snapshot().base, expert="测试", reason="")
+        a.save({judged: None}, a.snapshot().base, reason="")
         a.snapshot(refresh=True)
         ctx = load_context(a)
     finally:
@@ -166,10 +167,11 @@ def test_wording_of_unchanged_and_pending_rows(db):
     assert banner and pending.name in _text(banner.group(1)) and "至" in _text(banner.group(1))
 
 
-def test_opinion_is_stored_with_the_sheet_and_escaped(db):
+def test_opinion_is_stored_with_the_sheet_and_escaped(db, monkeypatch):
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "demo_expert_20")  # a registered expert of 20's group
     a = _open(db, 20)
     try:
-        a.save({"opinion": {"text": XSS}}, a.snapshot().base, expert="测试", reason="")
+        a.save({"opinion": {"text": XSS}}, a.snapshot().base, reason="")
         a.snapshot(refresh=True)
         ctx = load_context(a)
         assert a.snapshot().sheet(a.ws.rubric).opinion == XSS
