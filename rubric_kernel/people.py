@@ -78,14 +78,22 @@ def registry(store: Store, dataset: str) -> dict[str, Person]:
                 assignments.c.dataset == dataset
             )
         ).all()
-    out = {}
-    for r in rows:
-        held = frozenset(g.role for g in grants if g.login == r.login)
-        institutions = {
-            a.institution: a.grp for a in sorted(assigned, key=lambda a: a.institution) if a.login == r.login
-        }
-        out[r.login] = Person(r.login, r.name, held, institutions, bool(r.demo))
-    return out
+    held: dict[str, set[str]] = {}
+    for g in grants:
+        held.setdefault(g.login, set()).add(g.role)
+    institutions: dict[str, dict[int, str]] = {}
+    for a in sorted(assigned, key=lambda a: a.institution):
+        institutions.setdefault(a.login, {})[a.institution] = a.grp
+    return {
+        r.login: Person(r.login, r.name, frozenset(held.get(r.login, ())), institutions.get(r.login, {}), bool(r.demo))
+        for r in rows
+    }
+
+
+def registered_any(store: Store, dataset: str) -> bool:
+    """Whether the programme has anyone registered: one indexed probe, for every kernel's first-use check."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(people.c.id).where(people.c.dataset == dataset).limit(1)).first() is not None
 
 
 def by_login(store: Store, dataset: str, login: str) -> Person | None:
@@ -225,7 +233,7 @@ def load_file(store: Store, dataset: str, path: Path) -> list[Person]:
 def bootstrap_demo(store: Store, dataset: str, folder: Path, synthetic: bool) -> bool:
     """First use of a synthetic dataset: load its shipped registry if the store has none yet."""
     path = folder / REGISTRY_FILE
-    if not synthetic or not path.exists() or registry(store, dataset):
+    if not synthetic or not path.exists() or registered_any(store, dataset):
         return False
     loaded = load_file(store, dataset, path)
     today = beijing_today()
