@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -184,11 +184,14 @@ def revoke(store: Store, login: str, *, effective: dt.date, actor: str, key: str
     return [KeyRecord(k.login, k.algorithm, k.public, k.registered, effective) for k in targets]
 
 
-def ensure_demo(store: Store, login: str, today: dt.date) -> None:
-    """On demo data, a signer without a key gets the demo key registered, so the demo needs no setup."""
-    mine = [k for k in registered(store) if k.login == login]
-    if not mine:
-        register(store, login, demo_key(login).public, effective=today, actor=DEMO_ACTOR, note="演示密钥")
+def ensure_demo(store: Store, login: str | Iterable[str], today: dt.date) -> None:
+    """On demo data, signers without a key get their demo keys registered, so the demo needs no setup
+    (the registered keys are read once, however many logins)."""
+    logins = [login] if isinstance(login, str) else list(login)
+    keyed = {k.login for k in registered(store)}
+    for who in logins:
+        if who not in keyed:
+            register(store, who, demo_key(who).public, effective=today, actor=DEMO_ACTOR, note="演示密钥")
 
 
 # a public-key file, for verifying without the store -----------------------------------------------

@@ -236,9 +236,9 @@ def bootstrap_demo(store: Store, dataset: str, folder: Path, synthetic: bool) ->
     if not synthetic or not path.exists() or registered_any(store, dataset):
         return False
     loaded = load_file(store, dataset, path)
-    today = beijing_today()
-    for person in loaded:  # their demo keys too, registered now by whoever sets the demo up (on a shared
-        keyring.ensure_demo(store, person.login, today)  # server: the administrator, who alone may add keys)
+    # Their demo keys too, registered now by whoever sets the demo up (on a shared server: the
+    # administrator, who alone may add keys).
+    keyring.ensure_demo(store, [person.login for person in loaded], beijing_today())
     return True
 
 
