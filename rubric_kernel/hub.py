@@ -23,7 +23,7 @@ from .authz import Person
 from .store import Store
 
 EXPERT_PAGE = "/voila/render/assessment.ipynb"
-REVIEW_PAGE = "/voila/render/cohort.ipynb"
+REVIEW_PAGE = "/voila/render/review.ipynb"
 WORKBENCH = "/lab"
 PGPASS_NAME = "rk-pgpass"
 
