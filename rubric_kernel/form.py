@@ -102,8 +102,17 @@ def _shared(cls: type[w.Widget], **kw: str) -> w.Widget:
 
 
 _SHARED: dict[tuple[type, tuple[tuple[str, str], ...]], w.Widget] = {}
-# The expert's name as last typed in this kernel: re-running the notebook does not clear it.
-_TYPED = {"expert": ""}
+
+
+def _signed_in(a: Assessment) -> tuple[str, str]:
+    """(the registered name of the person behind the login, why there is none): the form never asks
+    for a name, so a re-run cannot clear it and nobody can type another's."""
+    from . import identity
+
+    try:
+        return identity.current(a.store, a.dataset).name, ""
+    except StoreError as exc:
+        return "", str(exc)
 
 
 def _w(cls: type[W], layout: w.Layout | None = None, classes: tuple[str, ...] = (), **kw) -> W:
@@ -342,8 +351,8 @@ class AssessmentForm:
         self._marked: list[_Fault] = []
         self.header = _html(self._header_html(self.result), cls="rk-header")
         self.message = _html(cls="rk-message")
-        self.expert = _w(w.Text, value=a.expert or _TYPED["expert"], description="评估专家", placeholder="姓名（必填）")
-        self.expert.observe(lambda ch: _TYPED.update(expert=ch["new"].strip()), names="value")
+        name, self._unknown = _signed_in(a)
+        self.expert = _w(w.Text, value=name, description="评估专家", placeholder="未识别登录身份", disabled=True)
         self.reason = _w(w.Text, description="修改说明", placeholder="本次修改的原因", layout=_layout(width="40em"))
         self.save_button = _w(
             w.Button, description="保存评分", button_style="primary", icon="save", classes=("rk-save",)
@@ -709,8 +718,8 @@ class AssessmentForm:
             if status.value and not reason.value.strip():
                 text = f"否定项第 {clause} 条（{VETO_LABEL[status.value]}）未填写事实与理由"
                 out.append(_Fault(text, "请填写事实与理由", (reason,), self._veto_notes[clause], page=veto_page))
-        if not self.expert.value.strip():
-            out.append(_Fault("未填写评估专家姓名", "", (self.expert,), None))
+        if self._unknown:
+            out.append(_Fault(self._unknown, "", (self.expert,), None))
         return out
 
     def _record_indicator(self, rid: str) -> int | None:

@@ -244,18 +244,16 @@ def test_invalid_input_is_refused_listing_every_problem(form, a):
     record.dismiss.value = True
     clause = next(iter(form.veto))
     form.veto[clause][0].value = "raised"
-    form.expert.value = "  "
     before = _history_count(a)
 
     assert form.save() == []
 
     message = form.message.value
-    assert "未保存" in message and "5 个问题" in message
+    assert "未保存" in message and "4 个问题" in message
     assert f"指标 {ind.number} {ind.name}：自由扣分 3 分未填写理由" in message
     assert f"细则 {count_id} 的次数 1000 超出范围" in message
     assert f"排除信用记录 {record.record.id} 未填写理由" in message
     assert f"否定项第 {clause} 条" in message
-    assert "未填写评估专家姓名" in message
     assert "rk-error" in message
     assert _history_count(a) == before
 
@@ -436,12 +434,19 @@ def test_a_stored_opinion_survives_a_save_from_the_form(a):
     assert a.snapshot().sheet(a.ws.rubric).opinion == "专家组意见：考务规范。"
 
 
-def test_a_rerun_keeps_the_typed_expert_name(a):
+def test_the_expert_name_is_the_logged_in_persons_and_cannot_be_typed(a, monkeypatch):
     from dataclasses import replace
 
-    AssessmentForm(replace(a, expert="")).expert.value = "现场专家甲"
-    assert AssessmentForm(replace(a, expert="")).expert.value == "现场专家甲"  # the cell run again
-    assert AssessmentForm(a).expert.value == a.expert  # a name given as parameter wins
+    form = AssessmentForm(replace(a, expert="别人的名字"))
+    assert (form.expert.value, form.expert.disabled) == (EXPERT, True)  # the login's person, not the parameter
+    assert AssessmentForm(a).expert.value == EXPERT  # the cell run again: still there
+    monkeypatch.setenv("RUBRIC_KERNEL_ACTOR", "nobody_registered")
+    stranger = AssessmentForm(a)
+    assert stranger.expert.value == ""
+    before = _history_count(a)
+    assert stranger.save() == []
+    assert "“nobody_registered”不是评估项目" in stranger.message.value
+    assert _history_count(a) == before
 
 
 def test_the_opinion_is_entered_in_the_form_and_saved_with_the_sheet(a):
