@@ -76,8 +76,9 @@ c.Authenticator.admin_users = set(filter(None, os.environ.get("RK_HUB_ADMINS", "
 
 def registry_gate(authenticator, handler, authentication):
     """Only people registered for the programme with a role get in: revoking all roles closes the hub."""
-    if hub.registered(STORE, DATASET, authentication["name"]) is None:
-        raise web.HTTPError(403, f"“{authentication['name']}”不是评估项目 {DATASET} 的在册人员，不能登录")
+    refused = hub.refusal(STORE, DATASET, authentication["name"])
+    if refused:
+        raise web.HTTPError(403, refused)
     return authentication
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .labels import key_label
+from .labels import key_label, local_time
 from .rubric import Rubric
 from .sheet_codec import parse_key
 from .workflow.state import WorkflowState
@@ -43,6 +43,11 @@ class Person:
     @property
     def shown(self) -> str:
         return f"{self.name}（{self.login}）"
+
+
+def revoked_message(login: str, at: str, by: str) -> str:
+    """What a revoked person is told on their next act, instead of a bare permission error."""
+    return f"您的账号（{login}）已被撤销（于 {local_time(at)} 由 {by}），不能再保存或办理任何操作；如有疑问请联系管理员"
 
 
 def role_problem(person: Person, *roles: str, act: str) -> str | None:

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from . import people
-from .authz import Person
+from .authz import Person, revoked_message
 from .store import Store
 
 EXPERT_PAGE = "/voila/render/assessment.ipynb"
@@ -33,6 +33,18 @@ def registered(store_url: str, dataset: str, login: str) -> Person | None:
     with Store(store_url) as store:
         person = people.by_login(store, dataset, login)
     return person if person is not None and person.roles else None
+
+
+def refusal(store_url: str, dataset: str, login: str) -> str | None:
+    """Why this account may not log in (None: it may): revoked (when, by whom) or never registered."""
+    with Store(store_url) as store:
+        person = people.by_login(store, dataset, login)
+        if person is not None and person.roles:
+            return None
+        gone = people.revocation(store, dataset, login) if person is not None else None
+    if gone:
+        return revoked_message(login, *gone)
+    return f"“{login}”不是评估项目 {dataset} 的在册人员，不能登录"
 
 
 def landing(person: Person) -> str:

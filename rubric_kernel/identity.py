@@ -15,7 +15,7 @@ import os
 from sqlalchemy import text
 
 from . import people
-from .authz import Person
+from .authz import Person, revoked_message
 from .store import Store, StoreError
 
 ACTOR_ENV = "RUBRIC_KERNEL_ACTOR"
@@ -24,6 +24,13 @@ HUB_ENV = "JUPYTERHUB_USER"
 
 class Unregistered(StoreError):
     """The acting login is not a registered person of the programme."""
+
+
+class Revoked(Unregistered):
+    """The acting login was registered, and every role of theirs has been revoked."""
+
+    def __init__(self, login: str, at: str, by: str):
+        super().__init__(revoked_message(login, at, by))
 
 
 def login(store: Store) -> tuple[str, str]:
@@ -44,7 +51,12 @@ def login(store: Store) -> tuple[str, str]:
 def current(store: Store, dataset: str) -> Person:
     """The registered person acting now; refused in one Chinese line if there is none."""
     who, source = login(store)
+    # on PostgreSQL a revoked login reads nothing: the store tells it so (``store._translate_errors``)
     person = people.by_login(store, dataset, who) if source == "数据库登录名" else people.find(store, dataset, who)
+    if person is not None and not person.roles:
+        gone = people.revocation(store, dataset, person.login)
+        if gone:
+            raise Revoked(person.login, *gone)
     if person is None:
         hint = "" if source == "数据库登录名" else f"（在本机评分库上也可用环境变量 {ACTOR_ENV} 指定已登记的登录名）"
         raise Unregistered(

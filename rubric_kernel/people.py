@@ -114,6 +114,17 @@ def changes(store: Store, dataset: str) -> list[tuple[str, str, str, str]]:
         return [tuple(r) for r in conn.execute(q.order_by(log.c.id))]
 
 
+def revocation(store: Store, dataset: str, login: str) -> tuple[str, str] | None:
+    """(when, by whom) the person's last role was revoked, if they are registered and hold no role now."""
+    person = by_login(store, dataset, login)
+    if person is None or person.roles:
+        return None
+    q = select(log.c.at, log.c.by_login).where(log.c.dataset == dataset, log.c.action == "revoke")
+    with store.engine.connect() as conn:
+        rows = conn.execute(q.where(log.c.detail.like(f"{login} %")).order_by(log.c.id.desc())).all()
+    return next(((r.at, r.by_login) for r in rows), None)
+
+
 def check_login(login: str) -> None:
     if not LOGIN.fullmatch(login):
         raise InputError(

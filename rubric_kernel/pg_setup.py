@@ -126,6 +126,29 @@ def grant(conn: Connection) -> None:
             name = f"{role}_insert"
             conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
             conn.execute(text(f"CREATE POLICY {name} ON {table} FOR INSERT TO {role} WITH CHECK ({check})"))
+    conn.execute(text(REVOKED_FUNCTION))
+    conn.execute(text(f"ALTER FUNCTION rk_revoked() OWNER TO {OWNER}"))
+    conn.execute(text("GRANT EXECUTE ON FUNCTION rk_revoked() TO PUBLIC"))
+
+
+# A revoked login has no group role left, so it reads nothing; this function tells that login alone
+# (session_user: the login that connected, not the definer) when and by whom it was revoked.
+REVOKED_FUNCTION = """
+CREATE OR REPLACE FUNCTION rk_revoked() RETURNS TABLE (login text, at text, by_login text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+  SELECT session_user::text, l.at, l.by_login FROM rk_people_log l
+  WHERE l.action = 'revoke' AND split_part(l.detail, ' ', 1) = session_user
+    AND NOT EXISTS (SELECT 1 FROM rk_roles r WHERE r.dataset = l.dataset AND r.login = session_user)
+  ORDER BY l.id DESC LIMIT 1
+$$"""
+
+
+def revoked(conn: Connection) -> tuple[str, str, str] | None:
+    """(login, when, by whom) this login lost its last role, or None (not revoked, or no function yet)."""
+    if not conn.execute(text("SELECT 1 FROM pg_proc WHERE proname = 'rk_revoked'")).first():
+        return None
+    row = conn.execute(text("SELECT login, at, by_login FROM rk_revoked()")).first()
+    return (row.login, row.at, row.by_login) if row else None
 
 
 def installed(conn: Connection) -> bool:

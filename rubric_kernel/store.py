@@ -36,7 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import engines, migrate, sqlite_file
+from . import engines, migrate, pg_setup, sqlite_file
+from .authz import revoked_message
 from .bundled import default_db_path
 from .errors import display_path
 from .records import Event, RubricRef, Version
@@ -255,6 +256,15 @@ def _check_version(meta: Mapping[str, str]) -> None:
         )
 
 
+def _revoked(engine: Engine) -> tuple[str, str, str] | None:
+    """(login, when, by whom) if this PostgreSQL login lost its last role: a refusal should say so."""
+    try:
+        with engine.connect() as conn:
+            return pg_setup.revoked(conn)
+    except Exception:  # only a better message is at stake; the original error is raised anyway
+        return None
+
+
 def _translate_errors(engine: Engine, where: str, hint: str) -> None:
     """Database failures become StoreErrors with a Chinese message naming the store; a unique-constraint
     refusal (a stale save) is left to the code that expects it."""
@@ -269,6 +279,10 @@ def _translate_errors(engine: Engine, where: str, hint: str) -> None:
             s in str(exc) for s in ("malformed", "not a database", "disk I/O", "Could not decode")
         ):
             raise StoreDamaged(where, f"已损坏，读取时出错（{reason}）", hint)
+        if engine.dialect.name == "postgresql" and "permission denied" in str(exc):
+            gone = _revoked(engine)
+            if gone:
+                raise StoreError(revoked_message(*gone))
         if "locked" in str(exc) or "busy" in str(exc):
             raise StoreError(f"评分库 {where} 正被其他程序长时间占用（已等待 30 秒），请稍后重试")
         raise StoreError(f"无法访问评分库 {where}（{reason}）。请检查文件权限、磁盘空间，或数据库服务器是否可用")

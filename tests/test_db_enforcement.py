@@ -15,7 +15,7 @@ from rubric_kernel import identity, people
 from rubric_kernel.cli import main
 from rubric_kernel.identity import ACTOR_ENV
 from rubric_kernel.judgments import bootstrap
-from rubric_kernel.store import Store
+from rubric_kernel.store import Store, StoreError
 from rubric_kernel.workspace import load_workspace
 
 DEMO = "demo"
@@ -125,3 +125,18 @@ def test_the_administrator_adds_people_with_their_own_login(server):
         assert conn.execute("SELECT current_user").fetchone()[0] == "sun_leader"
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(EVENT, ("review", "{}"))
+
+
+def test_a_revoked_login_is_told_it_was_revoked_when_and_by_whom(server, capsys):
+    """Revoked, the login reads nothing at all; the refusal still names the revocation, not a permission."""
+    url = make_url(server).set(username=LI).render_as_string(hide_password=False)
+    with Store(server) as store:
+        people.revoke(store, DEMO, LI, by="zhou_admin", role_names=["expert"])
+    with pytest.raises(StoreError) as exc, Store(url) as store:
+        identity.current(store, DEMO)
+    assert str(exc.value).startswith("您的账号（li_expert）已被撤销（于 ")
+    assert "由 zhou_admin），不能再保存" in str(exc.value) and "联系管理员" in str(exc.value)
+    with Store(make_url(server).set(username=WANG).render_as_string(hide_password=False)) as store:
+        assert identity.current(store, DEMO).login == WANG  # another login: not revoked, not told about LI
+    assert main(["review", "13", "--approve", "--db", url]) == 3
+    assert "您的账号（li_expert）已被撤销" in capsys.readouterr().err

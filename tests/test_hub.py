@@ -8,6 +8,7 @@ meet what their role allows. The hub uses the dummy authenticator (tests only) a
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -20,9 +21,12 @@ import pytest
 import requests
 from lab_driver import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 
+from rubric_kernel import hub as rk_hub
 from rubric_kernel import people
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.store import Store
+from rubric_kernel.workflow.service import Workflow
+from rubric_kernel.workspace import load_workspace
 
 sys.path.insert(0, str(ROOT / "tools"))
 from demo_hub import prepare
@@ -32,6 +36,7 @@ PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 PASSWORD = "hub-test-only"  # the dummy authenticator's shared password: tests only
 INSTITUTION = 13
 FIRST, SECOND, OTHER_GROUP, CENTRE = "demo_expert_01", "demo_expert_02", "demo_expert_16", "demo_centre"
+SIGNED = 2  # an institution of the same group walked to 初评 before the hub starts: the centre's pending review
 LONG = 240_000  # ms: a single-user server, a Voilà kernel and the form on a loaded 2-core machine
 
 pytestmark = [
@@ -54,6 +59,40 @@ def _items(url: str):
     finally:
         a.store.close()
     raise AssertionError("演示数据中没有含两个可勾选扣分项的指标")
+
+
+def _as(url: str, pgpass: Path, login: str) -> Store:
+    """The store as a person's own database login (a test password in the test's pgpass file), so the
+    workflow service acts as that person, as it does in their hub server."""
+    if f":{login}:" in pgpass.read_text(encoding="utf-8"):  # libpq takes the first matching line
+        return Store(rk_hub.user_url(url, login))
+    with pgpass.open("a", encoding="utf-8") as f:
+        f.write(
+            rk_hub.write_pgpass(
+                pgpass.parent / login, url, login, rk_hub.issue_password(_admin(url), login)
+            ).read_text()
+        )
+    return Store(rk_hub.user_url(url, login))
+
+
+def _admin(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _to_initial(url: str, pgpass: Path, n: int) -> None:
+    """待评估 → 初评 for `n` by the roles that own each step, each on their own login (CLI path)."""
+    ws = load_workspace()
+    members = [FIRST, SECOND]
+    with _as(url, pgpass, "demo_organiser") as store:
+        wf = Workflow(ws, store)
+        wf.move(n, "现场评估")
+        wf.set_group(n, [people.by_login(store, "demo", m).name for m in members])
+        wf.commitment(n, dt.date(2023, 5, 20))
+    for m in members:
+        with _as(url, pgpass, m) as store:
+            Workflow(ws, store).sign(n)
+    with _as(url, pgpass, "demo_organiser") as store:
+        Workflow(ws, store).move(n, "初评")
 
 
 @contextmanager
@@ -105,6 +144,7 @@ def hub(tmp_path_factory):
         try:
             prepare(url)
             chosen = _items(url)
+            _to_initial(url, pgpass, SIGNED)
             with _hub(url, pgpass, tmp) as base, sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
                 try:
@@ -152,8 +192,6 @@ def _tick(page, item, level1, level2) -> None:
     box.wait_for(state="visible", timeout=60_000)
     box.scroll_into_view_if_needed()
     box.check()
-    # the form still asks for the expert's name (the save is recorded under the login's person anyway)
-    page.locator(".widget-text", has_text="评估专家").locator("input").fill("签名专家")
 
 
 def test_two_experts_one_institution_through_the_hub(hub):
@@ -166,6 +204,11 @@ def test_two_experts_one_institution_through_the_hub(hub):
             pages[user] = _login(browser, base, user)
             assert "/voila/render/assessment.ipynb" in pages[user].url  # experts land on the form
             _open_form(pages[user], base, user)
+            with Store(url) as store:
+                name = people.by_login(store, "demo", user).name
+            shown = pages[user].locator(".widget-text", has_text="评估专家").locator("input")
+            expect(shown).to_have_value(name)  # the login's registered name, not typed
+            expect(shown).to_be_disabled()
         _tick(pages[FIRST], first_item, level1, level2)
         _tick(pages[SECOND], second_item, level1, level2)
         pages[FIRST].locator(".rk-save").click()
@@ -185,12 +228,13 @@ def test_two_experts_one_institution_through_the_hub(hub):
         with Store(url) as store:
             people.revoke(store, "demo", SECOND, by="demo_admin", role_names=["expert"])
         pages[SECOND].locator(".rk-save").click()
-        expect(refused).not_to_contain_text("保存被拒绝", timeout=60_000)  # a new answer: the database refuses
-        assert "已保存" not in refused.inner_text()  # the login lost its group roles: no read, no write
+        # the login lost its group roles (no read, no write), and is told why
+        expect(refused).to_contain_text(f"您的账号（{SECOND}）已被撤销（于 ", timeout=60_000)
+        expect(refused).to_contain_text("由 demo_admin），不能再保存")
         with Store(url) as store:
             assert store.history("demo", INSTITUTION, ind.urn)[-1].login == FIRST
         again = _submit_login(browser, base, SECOND)
-        expect(again.locator("body")).to_contain_text("不是评估项目 demo 的在册人员", timeout=60_000)
+        expect(again.locator("body")).to_contain_text(f"您的账号（{SECOND}）已被撤销", timeout=60_000)
     except Exception:
         for user, page in pages.items():
             page.screenshot(path=str(tmp / f"failure-{user}.png"))
@@ -211,10 +255,19 @@ def test_another_group_is_refused_and_the_reviewer_lands_on_the_review_page(hub)
         expect(page.locator(".rk-message")).to_contain_text("拒绝", timeout=60_000)
         with Store(url) as store:
             assert len(store.history("demo", INSTITUTION, ind.urn)) == before
+        page.goto(f"{base}/user/{OTHER_GROUP}/voila/render/review.ipynb")  # an expert on the review page
+        expect(page.locator(".rk-review")).to_contain_text("只对“省职鉴中心复核”和“领导审签”角色开放", timeout=LONG)
+        assert page.locator(".rk-review button").count() == 0
+
         centre = _login(browser, base, CENTRE)
-        assert "/voila/render/cohort.ipynb" in centre.url
-        expect(centre.locator("body")).to_contain_text("演示数据", timeout=LONG)
+        assert "/voila/render/review.ipynb" in centre.url
+        expect(centre.locator(".rk-review")).to_contain_text("演示数据", timeout=LONG)
         assert centre.locator(".rk-save").count() == 0
+        centre.locator(f".rk-pending-{SIGNED} .rk-review-submit").click()
+        expect(centre.locator(".rk-message")).to_contain_text(f"机构 {SIGNED} 复核结论已提交", timeout=60_000)
+        with Store(url) as store:
+            review = [e for e in store.events("demo", SIGNED) if e.kind == "review"]
+        assert [(e.login, e.actor) for e in review] == [(CENTRE, "省职鉴中心复核员（演示）")]
     except Exception:
         page.screenshot(path=str(tmp / "failure-other-group.png"))
         raise
