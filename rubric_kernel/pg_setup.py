@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, text
 
 OWNER = "rk_owner"
+HUB = "rk_hub"  # the hub's own login: issues each person's database password at every server start
 GROUP = {
     "expert": "rk_expert",
     "organiser": "rk_organiser",
@@ -156,6 +157,34 @@ def installed(conn: Connection) -> bool:
     return conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER}).first() is not None
 
 
+def _version(conn: Connection) -> int:
+    return int(conn.execute(text("SHOW server_version_num")).scalar_one())
+
+
+def create_hub(conn: Connection) -> None:
+    """The hub's login role (its password is the database administrator's to set): CREATEROLE, the
+    administrator's grants, and the right to reset the password of every person's login role."""
+    if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": HUB}).first():
+        conn.execute(text(f"CREATE ROLE {HUB} LOGIN CREATEROLE"))
+    conn.execute(text(f"GRANT {GROUP['admin']} TO {HUB}"))
+    logins = conn.execute(
+        text("SELECT DISTINCT p.login FROM rk_people p JOIN pg_roles r ON r.rolname = p.login")
+    ).scalars()
+    for login in logins:
+        hub_grant(conn, login)
+
+
+def hub_grant(conn: Connection, login: str) -> None:
+    """From PostgreSQL 16 a CREATEROLE role may change only roles it administers, so the hub gets
+    ADMIN OPTION on the person's login, without inheriting it or switching to it (earlier: CREATEROLE
+    alone suffices, and a plain membership would let the hub SET ROLE to the person)."""
+    if _version(conn) < 160000:
+        return
+    if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": HUB}).first():
+        return
+    conn.execute(text(f"GRANT {ident(login)} TO {HUB} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE"))
+
+
 def sync_login(conn: Connection, login: str, roles: Iterable[str]) -> None:
     """A person's own login role, a member of their roles' group roles (an administrator may create others)."""
     roles = list(roles)
@@ -163,11 +192,12 @@ def sync_login(conn: Connection, login: str, roles: Iterable[str]) -> None:
         return
     if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).first():
         conn.execute(text(f"CREATE ROLE {ident(login)} LOGIN"))
+        hub_grant(conn, login)
     for role in roles:
         conn.execute(text(f"GRANT {GROUP[role]} TO {ident(login)}"))
     if "admin" in roles:
         conn.execute(text(f"ALTER ROLE {ident(login)} CREATEROLE"))
-        if conn.execute(text("SHOW server_version_num")).scalar_one() >= "160000":
+        if _version(conn) >= 160000:
             conn.execute(text(f"GRANT {', '.join(GROUP.values())} TO {ident(login)} WITH ADMIN OPTION"))
 
 

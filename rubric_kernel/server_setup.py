@@ -13,8 +13,9 @@ from . import migrate, people, pg_setup
 from .store import Store, StoreError, resolve_url
 
 
-def setup(admin_url: str, dataset: str, admin_login: str, admin_name: str) -> str:
-    """Install the store and its enforcement; returns the store's URL for display."""
+def setup(admin_url: str, dataset: str, admin_login: str, admin_name: str, *, hub: bool = False) -> str:
+    """Install the store and its enforcement (and, with ``hub``, the hub's role ``rk_hub`` with its
+    grants, the PostgreSQL 16 ADMIN OPTION included); returns the store's URL for display."""
     url = resolve_url(admin_url)
     engine = create_engine(url)
     if engine.dialect.name != "postgresql":
@@ -34,4 +35,7 @@ def setup(admin_url: str, dataset: str, admin_login: str, admin_name: str) -> st
     with Store(url) as store:
         if people.by_login(store, dataset, admin_login) is None:
             people.add(store, dataset, admin_login, admin_name, ["admin"], by="db-setup")
+        if hub:
+            with store.engine.begin() as conn:
+                pg_setup.create_hub(conn)
         return store.where

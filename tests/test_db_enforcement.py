@@ -140,3 +140,26 @@ def test_a_revoked_login_is_told_it_was_revoked_when_and_by_whom(server, capsys)
         assert identity.current(store, DEMO).login == WANG  # another login: not revoked, not told about LI
     assert main(["review", "13", "--approve", "--db", url]) == 3
     assert "您的账号（li_expert）已被撤销" in capsys.readouterr().err
+
+
+def test_db_setup_gives_the_hub_what_it_needs_to_reset_each_persons_password(postgres_url):
+    """`db-setup --hub`: the hub's role exists, and (PostgreSQL 16 and later) administers every person's
+    login, those registered before and those added later, without being able to act as them."""
+    assert main(["db-setup", postgres_url, "--admin", "zhou_admin", "--admin-name", "周管理员", "--hub"]) == 0
+    with Store(postgres_url) as store:  # the store's first use, as the database administrator
+        bootstrap(store, load_workspace())
+    admin = make_url(postgres_url).set(username="zhou_admin").render_as_string(hide_password=False)
+    assert main(["people", "add", LI, "--name", "李专家", "--role", "expert", "--db", admin]) == 0
+    with connect(postgres_url, "rk_hub") as conn:
+        version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        for login in ("zhou_admin", LI):  # before the hub role, and after
+            conn.execute(f"ALTER ROLE {login} LOGIN PASSWORD 'rotated-by-the-hub'")
+        grants = conn.execute(
+            "SELECT r.rolname, m.admin_option FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+            "JOIN pg_roles h ON h.oid = m.member WHERE h.rolname = 'rk_hub' AND r.rolname IN ('zhou_admin', %s)",
+            (LI,),
+        ).fetchall()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"SET ROLE {LI}")  # administers the login, never acts as it
+    expected = {("zhou_admin", True), (LI, True)} if version >= 160000 else set()
+    assert set(grants) == expected

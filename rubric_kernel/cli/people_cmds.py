@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("admin_url", metavar="ADMIN_URL", help="数据库管理员的连接 URL")
     p.add_argument("--admin", required=True, help="本评估项目第一位管理员的登录名")
     p.add_argument("--admin-name", required=True, help="该管理员的姓名")
+    p.add_argument(
+        "--hub",
+        action="store_true",
+        help="同时建立评估服务器（JupyterHub）的数据库角色 rk_hub，口令由数据库管理员另行设置",
+    )
     add_data_options(p, db=False)
     p.set_defaults(handler=cmd_db_setup)
 
@@ -148,7 +153,7 @@ def cmd_log(args) -> int:
 
 def cmd_db_setup(args) -> int:
     ws = open_workspace(args)
-    where = server_setup.setup(args.admin_url, ws.dataset.name, args.admin, args.admin_name)
+    where = server_setup.setup(args.admin_url, ws.dataset.name, args.admin, args.admin_name, hub=args.hub)
     print(f"已在 {where} 建立评分库与权限；管理员 {args.admin} 已登记。请为各人员配置数据库口令或认证方式。")
     return 0
 
