@@ -85,7 +85,8 @@ class Assessment:
         Who may save is checked first (role, assignment, stage: ``authz``); a signed group sheet then
         changes only as the workflow allows. The stage shown by the notebook plays no part.
         """
-        from .workflow.service import acting, guard_edit, refuse
+        from .workflow.service import WorkflowError, acting, refuse
+        from .workflow.state import edit_problems
 
         person = acting(self.store, self.dataset)
         n = self.institution.number
@@ -93,7 +94,9 @@ class Assessment:
         if self.sheet_name == GROUP_SHEET:
             refuse(save_problem(person, st, n, changes, self.ws.rubric))
             stage = edit_stage(st)
-            guard_edit(self.store, self.dataset, n, stage, reason)
+            problems = edit_problems(st, stage, reason)  # the state just read: no second read of the log
+            if problems:
+                raise WorkflowError(problems)
         else:
             refuse(own_sheet_problem(person, n, self.sheet_name))
             stage = st.stage

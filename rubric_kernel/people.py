@@ -68,15 +68,18 @@ log = Table(
 )
 
 
-def registry(store: Store, dataset: str) -> dict[str, Person]:
-    """Every registered person of the programme, by login."""
+def registry(store: Store, dataset: str, login: str | None = None) -> dict[str, Person]:
+    """Every registered person of the programme, by login (only ``login``'s, when given: each save asks
+    who acts, and building all 78 demo people with their 1,100 assignments cost most of a save's time)."""
+
+    def only(t: Table) -> tuple:
+        return (t.c.dataset == dataset, t.c.login == login) if login else (t.c.dataset == dataset,)
+
     with store.engine.connect() as conn:
-        rows = conn.execute(select(people).where(people.c.dataset == dataset).order_by(people.c.id)).all()
-        grants = conn.execute(select(roles.c.login, roles.c.role).where(roles.c.dataset == dataset)).all()
+        rows = conn.execute(select(people).where(*only(people)).order_by(people.c.id)).all()
+        grants = conn.execute(select(roles.c.login, roles.c.role).where(*only(roles))).all()
         assigned = conn.execute(
-            select(assignments.c.login, assignments.c.institution, assignments.c.grp).where(
-                assignments.c.dataset == dataset
-            )
+            select(assignments.c.login, assignments.c.institution, assignments.c.grp).where(*only(assignments))
         ).all()
     held: dict[str, set[str]] = {}
     for g in grants:
@@ -98,7 +101,7 @@ def registered_any(store: Store, dataset: str) -> bool:
 
 def by_login(store: Store, dataset: str, login: str) -> Person | None:
     """The registered person with this login, or None (keys and signatures look people up here)."""
-    return registry(store, dataset).get(login)
+    return registry(store, dataset, login).get(login)
 
 
 def find(store: Store, dataset: str, who: str) -> Person | None:
