@@ -31,7 +31,7 @@ from rubric_kernel import hub
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.store import StaleSave, Store, StoreError
 
-INDICATORS = ("indicator:1", "indicator:2", "indicator:3")  # few keys: colleagues collide often
+INDICATORS = (1, 2, 3)  # few indicators: colleagues collide often
 
 
 @dataclass
@@ -55,7 +55,7 @@ def expert(url: str, institutions: list[int], seconds: float, period: float, see
             forms[number] = open_assessment(str(number), db=url, mode="interactive", bootstrap_store=False)
         a = forms[number]
         snap = a.snapshot(refresh=True)
-        key = rng.choice(INDICATORS)
+        key = a.ws.rubric.indicators[rng.choice(INDICATORS)].urn  # the store's key, as the form saves it
         note = f"负载测试 {seed}-{n}"
         changes = {key: {**snap.live.get(key, {"evidence": "", "free": [], "ticks": {}}), "note": note}}
         time.sleep(rng.uniform(0, 1))  # the expert edits; a colleague may save meanwhile
