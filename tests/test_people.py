@@ -149,7 +149,9 @@ def test_an_unregistered_login_is_refused_in_one_line(db, monkeypatch):
 def test_a_revoked_hub_user_is_told_so_not_refused_for_a_missing_role(db, store, monkeypatch):
     people.revoke(store, "demo", ORGANISER, by="demo_admin", role_names=["organiser"])
     monkeypatch.setenv(HUB_ENV, ORGANISER)
-    refused(db, ("stage", "13", "现场评估"), "", f"您的账号（{ORGANISER}）已被撤销（于 ", "由 demo_admin）", "联系管理员")
+    refused(
+        db, ("stage", "13", "现场评估"), "", f"您的账号（{ORGANISER}）已被撤销（于 ", "由 demo_admin）", "联系管理员"
+    )
 
 
 def test_there_is_no_by_option_any_more(db, capsys):
