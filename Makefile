@@ -45,7 +45,7 @@ lab: setup $(KERNEL_PROFILE)
 	  JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/config $(VENV)/bin/jupyter lab notebooks/assessment.ipynb
 
 expert: setup $(KERNEL_PROFILE)
-	IPYTHONDIR=$(CURDIR)/var/ipython $(VENV)/bin/voila notebooks/assessment.ipynb --port=8866
+	IPYTHONDIR=$(CURDIR)/var/ipython JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/config $(VENV)/bin/voila notebooks/assessment.ipynb --port=8866
 
 lint: setup
 	$(VENV)/bin/ruff check .

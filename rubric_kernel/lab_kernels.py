@@ -4,7 +4,8 @@ Opening the assessment notebook used to wait for a fresh Python kernel to start 
 ipywidgets, pydantic, SQLAlchemy and the package: seconds on a busy machine, and only after the page
 had loaded and asked for a session. This Jupyter server extension starts the batch's kernel template
 (``batch.zygote``) when the server starts, preloading what the notebook's cells import, so by the
-time the page asks, a kernel is a fork away. The ``rubric-kernel-lab`` provisioner (the
+time the page asks, a kernel is a fork away. Voilà (``make expert``) loads no server extensions: its
+``jupyter/config/voila.py`` calls ``start_template`` instead. The ``rubric-kernel-lab`` provisioner (the
 ``jupyter_client.kernel_provisioners`` entry point, chosen by
 ``KernelProvisionerFactory.default_provisioner_name`` in ``jupyter/config``) forks from it; a kernel
 spec that is not this interpreter's IPython kernel, or a template that failed, starts as usual.
@@ -89,9 +90,15 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "rubric_kernel.lab_kernels"}]
 
 
-def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Start the template now, while the browser is still loading the page."""
+def start_template() -> None:
+    """Start the server's template (once), from the thread that lives as long as the server: the
+    template dies with that thread's process (``lifetime.die_with_parent``)."""
     global _TEMPLATE
     if _TEMPLATE is None:
         _TEMPLATE = _Template()
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Start the template now, while the browser is still loading the page."""
+    start_template()
     serverapp.log.info("rubric-kernel: kernel template starting (lab kernels are forked from it)")
