@@ -50,11 +50,11 @@ TICK_JS = """async () => {
 
 
 # Records, from now on, when the Run All menu item is released (Lumino runs a menu command on
-# mouseup), when each code cell's prompt gets its number (its execute_reply has arrived) and when the
+# pointerup), when each code cell's prompt gets its number (its execute_reply has arrived) and when the
 # form's Save button is in the page: where Run All's time goes, kernel or browser.
 TRACE_JS = """() => {
   const t0 = performance.now(); const seen = {}; window.__rkTrace = seen;
-  document.addEventListener('mouseup', e => {
+  document.addEventListener('pointerup', e => {
     if (!('run all' in seen) && e.target.closest('[data-command="runmenu:run-all"]')) seen['run all'] = performance.now() - t0;
   }, true);
   const look = () => {
