@@ -1,10 +1,12 @@
 """The expert's JupyterLab kernels: forked from the server's preloaded template, chosen through
-jupyter_client's documented default-provisioner setting, and launched as usual when not ours."""
+jupyter_client's documented default-provisioner setting, and launched as usual when not ours; and the
+JupyterLab page config that leaves out the plugins an expert never uses."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
@@ -73,3 +75,28 @@ def test_lab_kernel_is_a_fork_of_the_preloaded_template(template, tmp_path, monk
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     assert not km.is_alive()
+
+
+def test_page_config_disables_only_installed_plugins_and_jupyterlab_reads_it(monkeypatch):
+    """A misspelt name would silently disable nothing; the config must be where JupyterLab looks."""
+    import jupyterlab
+    from jupyter_core.paths import jupyter_path
+    from jupyterlab_server.config import get_page_config
+
+    disabled = json.loads((SERVER_CONFIG / "labconfig" / "page_config.json").read_text(encoding="utf-8"))
+    names = set(disabled["disabledExtensions"])
+    core = json.loads((Path(jupyterlab.__file__).parent / "static" / "package.json").read_text(encoding="utf-8"))
+    labext = [Path(d) for d in jupyter_path("labextensions")]
+    federated = {
+        json.loads(p.read_text(encoding="utf-8"))["name"]
+        for d in labext
+        for p in d.glob("**/package.json")
+        if "static" not in p.parts
+    }
+    assert names <= set(core["jupyterlab"]["extensions"]) | federated, (
+        names - set(core["jupyterlab"]["extensions"]) - federated
+    )
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(SERVER_CONFIG))
+    read = get_page_config([str(d) for d in labext])
+    got = read["disabledExtensions"]  # a list of names once merged across config folders
+    assert set(got if isinstance(got, list) else (k for k, v in got.items() if v)) >= names
