@@ -42,10 +42,10 @@ $(KERNEL_PROFILE): jupyter/ipython/profile_default/ipython_kernel_config.py
 
 lab: setup $(KERNEL_PROFILE)
 	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/jupyter/settings IPYTHONDIR=$(CURDIR)/var/ipython \
-	  $(VENV)/bin/jupyter lab notebooks/assessment.ipynb
+	  JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/config $(VENV)/bin/jupyter lab notebooks/assessment.ipynb
 
 expert: setup $(KERNEL_PROFILE)
-	IPYTHONDIR=$(CURDIR)/var/ipython $(VENV)/bin/voila notebooks/assessment.ipynb --port=8866
+	IPYTHONDIR=$(CURDIR)/var/ipython JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/config $(VENV)/bin/voila notebooks/assessment.ipynb --port=8866
 
 lint: setup
 	$(VENV)/bin/ruff check .

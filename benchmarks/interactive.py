@@ -49,10 +49,14 @@ TICK_JS = """async () => {
 }"""
 
 
-# Records, from now on, when each code cell's prompt gets its number (its execute_reply has arrived)
-# and when the form's Save button is in the page: where Run All's time goes, kernel or browser.
+# Records, from now on, when the Run All menu item is released (Lumino runs a menu command on
+# pointerup), when each code cell's prompt gets its number (its execute_reply has arrived) and when the
+# form's Save button is in the page: where Run All's time goes, kernel or browser.
 TRACE_JS = """() => {
   const t0 = performance.now(); const seen = {}; window.__rkTrace = seen;
+  document.addEventListener('pointerup', e => {
+    if (!('run all' in seen) && e.target.closest('[data-command="runmenu:run-all"]')) seen['run all'] = performance.now() - t0;
+  }, true);
   const look = () => {
     document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').forEach((c, i) => {
       const p = c.querySelector('.jp-InputPrompt')?.textContent || '';
@@ -61,6 +65,16 @@ TRACE_JS = """() => {
     if (!('form shown' in seen) && document.querySelector('.rk-save')) seen['form shown'] = performance.now() - t0;
   };
   new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+# The page's own navigation timing, in seconds from the request: HTML received, scripts parsed,
+# every script and style loaded, and when JupyterLab's shell was first in the page.
+NAVIGATION_JS = """() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  const lab = performance.getEntriesByType('resource').filter(r => /\\.js/.test(r.name));
+  const js = lab.length ? Math.max(...lab.map(r => r.responseEnd)) : 0;
+  return {'html': n.responseEnd / 1000, 'DOM ready': n.domContentLoadedEventEnd / 1000,
+          'load event': n.loadEventEnd / 1000, 'last script fetched': js / 1000};
 }"""
 
 
@@ -103,11 +117,14 @@ def browser_figures(tmp: Path, db: Path) -> None:
             t = time.perf_counter()
             run_all(page)
             expect(page.locator(".rk-save")).to_be_visible(timeout=180_000)
-            run = time.perf_counter() - t
-            _line("Run All -> form usable (kernel up)", f"{run:.2f} s", "<= 1.5 s", run <= 1.5)
+            wall = time.perf_counter() - t
             trace = page.evaluate("() => window.__rkTrace")
+            run = (trace["form shown"] - trace["run all"]) / 1000
+            _line("Run All -> form usable (kernel up)", f"{run:.2f} s", "<= 1.5 s", run <= 1.5)
             print(
-                "  in the page, from the trace's start:", ", ".join(f"{k} {v / 1000:.2f} s" for k, v in trace.items())
+                f"  from the Run All command (in the page); {wall:.2f} s with the driver opening the 运行 menu."
+                "\n  in the page, from the trace's start:",
+                ", ".join(f"{k} {v / 1000:.2f} s" for k, v in sorted(trace.items(), key=lambda kv: kv[1])),
             )
             page.locator(".rk-form .rk-item input[type=checkbox]").first.wait_for(state="visible")
             ticks = [page.evaluate(TICK_JS) / 1000 for _ in range(6)]  # on, off, on, ...
@@ -116,17 +133,28 @@ def browser_figures(tmp: Path, db: Path) -> None:
             page.close()
 
             page = browser.new_page()
+            marks: dict[str, float] = {}
+            page.on(
+                "response",
+                lambda r: (
+                    r.request.method == "POST"
+                    and "/api/sessions" in r.url
+                    and marks.setdefault("kernel started (session made)", time.perf_counter() - t)
+                ),
+            )
             t = time.perf_counter()
             page.goto(f"{base}/lab/tree/open_url.ipynb?reset&token={token}", timeout=60_000)
             page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
             shown = time.perf_counter() - t
+            nav = page.evaluate(NAVIGATION_JS)
             page.wait_for_function(KERNEL_READY_JS, polling="raf", timeout=60_000)
             ready = time.perf_counter() - t
             run_all(page)
             expect(page.locator(".rk-save")).to_be_visible(timeout=180_000)
             url = time.perf_counter() - t
             _line("open URL -> form usable (incl. Run All)", f"{url:.2f} s", "<= 5 s", url <= 5)
-            print(f"  notebook shown {shown:.2f} s, kernel connected {ready:.2f} s, form {url:.2f} s")
+            steps = {**nav, "notebook shown": shown, **marks, "kernel connected": ready, "form": url}
+            print("  " + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(steps.items(), key=lambda kv: kv[1])))
             page.close()
         finally:
             browser.close()

@@ -25,6 +25,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = ROOT / "jupyter" / "settings"  # the project's JupyterLab settings (`make lab` uses them in place)
 IPYTHON = ROOT / "jupyter" / "ipython"  # the kernels' profile: imports the form's modules at start
+SERVER_CONFIG = ROOT / "jupyter" / "config"  # the server's: kernels forked from a preloaded template
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -85,6 +86,7 @@ def lab_env(tmp: Path, db: Path) -> dict[str, str]:
         JUPYTER_CONFIG_DIR=str(dirs["config"]),
         JUPYTER_DATA_DIR=str(dirs["data"]),
         IPYTHONDIR=str(tmp / "ipython"),
+        JUPYTER_CONFIG_PATH=str(SERVER_CONFIG),
         RUBRIC_KERNEL_DB=str(db),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )

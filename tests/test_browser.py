@@ -202,12 +202,22 @@ STARTED_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-m
   .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
 
 
+# True once the shown notebook's toolbar names its kernel (its session exists).
+HAS_KERNEL_JS = """() => {
+  const name = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName');
+  const text = (name?.textContent || '').trim();
+  return text !== '' && !/No Kernel|无内核|没有内核/.test(text);
+}"""
+
+
 def _run_all_until_it_runs(page) -> None:
     """Run All, again if it was sent before the kernel was connected (then it silently runs nothing:
     with restored notebooks reconnecting, the kernel indicator cannot tell when this one is ready)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(12):
+        # Sent before the notebook's session exists, Run All opens a kernel-choice dialog instead.
+        page.wait_for_function(HAS_KERNEL_JS, polling="raf", timeout=60_000)
         run_all(page)
         try:
             page.wait_for_function(STARTED_JS, polling="raf", timeout=10_000)

@@ -50,13 +50,14 @@ PRELOAD = (
     "rubric_kernel.report.render",
 )
 DB_VARIABLE = "RUBRIC_KERNEL_ZYGOTE_DB"  # the store URL travels in the environment: ps shows argv
+EXTRA_VARIABLE = "RUBRIC_KERNEL_ZYGOTE_PRELOAD"  # more modules to preload, comma-separated (lab kernels)
 
 
 # ---------------------------------------------------------------------------------------- server
 def _preload(data: str, db: str, as_of: str) -> None:
     import importlib
 
-    for name in PRELOAD:
+    for name in (*PRELOAD, *filter(None, os.environ.pop(EXTRA_VARIABLE, "").split(","))):
         importlib.import_module(name)
     from ..report.render import environment
 
@@ -136,11 +137,12 @@ class Zygote:
     ``wait_ready`` blocks until the template can fork.
     """
 
-    def __init__(self, data: str, db: str, as_of: str):
+    def __init__(self, data: str, db: str, as_of: str, preload: tuple[str, ...] = ()):
         ours, theirs = socket.socketpair()
         # PYDEVD_DISABLE_FILE_VALIDATION: debugpy, preloaded, would warn on stderr that Python's frozen
         # modules may hide breakpoints; batch kernels are never debugged.
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1", **{DB_VARIABLE: db})
+        env[EXTRA_VARIABLE] = ",".join(preload)
         with theirs:
             argv = [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid()), data, as_of]
             self.proc = subprocess.Popen(

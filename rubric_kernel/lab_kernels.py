@@ -1,0 +1,104 @@
+"""Quick kernels for the expert's JupyterLab: forked from a template that imported everything while the page loaded.
+
+Opening the assessment notebook used to wait for a fresh Python kernel to start and import IPython,
+ipywidgets, pydantic, SQLAlchemy and the package: seconds on a busy machine, and only after the page
+had loaded and asked for a session. This Jupyter server extension starts the batch's kernel template
+(``batch.zygote``) when the server starts, preloading what the notebook's cells import, so by the
+time the page asks, a kernel is a fork away. Voilà (``make expert``) loads no server extensions: its
+``jupyter/config/voila.py`` calls ``start_template`` instead. The ``rubric-kernel-lab`` provisioner (the
+``jupyter_client.kernel_provisioners`` entry point, chosen by
+``KernelProvisionerFactory.default_provisioner_name`` in ``jupyter/config``) forks from it; a kernel
+spec that is not this interpreter's IPython kernel, or a template that failed, starts as usual.
+Each kernel is still a process of its own with a fresh namespace: only the imports are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.connect import KernelConnectionInfo
+
+from .batch.provisioner import ForkedProcess, ForkProvisioner
+from .batch.zygote import TemplateFailed, Zygote
+
+NAME = "rubric-kernel-lab"  # the entry point's name (pyproject.toml)
+# What the assessment notebook's setup and form cells import, beyond the batch template's list.
+PRELOAD = ("ipywidgets", "rubric_kernel.assessment", "rubric_kernel.form", "rubric_kernel.form_app")
+
+
+class _Template:
+    """The server's one template and whether it came up (waited for in a thread, not the event loop)."""
+
+    def __init__(self) -> None:
+        self.zygote = Zygote("", "", "", PRELOAD)
+        self.ready = threading.Event()
+        self.ok = False
+        threading.Thread(target=self._wait, daemon=True, name="rubric-kernel-template").start()
+
+    def _wait(self) -> None:
+        try:
+            self.zygote.wait_ready()
+            self.ok = True
+        except (TemplateFailed, OSError):
+            self.ok = False
+        finally:
+            self.ready.set()
+
+
+_TEMPLATE: _Template | None = None
+
+
+def _ours(cmd: list[str]) -> bool:
+    """An IPython kernel of this very interpreter: the only kind the template can become."""
+    if not cmd or "-f" not in cmd:
+        return False
+    try:
+        same = Path(cmd[0]).resolve() == Path(sys.executable).resolve()
+    except OSError:
+        return False
+    return same and ("ipykernel_launcher" in cmd or "ipykernel" in cmd)
+
+
+class LabProvisioner(ForkProvisioner):
+    """Forks lab kernels from the server's template once it is ready; otherwise launches as usual."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        template = _TEMPLATE
+        if template is not None and _ours(cmd):
+            await asyncio.to_thread(template.ready.wait)
+            if template.ok:
+                env = {k: str(v) for k, v in (kwargs.get("env") or os.environ).items()}
+                cwd = str(kwargs.get("cwd") or os.getcwd())
+                try:
+                    pid = await asyncio.to_thread(template.zygote.fork, list(cmd), env, cwd)
+                except (TemplateFailed, OSError):
+                    pid = None
+                if pid is not None:
+                    self.process = ForkedProcess(pid)  # type: ignore[assignment]
+                    self.pid = self.pgid = pid  # the kernel calls setsid(): it leads its own group
+                    self.cwd = cwd
+                    return self.connection_info
+        return await super().launch_kernel(cmd, **kwargs)  # no template in the server: a usual launch
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "rubric_kernel.lab_kernels"}]
+
+
+def start_template() -> None:
+    """Start the server's template (once), from the thread that lives as long as the server: the
+    template dies with that thread's process (``lifetime.die_with_parent``)."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = _Template()
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Start the template now, while the browser is still loading the page."""
+    start_template()
+    serverapp.log.info("rubric-kernel: kernel template starting (lab kernels are forked from it)")
