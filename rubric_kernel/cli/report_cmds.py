@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ..batch.inprocess import skip_iri_grammar
+
+    skip_iri_grammar()  # before anything imports nbformat
     from ..batch.params import install, notebook_parameters
     from ..batch.worker import Job, run_job
 
@@ -61,7 +64,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     params = notebook_parameters(inst.number, as_of=args.as_of or "", **input_paths(args))
     install()
     title = report_title(inst.name, ws.dataset.mark)
-    res = run_job(Job(inst.number, title, out, params, NOTEBOOK, issuer, ws.dataset.synthetic))
+    # One report: the notebook runs in this process (no kernel to start, no second import of the package).
+    res = run_job(Job(inst.number, title, out, params, NOTEBOOK, issuer, ws.dataset.synthetic), in_process=True)
     if not res.ok:
         raise InputError([Fault(f"机构 {inst.number}", f"报告生成失败：{res.error}")])
     html = out / f"{inst.number:02d}.html"
