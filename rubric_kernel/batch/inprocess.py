@@ -45,7 +45,9 @@ def execute_in_process(parameters: dict[str, str], notebook: Path = NOTEBOOK, cw
     nb = parameterize_notebook(load_notebook_node(str(notebook)), parameters)  # as papermill.execute_notebook
     config = Config()
     config.HistoryManager.enabled = False  # as the batch's kernels: no history database for these cells
+    main = sys.modules["__main__"]
     shell = InteractiveShell.instance(config=config)
+    sys.modules["__main__"] = main  # the shell installs its namespace there; this process keeps its own
     count = 0
     with contextlib.chdir(cwd or notebook.parent):
         for cell in nb.cells:
