@@ -59,3 +59,9 @@ def excerpt(value: object, limit: int = 40) -> str:
     """
     text = "".join(ch if ch.isprintable() else " " for ch in str(value)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class StoreError(Exception):
+    """A save the store refused; the message is for the user (Chinese).
+
+    Defined here, not in ``store``, so the command line can catch it without importing the store."""

@@ -14,15 +14,6 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    BestAvailableEncryption,
-    Encoding,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-    load_pem_public_key,
-)
 from sqlalchemy import insert, select
 
 from .errors import Fault, InputError, display_path
@@ -52,6 +43,9 @@ def private_path(login: str) -> Path:
 
 
 def public_pem(public: bytes) -> str:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return (
         Ed25519PublicKey.from_public_bytes(public)
         .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
@@ -66,6 +60,9 @@ def new_private(login: str, passphrase: str, *, force: bool = False) -> tuple[Si
     path = private_path(login)
     if path.exists() and not force:
         raise KeyRefused(f"{display_path(path)} 已有 {login} 的私钥；确需换新密钥请加 --force，并请管理员吊销旧公钥")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, PrivateFormat
+
     key = SigningKey(login, Ed25519PrivateKey.generate())
     pem = key.private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase.encode()))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -79,6 +76,9 @@ def new_private(login: str, passphrase: str, *, force: bool = False) -> tuple[Si
 
 
 def load_private(login: str, passphrase: str, path: Path | None = None) -> SigningKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     path = path or private_path(login)
     try:
         data = path.read_bytes()
@@ -114,6 +114,9 @@ def prepare_seal(store: Store, issuer: str, synthetic: bool) -> None:
 
 def read_public(path: Path) -> bytes:
     """A public key file (PEM, as ``keys new`` writes it) as raw Ed25519 bytes."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     where = display_path(path)
     try:
         key = load_pem_public_key(path.read_bytes())

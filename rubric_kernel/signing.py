@@ -14,13 +14,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING
 
 from .records import Event
 from .sheet_codec import canonical
+
+if TYPE_CHECKING:  # cryptography is imported where keys are made or checked: most commands never do
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ED25519 = "ed25519"
 ALGORITHMS = (ED25519,)
@@ -41,6 +41,8 @@ SIGNED_FIELDS = (
 
 
 def raw_public(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -80,6 +82,8 @@ class SigningKey:
 
 def demo_key(login: str) -> SigningKey:
     """The deterministic demo key of a login: the same on every machine, so the demo needs no setup."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     seed = hashlib.sha256((DEMO_SEED_LABEL + login).encode("utf-8")).digest()
     return SigningKey(login, Ed25519PrivateKey.from_private_bytes(seed), demo=True)
 
@@ -124,6 +128,9 @@ class KeyRecord:
 def verify_bytes(algorithm: str, public: bytes, message: bytes, signature: str) -> bool:
     if algorithm != ED25519:
         return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(unb64(signature), message)
     except (InvalidSignature, ValueError):

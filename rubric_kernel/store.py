@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from . import engines, migrate, pg_setup, sqlite_file
 from .authz import revoked_message
 from .bundled import default_db_path
-from .errors import display_path
+from .errors import StoreError, display_path
 from .records import Event, RubricRef, Version
 from .rubric import Rubric
 from .sheet import Sheet
@@ -106,10 +106,6 @@ keys = Table(
     Column("note", Text, nullable=False),
 )
 CORE_TABLES = ("rk_meta", "rk_versions", "rk_events")  # every schema has these; later ones come with upgrades
-
-
-class StoreError(Exception):
-    """A save the store refused; the message is for the user (Chinese)."""
 
 
 class StoreDamaged(StoreError):

@@ -16,6 +16,7 @@ from typing import Any
 from .bundled import DEMO_DATA, MATERIALS_PATH, ROSTER_PATH, RUBRIC_PATH
 from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
+from .input_cache import INPUTS
 from .judgments_file import JudgmentsFile, read_judgments
 from .programme import Materials, load_materials
 from .records import RubricRef
@@ -119,7 +120,8 @@ class WorkspaceCache:
     """``load_workspace``, reused while none of the input files has changed (size and mtime).
 
     A kernel process owns one (``KERNEL_WORKSPACES``): its notebook cells, and the kernels forked from
-    a batch template, then share the loaded inputs and what the workspace memoises (the cohort).
+    a batch template, then share the loaded inputs and what the workspace memoises (the cohort). A
+    new process reads the inputs validated by an earlier one from ``input_cache`` when none changed.
     """
 
     def __init__(self) -> None:
@@ -133,7 +135,10 @@ class WorkspaceCache:
         files += [
             folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
         ]
-        return self._last.get(_signature(files), lambda: load_workspace(data, rubric, roster))
+        # In this process: reused while no file's stat changes; across processes: the disk cache of var/.
+        return self._last.get(
+            _signature(files), lambda: INPUTS.get(files, lambda: load_workspace(data, rubric, roster))
+        )
 
 
 KERNEL_WORKSPACES = WorkspaceCache()  # the kernel process's inputs: see WorkspaceCache

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rubric_kernel.cli import core_cmds, main
+from rubric_kernel.cli import COMMANDS, MODULE_OF, core_cmds, main
 from rubric_kernel.spreadsheet import csv_safe, csv_text
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
@@ -309,6 +309,35 @@ def test_score_does_not_import_the_notebook_machinery(place):
     unneeded = {"papermill", "nbconvert", "jupyter_client", "nbformat", "IPython", "alembic", "openpyxl"}
     heavy = {m for m in imported if m.split(".")[0] in unneeded}
     assert not heavy, sorted(heavy)[:10]
+    # Only the score command's module: not the workflow, signing-key, batch or report commands.
+    other = {f"rubric_kernel.cli.{m}" for m in COMMANDS if m != "core_cmds"} | {"rubric_kernel.workflow.service"}
+    assert not imported & other, sorted(imported & other)
+
+
+def test_the_command_table_is_what_the_modules_register():
+    """The parser imports only the named command's module: the table must say which module registers it."""
+    import argparse
+    import importlib
+
+    for name, commands in COMMANDS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"rubric_kernel.cli.{name}").register(sub)
+        assert tuple(sub.choices) == commands, name
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["-h"], ["--home", ".", "-h"], ["-h", "score"], ["scor", "13"], ["--home"]],
+)
+def test_help_and_a_mistyped_command_still_see_every_command(argv, capsys):
+    """Without a recognised command (help, a typo) every module is registered: the usage lists them all."""
+    with pytest.raises(SystemExit):
+        main(argv)
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert "Traceback" not in shown
+    if "--home" not in argv[-1:]:
+        assert all(c in shown for c in MODULE_OF), [c for c in MODULE_OF if c not in shown]
 
 
 # ------------------------------------------------------------------ --rubric and --roster everywhere

@@ -251,3 +251,63 @@ def test_a_removed_section_fails_verification(made, keys_file, tmp_path):
     assert edited != made["html"]
     code, out = _verify_alone(edited, keys_file, tmp_path)
     assert code == 1 and "缺少章节“附录三”" in out
+
+
+# ------------------------------------------------------------------ one report without a kernel (issue 12 §3)
+def _comparable(html: str) -> str:
+    """The report less what differs between two runs: the injected cell's random id and the seal's time
+    and signature (the seal's digests of the body and of each section stay in)."""
+    from html import escape, unescape
+
+    html = re.sub(r'id="cell-id=[^"]*"', 'id="cell-id"', html)
+    html = re.sub(r"于 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d 以", "于 … 以", html)
+    m = re.search(r'data-seal="([^"]*)"', html)
+    assert m, "the report is sealed"
+    seal = {k: v for k, v in json.loads(unescape(m.group(1))).items() if k not in {"at", "signature"}}
+    return html.replace(m.group(0), f'data-seal="{escape(json.dumps(seal, sort_keys=True))}"')
+
+
+def test_the_command_s_report_is_the_one_the_batch_s_kernel_makes(made, tmp_path, monkeypatch):
+    """``report`` runs the notebook's cells in its own process; the batch runs them in a kernel. Same
+    notebook, same parameters: the same HTML, body digests included."""
+    from rubric_kernel.batch.params import install, notebook_parameters
+    from rubric_kernel.batch.worker import Job, run_job
+    from rubric_kernel.bundled import DEMO_DATA, NOTEBOOK
+    from rubric_kernel.programme import load_programme
+    from rubric_kernel.report.style import report_title
+
+    # Both now, on the same store: other tests of this module add versions after the fixture's report.
+    code, _ = _run(["report", "13", "--db", made["db"], "--out", str(tmp_path / "command")])
+    assert code == 0
+    command = (tmp_path / "command" / "13.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("RUBRIC_KERNEL_DB", f"sqlite:///{made['db']}")
+    ws = load_workspace()
+    install()
+    params = notebook_parameters(13, data=str(DEMO_DATA.resolve()))
+    job = Job(
+        13,
+        report_title(ws.institution(13).name, ws.dataset.mark),
+        tmp_path,
+        params,
+        NOTEBOOK,
+        load_programme().roles.organiser.value,
+        ws.dataset.synthetic,
+    )
+    res = run_job(job)  # in a kernel, as each batch worker does
+    assert res.ok, res.error
+    batch = (tmp_path / "13.html").read_text(encoding="utf-8")
+    assert "演示数据" in batch
+    assert _comparable(command) == _comparable(batch)
+
+
+def test_a_cell_error_in_process_is_one_chinese_line(tmp_path, capsys, monkeypatch):
+    """An institution missing from the roster fails inside the notebook: the command says so in one line."""
+    monkeypatch.setenv("RUBRIC_KERNEL_DB", str(tmp_path / "s.sqlite"))
+    from rubric_kernel.batch.worker import Job, run_job
+    from rubric_kernel.bundled import NOTEBOOK
+
+    params = {"institution": "99", "mode": "report"}
+    res = run_job(Job(99, "标题", tmp_path, params, NOTEBOOK), in_process=True)
+    assert not res.ok
+    assert "99" in res.error and "Traceback" not in res.error and "\n" not in res.error
+    assert not list(tmp_path.glob("*.html"))

@@ -88,8 +88,10 @@ def _first_error_line(exc: BaseException) -> str:
     return text.splitlines()[-1] if text else type(exc).__name__
 
 
-def run_job(job: Job) -> JobResult:
-    """Never raises: a failure is a result, so one institution cannot stop the others."""
+def run_job(job: Job, in_process: bool = False) -> JobResult:
+    """Never raises: a failure is a result, so one institution cannot stop the others.
+
+    ``in_process``: run the notebook's cells in this process instead of a kernel (one report on demand)."""
     import nbformat
 
     from ..files import atomic_write
@@ -99,7 +101,12 @@ def run_job(job: Job) -> JobResult:
 
     start = time.perf_counter()
     try:
-        nb = execute_notebook(job.params, job.notebook)
+        if in_process:
+            from .inprocess import execute_in_process
+
+            nb = execute_in_process(job.params, job.notebook)
+        else:
+            nb = execute_notebook(job.params, job.notebook)
         result, restore = _take_result(nb)
         if result is None:
             raise RuntimeError("工作簿未输出评分结果")

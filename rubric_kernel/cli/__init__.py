@@ -7,40 +7,49 @@ exit; anything unexpected ends in one Chinese line pointing at a log file that h
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 from ..bundled import HOME_ENV
-from ..errors import InputError
-from ..store import StoreError
-from . import (
-    batch_cmds,
-    core_cmds,
-    crash,
-    init_cmds,
-    keys_cmds,
-    maintenance_cmds,
-    people_cmds,
-    report_cmds,
-    store_cmds,
-    workflow_cmds,
-    zh,
-)
+from ..errors import InputError, StoreError
+from . import crash, zh
 
-COMMAND_MODULES = (
-    init_cmds,
-    core_cmds,
-    store_cmds,
-    report_cmds,
-    batch_cmds,
-    workflow_cmds,
-    keys_cmds,
-    people_cmds,
-    maintenance_cmds,
-)
+# Each command's module, in the order of the help. Only the module of the command being run is
+# imported: a command then loads what it uses and nothing else (the workflow, signing and notebook
+# modules cost a command that needs none of them most of a second). tests/test_cli_lazy.py keeps this
+# table equal to what the modules register.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "init_cmds": ("init",),
+    "core_cmds": ("validate", "score", "summary", "rubric"),
+    "store_cmds": ("import-judgments", "export-sheet", "remap-ids", "history"),
+    "report_cmds": ("report", "verify"),
+    "batch_cmds": ("batch",),
+    "workflow_cmds": (
+        "status",
+        "schedule",
+        "stage",
+        "group",
+        "commitment",
+        "sign",
+        "acknowledge",
+        "consolidate",
+        "review",
+        "approve",
+        "publicity",
+        "objection",
+        "decide",
+        "announce",
+    ),
+    "keys_cmds": ("keys",),
+    "people_cmds": ("people", "db-setup"),
+    "maintenance_cmds": ("backup", "restore", "check-store", "init-store", "upgrade-store"),
+}
+MODULE_OF = {command: module for module, commands in COMMANDS.items() for command in commands}
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,21 +59,47 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}：错误：{message}（用法：{self.prog} -h）\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Probe(argparse.ArgumentParser):
+    """A silent first look at the arguments: its errors are left to the full parser."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with a known command only its module is registered; otherwise (help,
+    a mistyped command) every module, so the usage and the error read as before."""
     parser = Parser(prog="rubric-kernel", description="技能人才评价机构信用评估工具")
     parser.add_argument(
         "--home",
         help=f"工作目录，存放 var/（评分库）与 outputs/（默认取 {HOME_ENV}，在源码目录中运行时为源码目录，否则为当前目录）",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
-    for module in COMMAND_MODULES:
+    for module in command_modules(argv):
         module.register(sub)
     return parser
 
 
+def command_modules(argv: Sequence[str] | None) -> list[ModuleType]:
+    """The module registering the command named in ``argv``, or every module when none is recognised."""
+    first = Probe(add_help=False)
+    first.add_argument("--home")
+    first.add_argument("command", nargs="?")
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        known, _ = first.parse_known_args(words)
+    except ValueError:  # e.g. --home without its value: the full parser says what is wrong
+        known = argparse.Namespace(command=None)
+    if known.command not in MODULE_OF or {"-h", "--help"} & set(words[: words.index(known.command)]):
+        names = list(COMMANDS)
+    else:
+        names = [MODULE_OF[known.command]]
+    return [importlib.import_module(f".{name}", __package__) for name in names]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     zh.install()
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     refused = _choose_home(args)
     if refused:
         print(refused, file=sys.stderr)

@@ -19,7 +19,7 @@ from ..id_map import refuse_orphans
 from ..judgments import bootstrap, current_sheet
 from ..sheet import Sheet
 from ..store import Store
-from ..workspace import Workspace, load_workspace
+from ..workspace import KERNEL_WORKSPACES, Workspace
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -93,7 +93,8 @@ def input_paths(args: argparse.Namespace) -> dict[str, str]:
 
 
 def open_workspace(args: argparse.Namespace) -> Workspace:
-    return load_workspace(args.data, args.rubric, args.roster)
+    """The inputs, validated, or as an earlier command validated them when no file has changed since."""
+    return KERNEL_WORKSPACES.load(args.data, args.rubric, args.roster)
 
 
 def open_store(args: argparse.Namespace, ws: Workspace | None = None) -> Store:

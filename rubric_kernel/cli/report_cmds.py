@@ -20,7 +20,7 @@ from ..report.digest import input_digests
 from ..report.style import report_title
 from ..signing import DEMO_MARK
 from ..store import resolve_url
-from .common import add_data_options, input_paths, iso_date, open_store, open_workspace, out_folder
+from .common import add_data_options, input_paths, iso_date, open_store, out_folder
 
 DIGEST_LABELS = {
     "rubric": "指标体系",
@@ -48,20 +48,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ..batch.inprocess import skip_iri_grammar
+
+    skip_iri_grammar()  # before anything imports nbformat
     from ..batch.params import install, notebook_parameters
     from ..batch.worker import Job, run_job
+    from ..workspace import KERNEL_WORKSPACES
 
-    ws = open_workspace(args)
+    paths = input_paths(args)
+    # The notebook's cells, run in this process, load the same paths through the same cache: loaded once.
+    ws = KERNEL_WORKSPACES.load(paths["data"], paths["rubric"] or None, paths["roster"] or None)
     inst = ws.institution(args.number)
     issuer = load_programme().roles.organiser.value  # the organiser issues the report (实施方案 四（一）)
     with open_store(args, ws) as store:  # first use: load the dataset's judgments before the kernel reads them
         prepare_seal(store, issuer, ws.dataset.synthetic)
     out = args.out or outputs_dir() / "reports"
     os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
-    params = notebook_parameters(inst.number, as_of=args.as_of or "", **input_paths(args))
+    params = notebook_parameters(inst.number, as_of=args.as_of or "", **paths)
     install()
     title = report_title(inst.name, ws.dataset.mark)
-    res = run_job(Job(inst.number, title, out, params, NOTEBOOK, issuer, ws.dataset.synthetic))
+    # One report: the notebook runs in this process (no kernel to start, no second import of the package).
+    res = run_job(Job(inst.number, title, out, params, NOTEBOOK, issuer, ws.dataset.synthetic), in_process=True)
     if not res.ok:
         raise InputError([Fault(f"机构 {inst.number}", f"报告生成失败：{res.error}")])
     html = out / f"{inst.number:02d}.html"

@@ -1,0 +1,73 @@
+"""Execute the parameterised assessment notebook in this process, without a kernel, for one report.
+
+``rubric-kernel report`` makes one report: starting a kernel, importing the package a second time in
+it and loading the workspace again cost most of its time. Here the notebook is parameterised exactly
+as the batch does (papermill), its code cells run one after another in an IPython shell in this
+process, and each cell's outputs are recorded as a kernel would send them. The batch's exporter then
+turns the notebook into the same report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+from ..bundled import NOTEBOOK
+
+
+class CellError(RuntimeError):
+    """A cell raised: named like papermill's error (``ename``, ``evalue``) so the report command says the same."""
+
+    def __init__(self, exc: BaseException):
+        self.ename, self.evalue = type(exc).__name__, str(exc)
+        super().__init__(f"{self.ename}: {self.evalue}")
+
+
+def skip_iri_grammar() -> None:
+    """Keep jsonschema (imported by nbformat) from building ``rfc3987_syntax``'s IRI grammars.
+
+    jsonschema imports that package eagerly for its "iri" format checker, and it compiles some thirty
+    Lark parsers at import: 1–3 s here, for a format no notebook schema uses (python-jsonschema#1428).
+    Must run before nbformat is first imported; jsonschema then simply has no "iri" checker.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def execute_in_process(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd: Path | None = None):
+    """The executed notebook node, as ``execute.execute_notebook`` returns it; raises ``CellError`` on a cell error."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+    from traitlets.config import Config
+
+    nb = parameterize_notebook(load_notebook_node(str(notebook)), parameters)  # as papermill.execute_notebook
+    config = Config()
+    config.HistoryManager.enabled = False  # as the batch's kernels: no history database for these cells
+    main = sys.modules["__main__"]
+    shell = InteractiveShell.instance(config=config)
+    sys.modules["__main__"] = main  # the shell installs its namespace there; this process keeps its own
+    count = 0
+    with contextlib.chdir(cwd or notebook.parent):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            count += 1
+            with capture_output() as captured:
+                result = shell.run_cell(cell.source, store_history=False, silent=False)
+            cell.execution_count = count
+            cell.outputs = _outputs(captured)
+            if result.error_before_exec or result.error_in_exec:
+                raise CellError(result.error_before_exec or result.error_in_exec)
+    return nb
+
+
+def _outputs(captured) -> list:
+    """A cell's outputs as nbformat records: its printed text, then its displays (the notebook's cells
+    end in calls, not values, so there is no execute_result to record)."""
+    from nbformat.v4 import new_output
+
+    streams = (("stdout", captured.stdout), ("stderr", captured.stderr))
+    outputs = [new_output("stream", name=name, text=text) for name, text in streams if text]
+    return outputs + [new_output("display_data", data=o.data, metadata=o.metadata or {}) for o in captured.outputs]

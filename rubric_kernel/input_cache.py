@@ -1,0 +1,82 @@
+"""Validated inputs kept on disk between commands, in the working folder's ``var/cache``.
+
+Loading the rubric, roster, 附件3 checklist and dataset parses YAML and CSV and validates every row:
+most of a short command's time (``rubric-kernel score``). The loaded objects are pickled under a key
+made of the content digests of every input file and the stat of the package's own source files, so
+any change to an input or to the code that built them loads afresh. A cache file that cannot be read
+back (truncated, foreign, from another version) is ignored and rewritten; one that cannot be written
+(read-only folder) is simply not kept. The folder is the store's own ``var/``: whoever can write
+there can already rewrite the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .bundled import var_dir
+from .files import atomic_write
+
+PACKAGE = Path(__file__).resolve().parent
+PREFIX = "inputs-"
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "absent"
+
+
+def _code_stamp() -> list[tuple[str, int, int]]:
+    stamp = []
+    for p in sorted(PACKAGE.rglob("*.py")):
+        st = p.stat()
+        stamp.append((str(p.relative_to(PACKAGE)), st.st_mtime_ns, st.st_size))
+    return stamp
+
+
+class InputCache:
+    """One pickled value per set of input files; the latest set only (older entries are removed)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+
+    @property
+    def folder(self) -> Path:
+        return self._folder or var_dir() / "cache"  # var_dir() read when used: --home is set after import
+
+    def key(self, files: Iterable[Path]) -> str:
+        h = hashlib.sha256()
+        for path in files:
+            # the path as given too: a relative one names another folder from another working folder
+            h.update(f"{path}\0{path.resolve()}\0{_file_digest(path)}\0".encode())
+        h.update(repr(_code_stamp()).encode())
+        return h.hexdigest()[:32]
+
+    def get(self, files: Iterable[Path], build: Callable[[], Any]) -> Any:
+        """The value cached for these files' contents, else ``build()`` (then cached)."""
+        path = self.folder / f"{PREFIX}{self.key(files)}.pickle"
+        try:
+            return pickle.loads(path.read_bytes())
+        except OSError:
+            pass  # absent, or no cache folder at all
+        except Exception:  # any cache that does not read back is rebuilt, never trusted
+            with contextlib.suppress(OSError):
+                path.unlink()
+        value = build()
+        try:
+            atomic_write(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            for old in self.folder.glob(f"{PREFIX}*.pickle"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only working folder: the command works, uncached
+        return value
+
+
+INPUTS = InputCache()
