@@ -93,14 +93,17 @@ def demo_entries(folder: Path) -> tuple[str, list[dict]]:
 
 def bootstrap_demo(store: Store, dataset: str, folder: Path, synthetic: bool) -> bool:
     """First use of a synthetic dataset: record its shipped collection record, as the demo organiser
-    it names (a registered 第三方评估机构), unless the programme has a collection record already."""
+    it names (a registered 第三方评估机构), unless the programme has a collection record already or
+    that organiser is not registered."""
     path = folder / DEMO_FILE
     if not synthetic or not path.exists() or any(e.kind == KIND for e in store.events(dataset, PROGRAMME_WIDE)):
         return False
     login, entries = demo_entries(folder)
     person = people.by_login(store, dataset, login)
+    if person is None:  # the demo registry is not loaded (a server set up with its own people): nobody to act as
+        return False
     where = display_path(path)
-    if person is None or not person.has("organiser"):
+    if not person.has("organiser"):
         raise InputError([Fault(f"{where} by", f"“{login}”不是已登记的第三方评估机构人员")])
     types, faults, payloads = record_types(), [], []
     for i, e in enumerate(entries, 1):
