@@ -97,6 +97,9 @@ def test_the_letter_is_dated_by_the_clock_and_sent_once(wf, store, ws, db, objec
     event = store.events(ws.dataset.name, 13)[-1]
     assert (event.kind, event.login) == ("objection_letter", CENTRE)
 
+    rc, status, _ = cli("status", "13", "--db", str(db))
+    assert f"{TODAY.isoformat()} 已告知申请人（{CENTRE_NAME}）" in status
+
     rc, _, err = cli("letter", "13", str(objected), "--db", str(db), "--out", str(out))
     assert rc == 3 and f"已于 {TODAY.isoformat()} 告知申请人" in err
 

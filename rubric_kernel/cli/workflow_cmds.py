@@ -197,8 +197,9 @@ def cmd_status(args) -> int:
                         + (f"（补录：{e.payload['late']}）" if e.payload.get("late") else "")
                     )
                 for o in st.objections:
+                    told = f"  {o.letter.isoformat()} 已告知申请人（{o.letter_by}）" if o.letter else ""
                     print(
-                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {DECISION_ZH[o.decision]} {o.change}"
+                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {DECISION_ZH[o.decision]} {o.change}{told}"
                     )
                 for expert, problems in forged.items():
                     if problems:
