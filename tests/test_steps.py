@@ -21,6 +21,7 @@ from rubric_kernel.assessment import Assessment
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.programme import DEFAULT_MARK, load_materials
 from rubric_kernel.records import Event
+from rubric_kernel.report.digest import input_digests
 from rubric_kernel.report.loader import load_context
 from rubric_kernel.report.render import report_body
 from rubric_kernel.spreadsheet import MARK_COLUMN
@@ -185,6 +186,18 @@ def test_an_empty_source_is_refused(wf):
     act(AGENT)
     with pytest.raises(WorkflowError, match="须写明“约谈”信用信息的采集来源"):
         wf.collect("约谈", " ", clock.ActDate(TODAY))
+
+
+def test_a_new_collection_changes_the_inputs_every_report_verifies(wf, ws, store):
+    def inputs(n: int) -> dict[str, str]:
+        return input_digests(Assessment(ws, store, ws.institution(n), ws.dataset.as_of, "现场评估"))
+
+    before = {n: inputs(n) for n in (13, 66)}
+    act(AGENT)
+    wf.collect("约谈", "新的采集来源", clock.ActDate(TODAY))
+    for n, digests in before.items():
+        after = inputs(n)
+        assert after["workflow"] != digests["workflow"] and after["judgments"] == digests["judgments"]
 
 
 def _partial_demo(folder: Path, dropped: set[str]) -> None:
