@@ -20,6 +20,7 @@ from .roster import Institution
 from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import GROUP_SHEET, Snapshot, Store
+from .workflow.collection import PROGRAMME_WIDE
 from .workflow.state import STAGES, WorkflowState, derive
 from .workspace import KERNEL_WORKSPACES, Workspace
 
@@ -115,6 +116,10 @@ class Assessment:
 
     def events(self):
         return self.store.events(self.dataset, self.institution.number)
+
+    def programme_events(self):
+        """The events of the whole programme (the pre-collection record), which every report states."""
+        return self.store.events(self.dataset, PROGRAMME_WIDE)
 
     def workflow(self) -> WorkflowState:
         """The institution's workflow state, read once per snapshot (a report asks for it three times)."""

@@ -37,6 +37,7 @@ ROSTER_PATH = PARAMETERS / "institutions.csv"
 MATERIALS_PATH = PARAMETERS / "materials.yaml"
 PROGRAMME_PATH = PARAMETERS / "programme.yaml"
 ID_MAP_PATH = PARAMETERS / "id-map.yaml"
+COLLECTION_PATH = PARAMETERS / "collection.yaml"
 DEMO_DATA = (_BUNDLED / "demo").resolve()
 NOTEBOOKS = (_BUNDLED / "notebooks").resolve()
 NOTEBOOK = NOTEBOOKS / "assessment.ipynb"

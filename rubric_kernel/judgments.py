@@ -17,6 +17,7 @@ from .rubric import Rubric
 from .sheet import Sheet, check_sheet
 from .sheet_codec import sheet_to_entries
 from .store import GROUP_SHEET, SaveRequest, Store, Version
+from .workflow import collection
 from .workflow.state import SIGNED, derive
 from .workspace import Workspace, judgment_files, read_checked
 
@@ -164,6 +165,7 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     """
     by_number = judgment_files(ws)
     people.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
+    collection.bootstrap_demo(store, ws.dataset.name, ws.dataset.folder, ws.dataset.synthetic)
     known = store.institutions(ws.dataset.name)
     marker = f"judgments_imported:{ws.dataset.name}"
     report = Bootstrap(ws.dataset.folder / "judgments", store.display)

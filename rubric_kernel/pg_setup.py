@@ -78,11 +78,11 @@ POLICIES = {
         ),
         "rk_organiser": (
             f"login = current_user AND {_holds('rk_events', 'organiser')} AND "
-            f"(kind IN ('group', 'commitment', 'schedule', 'acknowledgement') OR {_to(ORGANISER_MOVES)})"
+            f"(kind IN ('group', 'commitment', 'schedule', 'acknowledgement', 'collection') OR {_to(ORGANISER_MOVES)})"
         ),
         "rk_centre": (
             f"login = current_user AND {_holds('rk_events', 'centre')} AND "
-            "(kind IN ('review', 'publicity', 'objection', 'objection_decision') "
+            "(kind IN ('review', 'publicity', 'objection', 'objection_decision', 'objection_letter') "
             f"OR {_to(CENTRE_MOVES)} "
             "OR (kind = 'transition' AND (payload::json ->> 'from') = '公告' AND (payload::json ->> 'to') = '复核'))"
         ),

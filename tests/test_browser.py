@@ -197,6 +197,46 @@ def test_form_in_voila(lab):
         page.close()
 
 
+OUTSIDER, OUTSIDER_NAME = "demo_expert_16", "杜志（演示专家）"  # registered, in 第2组: not assigned 13
+
+
+def test_an_unassigned_expert_is_refused_in_the_form(lab):
+    """The counterpart of the saves above (a registered expert of 13's group): a registered expert of
+    another group opens 13's form in Voilà, ticks an item and saves; the form shows the one Chinese
+    refusal line naming the role needed, and the store has nothing new."""
+    from playwright.sync_api import expect
+
+    root, db, _base, _token, browser, seeded, env = lab
+    dataset, ind, item, level1, level2, _n = seeded
+    app = root / "voila-outsider"
+    app.mkdir(exist_ok=True)
+    write_notebook(app / "assessment.ipynb", INSTITUTION, EXPERT)
+    page = browser.new_page()
+    try:
+        with voila(app / "assessment.ipynb", {**env, "RUBRIC_KERNEL_ACTOR": OUTSIDER}) as url:
+            page.goto(f"{url}/?institution={INSTITUTION}", timeout=120_000)
+            expect(page.locator(".rk-save")).to_be_visible(timeout=120_000)
+            before = len(_history(db, dataset, ind))
+            box = page.locator(f".rk-item-{item.id} input[type=checkbox]")
+            _open_section(page, box, level1, level2)
+            box.scroll_into_view_if_needed()
+            box.check()
+            page.locator(".rk-save").click()
+            expect(page.locator(".rk-message")).to_contain_text(
+                f"{OUTSIDER_NAME}（{OUTSIDER}） 不是机构 {INSTITUTION} 评估小组的成员，不能保存其评分表"
+                "（需要分配到该机构的“评估专家”）",
+                timeout=15_000,
+            )
+            assert "已保存" not in page.locator(".rk-message").inner_text()
+            assert len(_history(db, dataset, ind)) == before
+            page.screenshot(path=str(SCREENSHOT.with_name("voila-refused.png")))
+    except Exception:
+        page.screenshot(path=str(SCREENSHOT.with_name("failure-voila-refused.png")))
+        raise
+    finally:
+        page.close()
+
+
 # True once the shown notebook's prompts say a cell is running or has run.
 STARTED_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]
   .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""

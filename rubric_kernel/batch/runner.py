@@ -29,6 +29,7 @@ from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
 from ..sheet_codec import digest
 from ..store import Snapshot, Store
+from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
 from . import cohort_pages
 from .fingerprint import fingerprint, shared_inputs
@@ -234,7 +235,10 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
     events: dict[int, list] = {}
     for e in store.events(ws.dataset.name):
         events.setdefault(e.institution, []).append(e)
-    own = {n: institution_digests(ws, n, snapshots.get(n, Snapshot({})), events.get(n, [])) for n in ws.roster}
+    wide = events.get(PROGRAMME_WIDE, [])  # the pre-collection record, which every report states
+    own = {
+        n: institution_digests(ws, n, snapshots.get(n, Snapshot({})), [*wide, *events.get(n, [])]) for n in ws.roster
+    }
     prints = {n: fingerprint(shared, own[n]) for n in ws.roster}
     selected = set(cfg.numbers)
 

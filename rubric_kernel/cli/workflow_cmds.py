@@ -20,7 +20,7 @@ from ..evidence import parse_date
 from ..labels import DECISION_ZH, acknowledgement_text, local_time
 from ..programme import PROGRAMME_PATH, Programme, check_limit, load_programme
 from ..signing import DEMO_MARK
-from ..workflow import documents
+from ..workflow import collection, documents
 from ..workflow.consolidate import consolidate, render_consolidation
 from ..workflow.schedule import PlanError, check_known, plan_visits
 from ..workflow.service import Workflow
@@ -143,6 +143,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--note", required=True, help="核实情况")
     p.add_argument("--adjust", action="append", metavar="指标=分值:理由")
 
+    p = _cmd(sub, "letter", "告知申请人：登记异议处理结果告知书的发出日期并生成告知书", cmd_letter, late=True)
+    p.add_argument("objection", type=int, help="异议编号（见 status）")
+    p.add_argument("--date", help="告知书发出日期（默认今天）")
+    p.add_argument("--out", type=out_folder, help="输出目录（默认 outputs/workflow）")
+    p.add_argument("--pdf", action="store_true", help="另把告知书打印为 A4 PDF")
+
+    p = _cmd(sub, "collect", "登记信用记录预采集：某类信用信息的采集来源与日期", cmd_collect, number=False, late=True)
+    p.add_argument("--type", required=True, help="信用记录类型（方案所列 12 类之一，可用逗号分隔多类）")
+    p.add_argument("--source", required=True, help="采集来源")
+    p.add_argument("--date", help="采集日期（默认今天）")
+
     p = _cmd(sub, "announce", "公告最终结果，生成公告名单与共享数据", cmd_announce, number=False, late=True)
     p.add_argument("--date", help="公告日期（默认今天）")
     p.add_argument("--valid-years", type=int, help="结果有效期（年，默认取评估项目参数）")
@@ -186,8 +197,9 @@ def cmd_status(args) -> int:
                         + (f"（补录：{e.payload['late']}）" if e.payload.get("late") else "")
                     )
                 for o in st.objections:
+                    told = f"  {o.letter.isoformat()} 已告知申请人（{o.letter_by}）" if o.letter else ""
                     print(
-                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {DECISION_ZH[o.decision]} {o.change}"
+                        f"      异议 {o.id}：{o.applicant}（{o.date}）{o.grounds}  —  {DECISION_ZH[o.decision]} {o.change}{told}"
                     )
                 for expert, problems in forged.items():
                     if problems:
@@ -386,6 +398,35 @@ def cmd_decide(args) -> int:
             adjust=_adjustments(args.adjust),
         )
     return _done(f"异议 {args.objection} 已处理：{'成立' if args.decision == 'upheld' else '不成立'}。")
+
+
+def cmd_letter(args) -> int:
+    when = _act_date(args.date, args.late, "告知书发出", "--date")
+    with _open(args) as wf:
+        wf.send_letter(args.number, args.objection, when)
+        objection = next(o for o in wf.state(args.number).objections if o.id == args.objection)
+        institution = wf.ws.institution(args.number)
+    out = Path(args.out) if args.out else outputs_dir() / "workflow"
+    for p in documents.write_decision_letter(out, institution, objection, wf.programme, wf.ws.dataset.mark):
+        print(display_path(p))
+        if args.pdf:
+            from ..report.pdf import html_to_pdf
+
+            print(display_path(html_to_pdf(p)))
+    return _done(f"异议 {args.objection} 的处理结果已告知申请人 {objection.applicant}（{when.shown}）。")
+
+
+def cmd_collect(args) -> int:
+    when = _act_date(args.date, args.late, "预采集", "--date")
+    types = [t.strip() for t in args.type.replace("，", ",").split(",") if t.strip()]
+    with _open(args) as wf:
+        for type_ in types:  # every type is checked before the first is recorded
+            wf.check_collection(type_, args.source)
+        for type_ in types:
+            wf.collect(type_, args.source, when)
+        missing = [t for t in collection.record_types() if t not in wf.collected()]
+    print(f"已登记预采集：{'、'.join(types)}，来源 {args.source.strip()}（{when.shown}）。")
+    return _done(f"尚未登记采集的类型：{'、'.join(missing)}" if missing else "方案所列 12 类信用信息均已登记采集。")
 
 
 def cmd_announce(args) -> int:

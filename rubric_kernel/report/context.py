@@ -140,6 +140,14 @@ class RecordRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Collection:
+    """The pre-collection record (信用记录预采集) of the programme, as the records appendix states it."""
+
+    rows: tuple[tuple[str, str, str, str], ...]  # type, source, date (a late record says so), recorded by
+    missing: tuple[str, ...]  # record types no collection was recorded for
+
+
+@dataclass(frozen=True, slots=True)
 class Materials:
     total: int
     missing: tuple[tuple[int, str, str], ...]  # number, material, note
@@ -198,6 +206,7 @@ class ReportContext:
     comparison: Comparison
     indicator_groups: tuple[IndicatorGroup, ...]
     records: tuple[RecordRow, ...]
+    collection: Collection
     materials: Materials
     workflow: Workflow
     history: tuple[HistoryRow, ...]

@@ -33,8 +33,10 @@ from ..programme import Programme, load_programme
 from ..scoring import IndicatorResult, Line, Result
 from ..sheet_codec import digest, parse_key
 from ..signing import DEMO_MARK, signature_problems, signed_row
+from ..workflow.collection import collected, record_types
 from .chart import level1_chart_svg
 from .context import (
+    Collection,
     Comparison,
     Conclusion,
     Digests,
@@ -234,6 +236,18 @@ def _records(a: Assessment, r: Result) -> tuple[RecordRow, ...]:
     return tuple(rows)
 
 
+def _collection(a: Assessment) -> Collection:
+    """Which of the seed's 12 record types the organiser collected, from where, when and by whom."""
+    got = collected(a.programme_events())
+    types = record_types()
+    rows = tuple(
+        (t, c.source, c.date.isoformat() + (f"（补录：{c.late}）" if c.late else ""), c.by)
+        for t in types
+        if (c := got.get(t))
+    )
+    return Collection(rows, tuple(t for t in types if t not in got))
+
+
 def _materials(a: Assessment) -> Materials:
     items = {i.number: i.text for i in a.ws.materials.items}
     given = {m.item: m for m in a.evidence.materials}
@@ -322,7 +336,9 @@ def _workflow(a: Assessment) -> Workflow:
         ),
         objections=tuple(
             f"{o.applicant}（{o.date.isoformat()}）理由：{o.grounds}；依据：{o.evidence}；"
-            f"结论：{DECISION_ZH[o.decision]}" + (f"，{o.change}" if o.change else "")
+            f"结论：{DECISION_ZH[o.decision]}"
+            + (f"，{o.change}" if o.change else "")
+            + (f"；{o.letter.isoformat()} 已告知申请人" if o.letter else "")
             for o in st.objections
         ),
     )
@@ -418,6 +434,7 @@ def load_context(a: Assessment, programme: Programme | None = None) -> ReportCon
         comparison=_comparison(a, r),
         indicator_groups=_indicator_groups(a, r),
         records=_records(a, r),
+        collection=_collection(a),
         materials=_materials(a),
         workflow=_workflow(a),
         history=_history(a),

@@ -11,13 +11,14 @@ from html import escape
 from pathlib import Path
 
 from ..files import atomic_write
-from ..labels import defaults_note
-from ..programme import DEFAULT_MARK, Materials, Programme, Setting
-from ..report.page import list_page, page
+from ..labels import DECISION_ZH, defaults_note
+from ..programme import DEFAULT_MARK, Materials, PersonnelTable, Programme, Setting
+from ..report.page import list_page, page, table
 from ..roster import Institution
 from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
 from .schedule import Visit
+from .state import Objection
 
 SHARING_FIELDS = (
     "institution",
@@ -109,10 +110,19 @@ def write_schedule(
         for v in visits
     ]
     items = [{"序号": i.number, "材料": i.text} for i in checklist.items]
-    paths = [out / "schedule.xlsx", out / "schedule.ics", out / "notifications.xlsx", out / "notifications.html"]
+    paths = [
+        out / "schedule.xlsx",
+        out / "schedule.ics",
+        out / "notifications.xlsx",
+        out / "notifications.html",
+        out / "personnel-tables.xlsx",
+        out / "commitment-form.html",
+    ]
     atomic_write(paths[0], xlsx_bytes([("现场评估日程", rows)], mark))
     atomic_write(paths[1], schedule_ics(visits, roster, dt.datetime.now(dt.UTC)))
     atomic_write(paths[2], xlsx_bytes([("评估通知", notes), ("准备材料清单", items)], mark))
+    atomic_write(paths[4], xlsx_bytes(personnel_sheets(checklist), mark, [BLANK_ROWS_NOTE]))
+    atomic_write(paths[5], page("信用承诺书", commitment_form(programme), mark))
     body = "".join(
         f"<section><h2>{escape(n['评价机构'])}</h2><p>{escape(n['通知内容'])}（通知日期 {escape(n['通知日期'])}）</p></section>"
         for n in notes
@@ -122,8 +132,88 @@ def write_schedule(
         + "".join(f"<li>{escape(i['材料'])}</li>" for i in items)
         + "</ol>"
     )
+    body += personnel_html(checklist) + f"<h2>信用承诺书（附后）</h2>{commitment_form(programme)}"
     atomic_write(paths[3], page("信用评估实地评估通知", body, mark))
     return paths
+
+
+BLANK_ROWS = 8  # empty rows a fillable table offers below its header (project default)
+BLANK_ROWS_NOTE = f"人员统计表栏目为附件3原文；每表预留 {BLANK_ROWS} 行空行为{DEFAULT_MARK}，可自行增加。"
+
+
+def personnel_rows(table: PersonnelTable) -> list[dict]:
+    """A fillable personnel table: table 1 lists the seed's posts, one row each; the others blank rows."""
+    blank = dict.fromkeys(table.columns, "")
+    if table.roles:
+        return [{**blank, table.columns[0]: role} for role in table.roles]
+    return [dict(blank) for _ in range(BLANK_ROWS)]
+
+
+def personnel_sheets(checklist: Materials) -> list[tuple[str, list[dict]]]:
+    return [(f"表{t.number} {t.name}"[:31], personnel_rows(t)) for t in checklist.tables]
+
+
+def personnel_html(checklist: Materials) -> str:
+    parts = []
+    for t in checklist.tables:
+        rows = personnel_rows(t)
+        parts.append(f"<h2>表{t.number} {escape(t.name)}</h2>" + table(t.columns, (r.values() for r in rows), "fill"))
+    return "".join(parts) + f'<p class="muted">{escape(BLANK_ROWS_NOTE)}</p>'
+
+
+def commitment_form(programme: Programme) -> str:
+    """The 信用承诺书 form the institution signs on site (实施方案 四（三）2). The seed names it but gives
+    no text, so the wording is the project's default and says so."""
+    pledges = (
+        "所提供的营业执照、人员证书、制度文件、工作记录等评估资料真实、准确、完整、有效，不存在虚假记载或隐瞒；",
+        "如实介绍机构整体情况、技能人才评价工作及质量管理情况，积极配合信用评估小组的现场核查；",
+        "严格遵守技能人才评价相关法律法规和政策规定，依法诚信开展评价活动；",
+        "如有失实或失信行为，自愿接受有关部门依法依规作出的处理，并承担相应责任。",
+    )
+    return (
+        f"<p>致：{escape(programme.issuer.value)}、{escape(programme.organiser.value)}</p>"
+        f"<p>根据{escape(programme.title.value)}（{escape(programme.document_number.value)}），本机构郑重承诺：</p>"
+        "<ol>" + "".join(f"<li>{escape(p)}</li>" for p in pledges) + "</ol>"
+        "<p>承诺机构（盖章）：________________　统一社会信用代码：________________</p>"
+        "<p>法定代表人或负责人（签字）：________________　签署日期：____年__月__日</p>"
+        f'<p class="muted">方案只规定评价机构“签订《信用承诺书》，确保资料真实有效”，未给出承诺书文本；'
+        f"以上文本为{DEFAULT_MARK}。</p>"
+    )
+
+
+def write_decision_letter(
+    out: Path, institution: Institution, objection: Objection, programme: Programme, mark: str
+) -> list[Path]:
+    """告知申请人: the centre's letter telling the objector how their objection was decided, dated the day
+    it was sent (a late record says so)."""
+    assert objection.letter is not None, "a letter is written only once its sending is recorded"
+    sent = objection.letter.isoformat() + (f"（补录：{objection.letter_late}）" if objection.letter_late else "")
+    rows = [
+        ("申请人", objection.applicant),
+        ("异议对象", f"{institution.name}（序号 {institution.number}）的信用评估结果"),
+        ("异议编号", str(objection.id)),
+        ("提出日期", objection.date.isoformat()),
+        ("异议理由", objection.grounds),
+        ("实质性依据", objection.evidence),
+        ("处理结论", f"异议{DECISION_ZH[objection.decision]}"),
+        ("核实情况", objection.finding),
+        ("分数调整", objection.change or "无"),
+        ("处理人", objection.decided_by),
+        ("告知日期", sent),
+        ("告知人", objection.letter_by),
+    ]
+    body = (
+        f"<p>{escape(objection.applicant)}：</p>"
+        f"<p>您在公示期间对{escape(institution.name)}信用评估结果提出的异议，{escape(programme.issuer.value)}"
+        f"已结合实际情况进行核实，现将处理结果告知如下。</p>"
+        + table(("事项", "内容"), rows)
+        + f"<p>{escape(programme.issuer.value)}　{escape(objection.letter.isoformat())}</p>"
+        f'<p class="muted">依据：实施方案 四（五）“省职鉴中心结合实际情况进行核实并将处理结果告知申请人”；'
+        f"告知书格式为{DEFAULT_MARK}。</p>"
+    )
+    path = out / f"异议处理结果告知书-{institution.number}-{objection.id}.html"
+    atomic_write(path, page("信用评估异议处理结果告知书", body, mark))
+    return [path]
 
 
 def score_value(total: float) -> int | float:

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from .. import identity, keyring
 from ..authz import Person, names_problem, role_problem, save_problem, signer_problem
+from ..clock import ActDate
 from ..judgments import current_sheet
 from ..people import registry
 from ..programme import Programme, check_limit, load_programme
@@ -33,6 +34,7 @@ from ..signing import (
 )
 from ..store import GROUP_SHEET, Event, Snapshot, Store, StoreError, keys_changed
 from ..workspace import Workspace
+from . import collection
 from .schedule import Visit
 from .state import SIGNED, Facts, WorkflowState, derive, edit_problems, transition_problems
 
@@ -409,6 +411,45 @@ class Workflow:
         )
         self._write(n, changes, snap, person, stage="异议处理", reason=reason)
         return event
+
+    def send_letter(self, n: int, objection: int, sent: ActDate) -> Event:
+        """告知申请人: the centre records the date the decision letter went to the objector, once, and
+        only for a decided objection (a letter cannot precede its decision)."""
+        person = self.actor("centre", act="告知异议申请人处理结果")
+        st = self.state(n)
+        target = next((o for o in st.objections if o.id == objection), None)
+        if target is None:
+            raise WorkflowError([f"机构 {n} 没有编号为 {objection} 的异议"])
+        if target.open:
+            raise WorkflowError([f"异议 {objection} 尚未处理，不能告知申请人处理结果"])
+        if target.letter is not None:
+            raise WorkflowError([f"异议 {objection} 的处理结果已于 {target.letter.isoformat()} 告知申请人"])
+        decided = beijing_date(target.decided_at)
+        if sent.date < decided:
+            raise WorkflowError(
+                [f"告知日期 {sent.date.isoformat()} 早于异议处理日期 {decided.isoformat()}：须先处理再告知"]
+            )
+        return self._event(
+            n,
+            "objection_letter",
+            person,
+            payload={"objection": objection, **sent.payload()},
+            note=f"告知申请人 {target.applicant} 异议处理结果",
+            after=st.last_seq,
+        )
+
+    def collect(self, type_: str, source: str, when: ActDate) -> Event:
+        """The organiser records that one of the 12 record types was collected, from where and when."""
+        person = self.actor("organiser", act="登记信用记录预采集")
+        self.check_collection(type_, source)
+        payload = {"type": type_, "source": source.strip(), **when.payload()}
+        return self._event(collection.PROGRAMME_WIDE, collection.KIND, person, payload=payload, note="信用记录预采集")
+
+    def check_collection(self, type_: str, source: str) -> None:
+        refuse("；".join(collection.entry_problems(collection.record_types(), type_, source)) or None)
+
+    def collected(self) -> dict[str, collection.Collected]:
+        return collection.collected(self.store.events(self.dataset, collection.PROGRAMME_WIDE))
 
     def announce(
         self, today: dt.date, *, valid_years: int | None = None, late: str = ""

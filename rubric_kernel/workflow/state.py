@@ -55,6 +55,11 @@ class Objection:
     decision: str = ""  # "" open, "upheld", "rejected"
     decided_by: str = ""
     change: str = ""
+    finding: str = ""  # the centre's 核实情况 recorded with the decision
+    decided_at: str = ""  # when the decision was recorded (UTC ISO time)
+    letter: dt.date | None = None  # when the decision letter was sent to the applicant (告知申请人)
+    letter_late: str = ""
+    letter_by: str = ""
 
     @property
     def open(self) -> bool:
@@ -139,6 +144,11 @@ def derive(events: Sequence[Event]) -> WorkflowState:
             for o in st.objections:
                 if o.id == p["objection"]:
                     o.decision, o.decided_by, o.change = p["decision"], e.actor, p.get("change", "")
+                    o.finding, o.decided_at = e.note, e.created_at
+        elif e.kind == "objection_letter":
+            for o in st.objections:
+                if o.id == p["objection"]:
+                    o.letter, o.letter_late, o.letter_by = dt.date.fromisoformat(p["date"]), p.get("late", ""), e.actor
     return st
 
 
