@@ -145,7 +145,11 @@ def _conclusion(a: Assessment, r: Result) -> Conclusion:
         grade=grade_text(r),
         status=status_text(r),
         provisional=bool(r.pending),
-        pending_names=tuple(f"{n}. {rubric.indicators[n].name}" for n in r.pending),
+        pending_names=tuple(
+            f"{n}. {rubric.indicators[n].name}"
+            + ("（待省职鉴中心录入人社部门数据）" if rubric.indicators[n].finding else "")
+            for n in r.pending
+        ),
         range_note=total_note(r),
         vetoes=vetoes,
         raised=tuple(f"第{v.clause}条 {v.text}" for v in r.veto if v.status == "raised"),
@@ -198,7 +202,7 @@ def _indicator_groups(a: Assessment, r: Result) -> tuple[IndicatorGroup, ...]:
                         fmt(ind.max_points),
                         "待评" if i.pending else fmt(i.score),
                         i.pending,
-                        "；".join(shown) if shown and not i.pending else unchanged_text(i.pending, i.base),
+                        _explained(shown, i),
                     )
                 )
             groups.append(
@@ -210,6 +214,12 @@ def _indicator_groups(a: Assessment, r: Result) -> tuple[IndicatorGroup, ...]:
                 )
             )
     return tuple(groups)
+
+
+def _explained(shown: list[str], i: IndicatorResult) -> str:
+    """An appendix row's explanation; an indicator scored from 人社部门 data also cites the finding."""
+    text = "；".join(shown) if shown and not i.pending else unchanged_text(i.pending, i.base, i.needs_finding)
+    return f"{text}；{i.evidence}" if i.needs_finding and i.evidence else text
 
 
 def _records(a: Assessment, r: Result) -> tuple[RecordRow, ...]:
