@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from io import BytesIO
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 
 from rubric_kernel import findings
+from rubric_kernel.assessment import open_assessment
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.evidence import Evidence
 from rubric_kernel.identity import ACTOR_ENV
 from rubric_kernel.labels import FINDING_PENDING, describe_version, unchanged_text
+from rubric_kernel.report.loader import load_context
+from rubric_kernel.report.render import report_body
 from rubric_kernel.roster import load_roster
 from rubric_kernel.rubric import load_rubric, parse_rubric
+from rubric_kernel.score_sheet import score_sheet_xlsx
 from rubric_kernel.scoring import IndicatorResult, score
 from rubric_kernel.sheet import Finding, IndicatorJudgment, Sheet, check_sheet, tick_limit
 from rubric_kernel.sheet_codec import entries_to_sheet, finding_key, orphans, parse_key, sheet_to_entries
@@ -354,3 +361,49 @@ def test_a_signed_sheets_finding_needs_the_review_stage_and_a_reason(tmp_path, w
             findings.record(store, ws, [entry], centre, "")
         (written,) = findings.record(store, ws, [entry], centre, "人社部门补报技术评估结果")
         assert written[0].stage == "复核"
+
+
+# ── the documents ──────────────────────────────────────────────────────────────────────────────
+
+
+def _sheet_rows(ws, result) -> dict[int, dict[str, str]]:
+    book = load_workbook(BytesIO(score_sheet_xlsx(ws.rubric, ws.institution(13), result, ws.dataset.mark, [])))
+    rows = [[str(c) if c is not None else "" for c in row] for row in book.active.iter_rows(values_only=True)]
+    head = next(r for r in rows if "佐证" in r)
+    return {int(r[2].split(".")[0]): dict(zip(head, r, strict=False)) for r in rows if re.match(r"\d+\. ", r[2])}
+
+
+def test_the_score_sheet_cites_the_finding_or_says_what_16_waits_for(ws):
+    waiting = _sheet_rows(ws, ws.score(13, Sheet()))[16]
+    assert (waiting["得分"], waiting["扣分、加分说明"], waiting["佐证"]) == ("待评", FINDING_PENDING, "")
+    found = _sheet_rows(ws, ws.score(13, Sheet(findings={16: Finding(SOURCE, DAY, {"16a": 1}, "未通过", "甲")})))[16]
+    assert found["得分"] == "10" and found["扣分、加分说明"].startswith("-10 题库建设技术评估未通过")
+    assert found["佐证"] == f"人社部门数据：{SOURCE}（2023-06-30，甲录入）；未通过"
+
+
+def test_the_report_cites_the_finding_or_says_what_16_waits_for(tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    monkeypatch.setenv(ACTOR_ENV, "demo_centre")
+    contexts = {}
+    for n in (13, 75):
+        a = open_assessment(str(n), db=db)
+        try:
+            contexts[n] = load_context(a)
+        finally:
+            a.store.close()
+    rows = {n: {r.number: r for g in c.indicator_groups for r in g.rows} for n, c in contexts.items()}
+    assert rows[75][16].pending and rows[75][16].summary == FINDING_PENDING
+    assert "16. 题库建设（待省职鉴中心录入人社部门数据）" in contexts[75].conclusion.pending_names
+    assert (
+        rows[13][16].summary
+        == f"无扣分；人社部门数据：{SOURCE}（2023-06-30，省职鉴中心复核员（演示）录入）；（演示）题库建设技术评估结果：通过"
+    )
+    history = [h for h in contexts[13].history if "人社部门数据" in h.item]
+    assert [(h.item, h.content) for h in history] == [
+        (
+            "16. 题库建设（人社部门数据）",
+            f"人社部门数据：无问题（{SOURCE}，2023-06-30）；（演示）题库建设技术评估结果：通过",
+        )
+    ]
+    body = report_body(contexts[13])
+    assert "sc-2023:" not in body and "finding:" not in body

@@ -347,6 +347,8 @@ def _history(a: Assessment) -> tuple[HistoryRow, ...]:
         kind, ident = parsed if parsed else ("", "")
         if kind in ("indicator", "adjust"):
             return f"{ident}. {rubric.indicators[ident].name}"  # type: ignore[index]
+        if kind == "finding":
+            return f"{ident}. {rubric.indicators[ident].name}（人社部门数据）"  # type: ignore[index]
         if kind == "bonus":
             return "加分项：" + rubric.bonus_items[ident].text.split("：")[0]  # type: ignore[index]
         if kind == "veto":
@@ -373,6 +375,15 @@ def _history(a: Assessment) -> tuple[HistoryRow, ...]:
             if parts and described.startswith("已评，无"):
                 described = described.partition("；")[2]
             return "；".join(p for p in (*parts, described) if p)
+        if kind == "finding":  # the rule items the data shows, by their text
+            items = {it.urn: it for it in rubric.indicators[ident].items}  # type: ignore[index]
+            shown = "、".join(
+                items[u].text + (f"（{c}{items[u].unit}）" if items[u].unit else "")
+                for u, c in body.get("ticks", {}).items()
+                if u in items
+            )
+            note = f"；{body['note']}" if body.get("note") else ""
+            return f"人社部门数据：{shown or '无问题'}（{body.get('source', '')}，{body.get('date', '')}）{note}"
         if kind == "dismiss":  # the record in words, not its id
             return f"排除该信用记录：{body.get('reason', '')}"
         if kind == "bonus":
