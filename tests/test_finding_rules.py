@@ -195,3 +195,10 @@ def test_pending_rows_say_what_they_wait_for():
     assert unchanged_text(True, "full", True) == FINDING_PENDING == "待评：待省职鉴中心录入人社部门数据"
     assert unchanged_text(True, "full") == "待评"
     assert unchanged_text(False, "full", True) == "无扣分"
+
+
+def test_a_late_finding_says_so_where_it_is_cited():
+    late = Finding(SOURCE, DAY, note="补报", by="甲", late="系统延迟")
+    assert late.shown == f"人社部门数据：{SOURCE}（2023-06-30，补录：系统延迟，甲录入）；补报"
+    assert Finding(SOURCE, DAY).shown == f"人社部门数据：{SOURCE}（2023-06-30）"
+    assert late.as_judgment().evidence == late.shown and dict(late.as_judgment().ticks) == {}
