@@ -684,7 +684,8 @@ class AssessmentForm:
                 if status.value
             }
         opinion = loaded.opinion if self._opinion is None else self._opinion.value
-        return Sheet(indicators, dismissed, bonus, veto, self._adjustments, opinion)
+        # the centre's 人社 findings are not the form's to change: carried through as stored
+        return Sheet(indicators, dismissed, bonus, veto, self._adjustments, opinion, dict(loaded.findings))
 
     def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
         """Who made a veto decision: kept while unchanged, else the expert saving it."""
