@@ -693,7 +693,8 @@ class AssessmentForm:
                 if status.value
             }
         opinion = loaded.opinion if self._opinion is None else self._opinion.value
-        return Sheet(indicators, dismissed, bonus, veto, self._adjustments, opinion)
+        # the centre's 人社 findings are not the form's to change: carried through as stored
+        return Sheet(indicators, dismissed, bonus, veto, self._adjustments, opinion, dict(loaded.findings))
 
     def _veto_by(self, clause: str, status: str, reason: str, expert: str) -> str:
         """Who made a veto decision: kept while unchanged, else the expert saving it."""
@@ -800,6 +801,8 @@ class AssessmentForm:
     def _title_html(self, ind: Indicator, score: float, pending: bool) -> str:
         style = BASE_ZH[ind.base]
         auto = "" if ind.needs_judgment else " · 按信用记录计分，无需专家评判"
+        if ind.finding is not None:
+            auto = " · 由省职鉴中心录入人社部门数据，无需专家评判"
         badge = " <span class='rk-pending-badge'>待评</span>" if pending else ""
         return (
             f"<b>{ind.number}. {escape(ind.name)}</b>　满分 {_fmt(ind.max_points)} 分 · {style}"

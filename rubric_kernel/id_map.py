@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .authz import Person
 from .errors import Fault, InputError, display_path
 from .rubric import Rubric
-from .sheet_codec import ADJUST, DISMISS, digest, orphans, parse_key
+from .sheet_codec import ADJUST, DISMISS, FINDING, digest, orphans, parse_key
 from .store import GROUP_SHEET, OrphanedIds, SaveRequest, Store, Version
 from .workspace import Workspace
 from .yamlsafe import load_yaml
@@ -92,6 +92,11 @@ def _rekey(key: str, content: dict | None, mapping: Mapping[str, str], rubric: R
     if key.startswith(ADJUST):
         urn = key.removeprefix(ADJUST)
         return ADJUST + mapping.get(urn, urn), content
+    if key.startswith(FINDING):  # the indicator's id, and the rule items its finding shows
+        urn = key.removeprefix(FINDING)
+        if content is not None:
+            content = {**content, "ticks": {mapping.get(u, u): c for u, c in content.get("ticks", {}).items()}}
+        return FINDING + mapping.get(urn, urn), content
     new = mapping.get(key, key)
     parsed = parse_key(rubric, new)
     if content is not None and parsed is not None and parsed.kind == "indicator":

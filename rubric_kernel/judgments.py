@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import people
+from . import findings, people
 from .authz import Person, expert_key
 from .errors import Fault, InputError, display_path
 from .id_map import refuse_orphans
@@ -175,8 +175,21 @@ def bootstrap(store: Store, ws: Workspace) -> Bootstrap:
     if not files:
         return report
     import_judgments(store, ws, files, by_name=True)
+    _demo_findings(store, ws)
     store.record(marker, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     return replace(report, imported=files)
+
+
+def _demo_findings(store: Store, ws: Workspace) -> None:
+    """A synthetic dataset's own 人社部门 findings, recorded under its demo centre reviewer on first use.
+
+    A real dataset's findings are the centre's act (``import-findings``), never recorded on its behalf.
+    """
+    path = findings.dataset_file(ws.dataset.folder)
+    centre = next((p for p in registry(store, ws.dataset.name).values() if p.has("centre")), None)
+    if path is None or centre is None or not ws.dataset.synthetic:
+        return
+    findings.record(store, ws, findings.read_findings(path, ws), centre, f"导入演示数据 {path.name}")
 
 
 def current_sheet(store: Store, ws: Workspace, number: int, sheet: str = GROUP_SHEET) -> Sheet:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .rubric import Rubric
@@ -74,10 +75,14 @@ def next_grade_text(r: Result) -> str:
     return "已达最高等级"
 
 
-def unchanged_text(pending: bool, base: str) -> str:
-    """An indicator with no deduction or award line: 待评 while pending (never beside 无扣分), else by its style."""
+FINDING_PENDING = "待评：待省职鉴中心录入人社部门数据"
+
+
+def unchanged_text(pending: bool, base: str, finding: bool = False) -> str:
+    """An indicator with no deduction or award line: 待评 while pending (never beside 无扣分; for one scored
+    from 人社部门 data, what it waits for), else by its style."""
     if pending:
-        return "待评"
+        return FINDING_PENDING if finding else "待评"
     return "未获加分" if base == "zero" else "无扣分"
 
 
@@ -108,6 +113,7 @@ def key_label(rubric: Rubric, key: str) -> str:
         "dismiss": "排除信用记录 {}",
         "veto": "否定项第 {} 条",
         "adjust": "复核调整（指标 {}）",
+        "finding": "人社部门数据（指标 {}）",
         "opinion": "专家组意见",
     }
     return labels[parsed.kind].format(parsed.ident)
@@ -140,7 +146,18 @@ def describe_version(rubric: Rubric, key: str, content: dict | None) -> str:
         return f"否定项第 {ident} 条{VETO_STATUS_ZH.get(content.get('status', ''), '')}：{content.get('reason', '')}"
     if kind == "opinion":
         return f"专家组意见：{content.get('text', '')}"
+    if kind == "finding":
+        return f"指标 {ident} 人社部门数据：{finding_result(rubric, ident, content)}（{content.get('source', '')}，{content.get('date', '')}）"  # type: ignore[arg-type]
     return f"指标 {ident} 复核调整为 {fmt(content.get('score'))} 分：{content.get('reason', '')}"
+
+
+def finding_result(rubric: Rubric, number: int, content: Mapping) -> str:
+    """A stored finding's result in words: the rule items the data shows, or no problem."""
+    names = {it.urn: it.id for it in rubric.indicators[number].items}
+    ticks = content.get("ticks", {})
+    shown = "、".join(f"{names.get(u, u)}×{c}" if c > 1 else names.get(u, u) for u, c in ticks.items())
+    note = f"；{content['note']}" if content.get("note") else ""
+    return (f"扣分 {shown}" if shown else "无问题") + note
 
 
 def acknowledgement_text(ack: Acknowledgement) -> str:

@@ -24,6 +24,7 @@ SEVERITIES: tuple[str, ...] = ("一般", "较重", "严重")
 POSITIVE_WINDOW = "正面记录"
 AuthoritySystem = Literal["人社", "其他", "任意"]
 JUDGMENT_SOURCES = ("机构提供", "现场核查")
+HRSS_SOURCE = "人力资源和社会保障部门"  # 人社部门: its own administrative data, which the centre reads
 
 
 class _Strict(BaseModel):
@@ -40,6 +41,13 @@ class RuleItem(_Strict):
     unit: str | None = None  # set when the rule counts occurrences ("每人次"): the expert enters a count
 
 
+class FindingRule(_Strict):
+    """An indicator scored from 人社部门's own data: the centre records its finding, else it stays pending."""
+
+    data: str = Field(min_length=1)  # what the centre reads, e.g. 题库建设技术评估结果
+    source: str = Field(min_length=1)  # where it reads it: the default source of a recorded finding
+
+
 class Indicator(_Strict):
     """A third-level indicator, numbered 1–68 as in the seed."""
 
@@ -53,6 +61,7 @@ class Indicator(_Strict):
     max_points: float = Field(gt=0)
     needs_judgment: bool
     items: list[RuleItem] = Field(default_factory=list)
+    finding: FindingRule | None = None  # set: scored from the centre's finding on 人社部门 data
 
 
 class Level2(_Strict):
@@ -285,6 +294,7 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
                     faults.append(
                         Fault(file, "信息来源含机构提供或现场核查，needs_judgment 必须为 true", indicator=ind.number)
                     )
+                faults.extend(_finding_faults(ind, file))
         if abs(level_sum - lv.points) > 1e-9:
             faults.append(Fault(file, f"一级指标“{lv.name}”的三级指标分值合计 {level_sum:g}，应为 {lv.points:g}"))
     expected = set(range(1, len(seen) + 1))
@@ -350,6 +360,32 @@ def _coherence_faults(r: Rubric, file: str) -> list[Fault]:
         if b.points > r.bonus.cap:
             faults.append(Fault(file, f"加分项 {b.id} 的分值 {b.points} 超过加分上限 {r.bonus.cap}"))
     return faults
+
+
+def _finding_faults(ind: Indicator, file: str) -> list[Fault]:
+    """Where 人社部门's own data is the only source, the centre's finding is the only input: an indicator
+    without one would get silent full marks; and a finding is never also the experts' to judge."""
+    if ind.finding is None:
+        if not ind.needs_judgment and set(ind.sources) == {HRSS_SOURCE}:
+            return [
+                Fault(
+                    file,
+                    f"信息来源仅为{HRSS_SOURCE}，须设 finding（由省职鉴中心录入人社部门数据）",
+                    indicator=ind.number,
+                )
+            ]
+        return []
+    if ind.needs_judgment:
+        return [
+            Fault(
+                file,
+                "由省职鉴中心录入人社部门数据的指标（finding）不由专家评分，needs_judgment 必须为 false",
+                indicator=ind.number,
+            )
+        ]
+    if HRSS_SOURCE not in ind.sources:
+        return [Fault(file, f"finding 只用于信息来源含{HRSS_SOURCE}的指标", indicator=ind.number)]
+    return []
 
 
 def _urn_faults(r: Rubric, file: str) -> list[Fault]:

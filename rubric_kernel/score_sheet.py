@@ -59,7 +59,9 @@ def score_sheet_xlsx(
             g_start = ws.max_row + 1
             for ind in g.indicators:
                 ir = by_number[ind.number]
-                notes = "\n".join(f"{ln.points:+g} {ln.text}" for ln in ir.lines) or unchanged_text(ir.pending, ir.base)
+                notes = "\n".join(f"{ln.points:+g} {ln.text}" for ln in ir.lines) or unchanged_text(
+                    ir.pending, ir.base, ir.needs_finding
+                )
                 score = "待评" if ir.pending else ir.score
                 add(
                     [

@@ -3,7 +3,8 @@
 Semantics (DESIGN §3): each indicator starts at its max (``full``) or at 0 (``zero``); ticked rule
 items, free entries and counted credit records move it, clamped to [0, max]. Records count only
 inside their severity's look-back window and unless dismissed. A veto clause becomes effective
-only once confirmed. A result is complete only when every judgment indicator is judged.
+only once confirmed. A result is complete only when every judgment indicator is judged and every
+indicator scored from 人社部门's own data has the centre's finding (``Sheet.findings``).
 
 Speed: everything that depends on the rubric alone (placements, record effects, item lines, the
 result of an indicator nothing touches) is resolved once in a ``Scorer``, so scoring one more
@@ -48,10 +49,11 @@ class IndicatorResult:
     needs_judgment: bool
     lines: tuple[Line, ...]
     evidence: str = ""
+    needs_finding: bool = False  # scored from the centre's finding on 人社部门 data, not the experts'
 
     @property
     def pending(self) -> bool:
-        return self.needs_judgment and not self.judged
+        return (self.needs_judgment or self.needs_finding) and not self.judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class _IndicatorPlan:
     base: str
     max_points: float
     needs_judgment: bool
+    needs_finding: bool
     level1: str
     level2: str
     slot1: int  # index into _Plan.level1_names
@@ -194,6 +197,7 @@ def _build_plan(rubric: Rubric) -> _Plan:
             ind.base,
             ind.max_points,
             ind.needs_judgment,
+            ind.finding is not None,
             lv.name,
             g.name,
             level1_names.index(lv.name),
@@ -256,6 +260,7 @@ def _score_indicator(
         p.needs_judgment,
         tuple(lines),
         j.evidence if j is not None else "",
+        p.needs_finding,
     )
 
 
@@ -309,7 +314,7 @@ class Scorer:
                 if veto and kind == "record":
                     raised.setdefault(veto, []).append(r.id)
 
-        judgments, adjustments = sheet.indicators, sheet.adjustments
+        judgments, adjustments, findings = sheet.indicators, sheet.adjustments, sheet.findings
         results: list[IndicatorResult] = []
         pending: list[int] = []
         pending_points = pending_upside = 0.0
@@ -317,7 +322,11 @@ class Scorer:
         level2 = [0.0] * len(plan.level2_names)
         for p, untouched in plan.indicators:
             n = p.number
-            j = judgments.get(n)
+            if p.needs_finding:  # the centre's finding stands in for a judgment; none yet: pending
+                f = findings.get(n)
+                j = f.as_judgment() if f is not None else None
+            else:
+                j = judgments.get(n)
             # Fast paths (excluded from mutation, docs/mutation.md): skip lookups in empty mappings, and
             # reuse the plan's result for an indicator nothing touches instead of scoring it again.
             recs = record_lines.get(n) if record_lines else None  # pragma: no mutate
@@ -327,7 +336,7 @@ class Scorer:
             results.append(ir)
             level1[p.slot1] += ir.score
             level2[p.slot2] += ir.score
-            if j is None and p.needs_judgment:
+            if j is None and (p.needs_judgment or p.needs_finding):
                 pending.append(n)
                 pending_points += ir.score
                 pending_upside += ir.max_points - ir.score

@@ -8,22 +8,26 @@ position, so renumbering the indicators does not move a judgment:
     sc-2023:bonus:party            a bonus item claimed
     sc-2023:veto:1(2)              a veto clause raised or decided
     adjust:sc-2023:ind:12          the centre's adjustment of an indicator's score
+    finding:sc-2023:ind:16         the centre's finding from 人社部门 data (source, date, ticks, note)
     dismiss:R013-02                a credit record dismissed (records are the dataset's, not the rubric's)
     opinion                        the group's 专家组意见 (one free text per sheet)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from .rubric import Rubric
-from .sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision
+from .sheet import Adjustment, Finding, FreeEntry, IndicatorJudgment, Sheet, VetoDecision
 
 Entries = dict[str, dict]
 ADJUST = "adjust:"
+FINDING = "finding:"
+INDICATOR_PREFIXES = (ADJUST, FINDING)  # keys that name an indicator's urn after a prefix
 DISMISS = "dismiss:"
 OPINION_KEY = "opinion"  # not an indicator: one free text per sheet
 
@@ -31,7 +35,7 @@ OPINION_KEY = "opinion"  # not an indicator: one free text per sheet
 class Key(NamedTuple):
     """What a stored key names, in the rubric's own terms (an indicator's number, a clause's id…)."""
 
-    kind: str  # "indicator", "bonus", "veto", "adjust", "dismiss", "opinion"
+    kind: str  # "indicator", "bonus", "veto", "adjust", "finding", "dismiss", "opinion"
     ident: int | str
 
 
@@ -51,6 +55,10 @@ def adjust_key(rubric: Rubric, number: int) -> str:
     return ADJUST + indicator_key(rubric, number)
 
 
+def finding_key(rubric: Rubric, number: int) -> str:
+    return FINDING + indicator_key(rubric, number)
+
+
 def dismiss_key(record: str) -> str:
     return DISMISS + record
 
@@ -61,9 +69,11 @@ def parse_key(rubric: Rubric, key: str) -> Key | None:
         return Key("dismiss", key.removeprefix(DISMISS))
     if key == OPINION_KEY:
         return Key("opinion", "")
-    found = rubric.by_urn.get(key.removeprefix(ADJUST))
-    if key.startswith(ADJUST):
-        return Key("adjust", found[1]) if found and found[0] == "ind" else None  # type: ignore[arg-type]
+    for prefix in INDICATOR_PREFIXES:
+        if key.startswith(prefix):
+            found = rubric.by_urn.get(key.removeprefix(prefix))
+            return Key(prefix[:-1], found[1]) if found and found[0] == "ind" else None  # type: ignore[arg-type]
+    found = rubric.by_urn.get(key)
     if found is None or found[0] == "item":
         return None
     kind, ident = found
@@ -76,14 +86,22 @@ def orphans(rubric: Rubric, entries: Mapping[str, Mapping | None]) -> list[str]:
     for key, content in entries.items():
         parsed = parse_key(rubric, key)
         if parsed is None:
-            out.add(key.removeprefix(ADJUST))
+            out.add(_urn_of(key))
             items = {u for u, (kind, _ident) in rubric.by_urn.items() if kind == "item"}
-        elif parsed.kind == "indicator":
+        elif parsed.kind in ("indicator", "finding"):
             items = {it.urn for it in rubric.indicators[parsed.ident].items}  # type: ignore[index]
         else:
             continue
         out.update(u for u in (content or {}).get("ticks", {}) if u not in items)
     return sorted(out)
+
+
+def _urn_of(key: str) -> str:
+    """The stable id a key names (an adjustment or a finding names its indicator's)."""
+    for prefix in INDICATOR_PREFIXES:
+        if key.startswith(prefix):
+            return key.removeprefix(prefix)
+    return key
 
 
 def sheet_to_entries(sheet: Sheet, rubric: Rubric) -> Entries:
@@ -108,6 +126,16 @@ def sheet_to_entries(sheet: Sheet, rubric: Rubric) -> Entries:
             for n, a in sheet.adjustments.items()
         }
     )
+    for n, f in sheet.findings.items():
+        items = {it.id: it.urn for it in rubric.indicators[n].items}
+        out[finding_key(rubric, n)] = {
+            "ticks": dict(sorted((items[i], c) for i, c in f.ticks.items())),
+            "source": f.source,
+            "date": f.date.isoformat(),
+            "note": f.note,
+            "by": f.by,
+            **({"late": f.late} if f.late else {}),
+        }
     if sheet.opinion:
         out[OPINION_KEY] = {"text": sheet.opinion}
     return out
@@ -118,7 +146,7 @@ def entries_to_sheet(entries: Mapping[str, Mapping], rubric: Rubric) -> Sheet:
     lost = orphans(rubric, entries)
     if lost:
         raise ValueError(f"unknown stored ids {lost!r}")
-    indicators, dismissed, bonus, veto, adjustments = {}, {}, {}, {}, {}
+    indicators, dismissed, bonus, veto, adjustments, findings = {}, {}, {}, {}, {}, {}
     opinion = ""
     for key, c in entries.items():
         kind, ident = parse_key(rubric, key)  # type: ignore[misc]
@@ -138,9 +166,27 @@ def entries_to_sheet(entries: Mapping[str, Mapping], rubric: Rubric) -> Sheet:
             veto[ident] = VetoDecision(c["status"], c["reason"], c.get("by", ""))
         elif kind == "adjust":
             adjustments[ident] = Adjustment(float(c["score"]), c["reason"], c.get("by", ""))
+        elif kind == "finding":
+            items = {it.urn: it.id for it in rubric.indicators[ident].items}  # type: ignore[index]
+            findings[ident] = Finding(
+                c["source"],
+                dt.date.fromisoformat(c["date"]),
+                {items[u]: n for u, n in c.get("ticks", {}).items()},
+                c.get("note", ""),
+                c.get("by", ""),
+                c.get("late", ""),
+            )
         else:
             opinion = c.get("text", "")
-    return Sheet(dict(sorted(indicators.items())), dismissed, bonus, veto, adjustments, opinion)  # type: ignore[arg-type]
+    return Sheet(
+        dict(sorted(indicators.items())),
+        dismissed,  # type: ignore[arg-type]
+        bonus,  # type: ignore[arg-type]
+        veto,  # type: ignore[arg-type]
+        adjustments,  # type: ignore[arg-type]
+        opinion,
+        dict(sorted(findings.items())),  # type: ignore[arg-type]
+    )
 
 
 def canonical(obj: object) -> str:

@@ -160,7 +160,8 @@ def test_records_only_indicators_show_no_judgment_controls(form):
         inside = {id(x) for x in _descendants(c.box)}
         assert id(c.judged) not in inside and id(c.evidence) not in inside
         assert not any(id(r.points) in inside for r in c.free)
-        assert "按信用记录计分" in c.title.value
+        # 16 takes the centre's 人社 data; the others are scored from the credit records
+        assert ("由省职鉴中心录入人社部门数据" if c.ind.finding else "按信用记录计分") in c.title.value
     judged = next(c for c in form.indicators.values() if c.ind.needs_judgment)
     assert id(judged.judged) in {id(x) for x in _descendants(judged.box)}
 

@@ -7,6 +7,7 @@ that InputError names that file and the place (row, column, indicator) of the fa
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rubric_kernel import findings
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.evidence import load_dataset, parse_date
@@ -531,7 +533,10 @@ def test_cli_score_json(capsys, tmp_path, monkeypatch, ws):
     assert isinstance(payload["veto"], list) and isinstance(payload["pending"], list)
     # the CLI reports what the core computes from the same inputs
     jf = read_checked(ws, ws.dataset.folder / "judgments" / "13.yaml")
-    expected = score(ws.rubric, ws.roster[13], ws.dataset.for_institution(13), jf.sheet, ws.dataset.as_of)
+    found = findings.read_findings(findings.dataset_file(ws.dataset.folder), ws)  # the demo centre's 人社 data
+    sheet = dataclasses.replace(jf.sheet, findings={e.indicator: e.finding for e in found if e.institution == 13})
+    expected = score(ws.rubric, ws.roster[13], ws.dataset.for_institution(13), sheet, ws.dataset.as_of)
+    assert expected.status == "complete"
     assert payload["total"] == expected.total
     assert payload["grade"] == expected.grade
     assert payload["bonus"] == expected.bonus

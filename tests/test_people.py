@@ -165,7 +165,9 @@ def test_acts_record_the_login_and_name_of_who_acted(db, store):
     (event,) = store.events(DEMO, 13)
     assert (event.login, event.actor) == (ORGANISER, "大证信用（演示）")
     imported = store.history(DEMO, 13)
-    assert {v.login for v in imported} == {EXPERT_13}  # the demo's own files, attributed to their demo experts
+    judged = {v.login for v in imported if not v.key.startswith("finding:")}
+    assert judged == {EXPERT_13}  # the demo's own files, attributed to their demo experts
+    assert {v.login for v in imported if v.key.startswith("finding:")} == {"demo_centre"}  # its 人社 data: the centre's
 
 
 # --- §3 authorisation on every act -----------------------------------------------------------------

@@ -12,7 +12,16 @@ from rubric_kernel.evidence import CreditRecord, Evidence, classify_authority
 from rubric_kernel.roster import load_roster
 from rubric_kernel.rubric import SEVERITIES, load_rubric
 from rubric_kernel.scoring import grade_for, in_window, score
-from rubric_kernel.sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet, tick_limit
+from rubric_kernel.sheet import (
+    Adjustment,
+    Finding,
+    FreeEntry,
+    IndicatorJudgment,
+    Sheet,
+    VetoDecision,
+    check_sheet,
+    tick_limit,
+)
 from rubric_kernel.workspace import ROSTER_PATH, RUBRIC_PATH
 
 # Loaded at import: hypothesis strategies are built from the rubric and must not depend on fixtures.
@@ -20,8 +29,9 @@ RUBRIC = load_rubric(RUBRIC_PATH)
 INST = load_roster(ROSTER_PATH)[13]
 AS_OF = dt.date(2023, 7, 31)
 AUTHORITIES = ("四川省人力资源和社会保障厅", "四川省职业技能鉴定指导中心", "成都市市场监督管理局", "成都市中级人民法院")
-FULL_WITH_ITEMS = sorted(n for n, i in RUBRIC.indicators.items() if i.base == "full" and i.items)
-FULL_BASE = sorted(n for n, i in RUBRIC.indicators.items() if i.base == "full")
+TAKES_FINDING = sorted(n for n, i in RUBRIC.indicators.items() if i.finding)  # the centre's, never the experts'
+FULL_WITH_ITEMS = sorted(n for n, i in RUBRIC.indicators.items() if i.base == "full" and i.items and not i.finding)
+FULL_BASE = sorted(n for n, i in RUBRIC.indicators.items() if i.base == "full" and not i.finding)
 CAP = RUBRIC.bonus.cap
 TOTAL = RUBRIC.meta.total_points
 
@@ -53,8 +63,12 @@ def judgments(draw, number: int) -> IndicatorJudgment:
 
 @st.composite
 def sheets(draw, record_ids: tuple[str, ...] = ()) -> Sheet:
-    numbers = draw(st.lists(st.sampled_from(sorted(RUBRIC.indicators)), unique=True))
+    numbers = draw(st.lists(st.sampled_from(sorted(set(RUBRIC.indicators) - set(TAKES_FINDING))), unique=True))
     indicators = {n: draw(judgments(n)) for n in sorted(numbers)}
+    findings = {
+        n: Finding("人社部门数据", AS_OF, draw(judgments(n)).ticks)
+        for n in draw(st.lists(st.sampled_from(TAKES_FINDING), unique=True))
+    }
     bonus = {b: "" for b in draw(st.lists(st.sampled_from(sorted(RUBRIC.bonus_items)), unique=True))}
     veto = {
         c: VetoDecision(draw(st.sampled_from(["raised", "rejected", "confirmed"])), "核查情况说明")
@@ -67,7 +81,9 @@ def sheets(draw, record_ids: tuple[str, ...] = ()) -> Sheet:
     for n in draw(st.lists(st.sampled_from(sorted(RUBRIC.indicators)), unique=True, max_size=2)):
         top = RUBRIC.indicators[n].max_points
         adjustments[n] = Adjustment(draw(st.integers(0, int(top))), "复核调整")
-    return Sheet(indicators=indicators, dismissed=dismissed, bonus=bonus, veto=veto, adjustments=adjustments)
+    return Sheet(
+        indicators=indicators, dismissed=dismissed, bonus=bonus, veto=veto, adjustments=adjustments, findings=findings
+    )
 
 
 @st.composite
@@ -142,6 +158,25 @@ def test_every_indicator_score_within_bounds(case):
         assert 0 <= i.score <= i.max_points, i.number
     assert 0 <= r.bonus <= CAP
     assert r.subtotal <= TOTAL
+
+
+@SETTINGS
+@given(cases())
+def test_pending_is_exactly_what_waits_for_an_expert_or_the_centre(case):
+    """An unjudged judgment indicator and an indicator without the centre's 人社 finding are pending, and
+    hold their current score in the open range: never 0, never counted as judged."""
+    evidence, sheet = case
+    r = run(evidence, sheet)
+    waits = {
+        n
+        for n, i in RUBRIC.indicators.items()
+        if (i.needs_judgment and n not in sheet.indicators) or (i.finding and n not in sheet.findings)
+    }
+    assert set(r.pending) == waits == {i.number for i in r.indicators if i.pending}
+    assert r.pending_points == round(sum(i.score for i in r.indicators if i.number in waits), 4)
+    assert (r.status == "provisional") is bool(waits)
+    if waits and not r.effective_veto:
+        assert r.grade is None
 
 
 @SETTINGS

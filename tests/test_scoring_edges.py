@@ -1,11 +1,13 @@
 """The scoring core at its edges: totals on a cut-off, fractions, two pending indicators, the capped
 bonus's lines, the reviewer on an adjustment, and the ``score --json`` schema pinned field by field.
 
-Institution no. 13, as in test_scoring_rules: a complete sheet with no deduction totals 910.
+Institution no. 13, as in test_scoring_rules: a complete sheet with no deduction totals 910, and
+``run`` records the centre's no-problem 人社 finding on 16 unless a sheet brings its own findings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from rubric_kernel.evidence import CreditRecord, Evidence, classify_authority
 from rubric_kernel.rubric import Cutoff, parse_rubric
 from rubric_kernel.scoring import Line, Scorer, score
-from rubric_kernel.sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet
+from rubric_kernel.sheet import Adjustment, Finding, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet
 
 AS_OF = dt.date(2023, 7, 31)
 COMPLETE_TOTAL = 910.0
@@ -36,6 +38,8 @@ def free(*points: float) -> IndicatorJudgment:
 
 
 def run(rubric, inst, sheet: Sheet, records=()):
+    if not sheet.findings:
+        sheet = dataclasses.replace(sheet, findings={16: Finding("人社部门数据", AS_OF)})
     evidence = Evidence(tuple(records))
     assert check_sheet(sheet, rubric, evidence, "test") == []
     return Scorer(rubric).score(inst, evidence, sheet, AS_OF)

@@ -2,11 +2,14 @@
 
 The institution is no. 13 of the roster (四川旅游学院). A "complete" sheet judges every judgment
 indicator with no deduction: full-base indicators then sit at their max and zero-base ones (49–54,
-60–61, 90 points in all) at 0, so its total is 910.
+60–61, 90 points in all) at 0, so its total is 910. ``run`` records the centre's 人社 finding for
+16 (no problem) unless a sheet brings its own: these tests are about the experts' judgments, and
+test_findings covers a missing finding.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from rubric_kernel.evidence import CreditRecord, Evidence, classify_authority
 from rubric_kernel.rubric import parse_rubric
 from rubric_kernel.scoring import grade_for, in_window, score
-from rubric_kernel.sheet import Adjustment, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet
+from rubric_kernel.sheet import Adjustment, Finding, FreeEntry, IndicatorJudgment, Sheet, VetoDecision, check_sheet
 
 AS_OF = dt.date(2023, 7, 31)
 HRSS = "四川省人力资源和社会保障厅"
@@ -49,8 +52,13 @@ def complete(rubric, **overrides) -> dict[int, IndicatorJudgment]:
     return judged
 
 
+def with_finding(sheet: Sheet) -> Sheet:
+    """The sheet with the centre's no-problem 人社 finding on 16, unless it brings its own findings."""
+    return sheet if sheet.findings else dataclasses.replace(sheet, findings={16: Finding("人社部门数据", AS_OF)})
+
+
 def run(rubric, inst, sheet=None, records=(), as_of=AS_OF):
-    sheet = sheet or Sheet()
+    sheet = with_finding(sheet or Sheet())
     evidence = Evidence(records=tuple(records))
     assert check_sheet(sheet, rubric, evidence, "test") == []
     return score(rubric, inst, evidence, sheet, as_of)

@@ -85,7 +85,8 @@ def test_the_score_sheet_cites_the_basis_and_words_unchanged_rows_by_style():
     assert by_number[award][notes] == "未获加分"
     assert by_number[deduct][notes] == "无扣分"
     pending = [n for n in result.pending if not by_number[n][notes].startswith(("+", "-"))]
-    assert pending and all(by_number[n][notes] == "待评" for n in pending)
+    waits = {n: "待评：待省职鉴中心录入人社部门数据" if ws.rubric.indicators[n].finding else "待评" for n in pending}
+    assert 16 in waits and all(by_number[n][notes] == waits[n] for n in pending)
     bonus = next(r for r in rows if r[0] == "加分项")
     assert "机构提供、大数据采集" in bonus and "中共中央办公厅" in bonus[col]
 

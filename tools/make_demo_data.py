@@ -35,6 +35,8 @@ CONFIRMED_VETO = 66  # a severe 人社 administrative penalty, veto confirmed by
 RAISED_VETO = 29  # a severe enforcement record raises a veto the centre has not yet decided
 EXPERT_VETO = 44  # an expert raises clause 1(2) (false advertising) on site, still undecided
 DISMISSED = {8, 17, 38, 52, 63}  # each gets one record dismissed after credit repair
+NO_FINDING = {75}  # the centre has not yet entered its 人社部门 data (indicator 16 waits for it)
+FINDINGS_DATE = dt.date(2023, 6, 30)  # the day the centre read the 题库建设技术评估 results
 
 HRSS = ["四川省人力资源和社会保障厅", "四川省职业技能鉴定指导中心", "成都市人力资源和社会保障局"]
 OTHERS = [
@@ -290,6 +292,25 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         w.writerows(rows)
 
 
+def make_findings(rubric: Rubric, numbers: list[int]) -> list[dict]:
+    """The centre's 人社部门 findings (演示): every institution's 题库建设技术评估 passed, except one with
+    no finding yet, so the demo shows an indicator waiting for the centre's data."""
+    return [
+        {
+            "机构序号": n,
+            "指标": ind.number,
+            "结果": "无问题",
+            "来源": ind.finding.source,
+            "日期": FINDINGS_DATE.isoformat(),
+            "说明": f"（演示）{ind.finding.data}：通过",
+        }
+        for n in numbers
+        if n not in NO_FINDING
+        for ind in rubric.indicators.values()
+        if ind.finding is not None
+    ]
+
+
 def generate(out: Path) -> None:
     rubric = load_rubric(RUBRIC_PATH)
     roster = load_roster(ROSTER_PATH)
@@ -300,6 +321,7 @@ def generate(out: Path) -> None:
     _write_csv(out / "records.csv", records)
     _write_csv(out / "materials.csv", make_materials(numbers, rng))
     _write_csv(out / "personnel.csv", make_personnel(numbers, rng))
+    _write_csv(out / "findings.csv", make_findings(rubric, numbers))
     meta = {
         "name": "demo",
         "synthetic": True,

@@ -147,7 +147,11 @@ def _conclusion(a: Assessment, r: Result) -> Conclusion:
         grade=grade_text(r),
         status=status_text(r),
         provisional=bool(r.pending),
-        pending_names=tuple(f"{n}. {rubric.indicators[n].name}" for n in r.pending),
+        pending_names=tuple(
+            f"{n}. {rubric.indicators[n].name}"
+            + ("（待省职鉴中心录入人社部门数据）" if rubric.indicators[n].finding else "")
+            for n in r.pending
+        ),
         range_note=total_note(r),
         vetoes=vetoes,
         raised=tuple(f"第{v.clause}条 {v.text}" for v in r.veto if v.status == "raised"),
@@ -200,7 +204,7 @@ def _indicator_groups(a: Assessment, r: Result) -> tuple[IndicatorGroup, ...]:
                         fmt(ind.max_points),
                         "待评" if i.pending else fmt(i.score),
                         i.pending,
-                        "；".join(shown) if shown and not i.pending else unchanged_text(i.pending, i.base),
+                        _explained(shown, i),
                     )
                 )
             groups.append(
@@ -212,6 +216,12 @@ def _indicator_groups(a: Assessment, r: Result) -> tuple[IndicatorGroup, ...]:
                 )
             )
     return tuple(groups)
+
+
+def _explained(shown: list[str], i: IndicatorResult) -> str:
+    """An appendix row's explanation; an indicator scored from 人社部门 data also cites the finding."""
+    text = "；".join(shown) if shown and not i.pending else unchanged_text(i.pending, i.base, i.needs_finding)
+    return f"{text}；{i.evidence}" if i.needs_finding and i.evidence else text
 
 
 def _records(a: Assessment, r: Result) -> tuple[RecordRow, ...]:
@@ -353,6 +363,8 @@ def _history(a: Assessment) -> tuple[HistoryRow, ...]:
         kind, ident = parsed if parsed else ("", "")
         if kind in ("indicator", "adjust"):
             return f"{ident}. {rubric.indicators[ident].name}"  # type: ignore[index]
+        if kind == "finding":
+            return f"{ident}. {rubric.indicators[ident].name}（人社部门数据）"  # type: ignore[index]
         if kind == "bonus":
             return "加分项：" + rubric.bonus_items[ident].text.split("：")[0]  # type: ignore[index]
         if kind == "veto":
@@ -379,6 +391,15 @@ def _history(a: Assessment) -> tuple[HistoryRow, ...]:
             if parts and described.startswith("已评，无"):
                 described = described.partition("；")[2]
             return "；".join(p for p in (*parts, described) if p)
+        if kind == "finding":  # the rule items the data shows, by their text
+            items = {it.urn: it for it in rubric.indicators[ident].items}  # type: ignore[index]
+            shown = "、".join(
+                items[u].text + (f"（{c}{items[u].unit}）" if items[u].unit else "")
+                for u, c in body.get("ticks", {}).items()
+                if u in items
+            )
+            note = f"；{body['note']}" if body.get("note") else ""
+            return f"人社部门数据：{shown or '无问题'}（{body.get('source', '')}，{body.get('date', '')}）{note}"
         if kind == "dismiss":  # the record in words, not its id
             return f"排除该信用记录：{body.get('reason', '')}"
         if kind == "bonus":
