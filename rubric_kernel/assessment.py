@@ -17,6 +17,7 @@ from .cohort import cohort_for
 from .errors import Fault, InputError
 from .evidence import Evidence, parse_date
 from .judgments import bootstrap
+from .records import Event
 from .roster import Institution
 from .scoring import Result
 from .sheet import Sheet, check_sheet
@@ -40,6 +41,7 @@ class Assessment:
     _snapshot: Snapshot | None = field(default=None, repr=False)
     _stored_result: Result | None = field(default=None, repr=False)
     _workflow: WorkflowState | None = field(default=None, repr=False)
+    _events: list[Event] | None = field(default=None, repr=False)
 
     @property
     def dataset(self) -> str:
@@ -57,7 +59,7 @@ class Assessment:
         """The store's current sheet; cached so one notebook run reads the store once."""
         if self._snapshot is None or refresh:
             self._snapshot = self.store.snapshot(self.dataset, self.institution.number, self.sheet_name)
-            self._stored_result = self._workflow = None  # both derive from what the store holds
+            self._stored_result = self._workflow = self._events = None  # all derive from what the store holds
         return self._snapshot
 
     def check(self, sheet: Sheet) -> list[Fault]:
@@ -114,11 +116,18 @@ class Assessment:
     def events(self):
         return self.store.events(self.dataset, self.institution.number)
 
-    def workflow(self) -> WorkflowState:
-        """The institution's workflow state, read once per snapshot (a report asks for it three times)."""
-        if self._workflow is None:
+    def recorded_events(self) -> list[Event]:
+        """The institution's events, read once per snapshot: the workflow state and the report's digest
+        of them then describe the same events."""
+        if self._events is None:
             self.snapshot()
-            self._workflow = derive(self.events())
+            self._events = self.events()
+        return self._events
+
+    def workflow(self) -> WorkflowState:
+        """The institution's workflow state, derived once per snapshot (a report asks for it three times)."""
+        if self._workflow is None:
+            self._workflow = derive(self.recorded_events())
         return self._workflow
 
     def history(self, key: str | None = None):
