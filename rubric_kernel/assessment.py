@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .authz import edit_stage, own_sheet_problem, save_problem
+from .batch.contract import Parameters
 from .cohort import cohort_for
 from .errors import Fault, InputError
 from .evidence import Evidence, parse_date
 from .judgments import bootstrap
+from .records import Event
 from .roster import Institution
 from .scoring import Result
 from .sheet import Sheet, check_sheet
@@ -40,6 +42,7 @@ class Assessment:
     _snapshot: Snapshot | None = field(default=None, repr=False)
     _stored_result: Result | None = field(default=None, repr=False)
     _workflow: WorkflowState | None = field(default=None, repr=False)
+    _events: list[Event] | None = field(default=None, repr=False)
 
     @property
     def dataset(self) -> str:
@@ -57,7 +60,7 @@ class Assessment:
         """The store's current sheet; cached so one notebook run reads the store once."""
         if self._snapshot is None or refresh:
             self._snapshot = self.store.snapshot(self.dataset, self.institution.number, self.sheet_name)
-            self._stored_result = self._workflow = None  # both derive from what the store holds
+            self._stored_result = self._workflow = self._events = None  # all derive from what the store holds
         return self._snapshot
 
     def check(self, sheet: Sheet) -> list[Fault]:
@@ -121,11 +124,18 @@ class Assessment:
         """The events of the whole programme (the pre-collection record), which every report states."""
         return self.store.events(self.dataset, PROGRAMME_WIDE)
 
-    def workflow(self) -> WorkflowState:
-        """The institution's workflow state, read once per snapshot (a report asks for it three times)."""
-        if self._workflow is None:
+    def recorded_events(self) -> list[Event]:
+        """The institution's events, read once per snapshot: the workflow state and the report's digest
+        of them then describe the same events."""
+        if self._events is None:
             self.snapshot()
-            self._workflow = derive(self.events())
+            self._events = self.events()
+        return self._events
+
+    def workflow(self) -> WorkflowState:
+        """The institution's workflow state, derived once per snapshot (a report asks for it three times)."""
+        if self._workflow is None:
+            self._workflow = derive(self.recorded_events())
         return self._workflow
 
     def history(self, key: str | None = None):
@@ -150,44 +160,33 @@ def _parse_institution(raw: object, ws: Workspace) -> Institution:
     return ws.institution(int(text))
 
 
-def open_assessment(
-    institution: object,
-    *,
-    data: str = "",
-    db: str = "",
-    stage: str = "现场评估",
-    expert: str = "",
-    as_of: str = "",
-    mode: str = "report",
-    rubric: str = "",
-    roster: str = "",
-    sheet: str = "group",
-    bootstrap_store: bool = True,
-) -> Assessment:
-    """Build an assessment from notebook parameters (empty string = default).
+def open_assessment(institution: object, *, bootstrap_store: bool = True, **given: str) -> Assessment:
+    """Build an assessment from the notebook's parameters (``batch.contract.Parameters``, "" = default).
 
     ``sheet``: "group" edits the expert group's agreed sheet; "own" the expert's independent one,
     compared with the others' by the consolidation step. Faults are raised as ``NotebookInputError``.
     """
+    p = Parameters(**given)
+    expert = p.expert.strip()
     try:
-        if sheet not in ("group", "own"):
-            raise InputError([Fault("参数 sheet", f"“{sheet}”无效，应为 group（小组评分表）或 own（本人独立评分）")])
-        if sheet == "own" and not expert.strip():
+        if p.sheet not in ("group", "own"):
+            raise InputError([Fault("参数 sheet", f"“{p.sheet}”无效，应为 group（小组评分表）或 own（本人独立评分）")])
+        if p.sheet == "own" and not expert:
             raise InputError([Fault("参数 expert", "独立评分（sheet=own）必须填写专家姓名")])
-        if mode not in MODES:
-            raise InputError([Fault("参数 mode", f"模式“{mode}”无效，应为 interactive（交互评分）或 report（报告）")])
-        if stage not in STAGES:
-            raise InputError([Fault("参数 stage", f"阶段“{stage}”无效，应为 {'、'.join(STAGES)} 之一")])
-        ws = KERNEL_WORKSPACES.load(data or None, rubric or None, roster or None)
+        if p.mode not in MODES:
+            raise InputError([Fault("参数 mode", f"模式“{p.mode}”无效，应为 interactive（交互评分）或 report（报告）")])
+        if p.stage not in STAGES:
+            raise InputError([Fault("参数 stage", f"阶段“{p.stage}”无效，应为 {'、'.join(STAGES)} 之一")])
+        ws = KERNEL_WORKSPACES.load(p.data or None, p.rubric or None, p.roster or None)
         inst = _parse_institution(institution, ws)
         try:
-            when = parse_date(as_of) if as_of else ws.dataset.as_of
+            when = parse_date(p.as_of) if p.as_of else ws.dataset.as_of
         except ValueError:
-            raise InputError([Fault("参数 as_of", f"日期“{as_of}”无效，应为 YYYY-MM-DD")]) from None
-        store = Store(db or None)
+            raise InputError([Fault("参数 as_of", f"日期“{p.as_of}”无效，应为 YYYY-MM-DD")]) from None
+        store = Store(p.db or None)
         if bootstrap_store:
             bootstrap(store, ws)  # the command line says what it did; notebooks stay clean
-        name = GROUP_SHEET if sheet == "group" else f"expert:{expert.strip()}"
-        return Assessment(ws, store, inst, when, stage, expert.strip(), mode, name)
+        name = GROUP_SHEET if p.sheet == "group" else f"expert:{expert}"
+        return Assessment(ws, store, inst, when, p.stage, expert, p.mode, name)
     except InputError as exc:
         raise NotebookInputError(exc.faults) from None

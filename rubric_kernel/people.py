@@ -19,7 +19,7 @@ from . import keyring, pg_setup
 from .authz import ROLES, Person
 from .errors import Fault, InputError, display_path
 from .signing import beijing_today
-from .store import Store, StoreError
+from .store import Store, StoreError, programme_table
 from .yamlsafe import load_yaml
 
 LOGIN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -27,40 +27,32 @@ REGISTRY_FILE = "people.yaml"
 DEMO_BY = "演示数据"  # who "made" the demo registry: nobody real
 
 metadata = MetaData()
-people = Table(
+people = programme_table(
     "rk_people",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(128), nullable=False),
     Column("login", String(63), nullable=False),
     Column("name", String(128), nullable=False),
     Column("demo", Boolean, nullable=False),
     UniqueConstraint("dataset", "login", name="uq_person_login"),
 )
-roles = Table(
+roles = programme_table(
     "rk_roles",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(128), nullable=False),
     Column("login", String(63), nullable=False),
     Column("role", String(32), nullable=False),
     UniqueConstraint("dataset", "login", "role", name="uq_role_grant"),
 )
-assignments = Table(
+assignments = programme_table(
     "rk_assignments",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(128), nullable=False),
     Column("login", String(63), nullable=False),
     Column("institution", Integer, nullable=False),
     Column("grp", String(64), nullable=False),
     UniqueConstraint("dataset", "login", "institution", name="uq_assignment"),
 )
-log = Table(
+log = programme_table(
     "rk_people_log",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(128), nullable=False),
     Column("at", String(32), nullable=False),
     Column("by_login", String(128), nullable=False),
     Column("action", String(32), nullable=False),

@@ -49,13 +49,23 @@ SCHEMA_VERSION = 3  # 1: versions, events, meta; 2: the rubric of each (Alembic 
 GROUP_SHEET = "group"
 SchemaMode = Literal["current", "upgrade", "any"]
 
+
+def programme_table(name: str, meta: MetaData, *parts: Column | UniqueConstraint) -> Table:
+    """A table of per-programme rows: an own id, then the programme (the dataset's name), then ``parts``."""
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("dataset", String(128), nullable=False),
+        *parts,
+    )
+
+
 metadata = MetaData()
 meta_table = Table("rk_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
-versions = Table(
+versions = programme_table(
     "rk_versions",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(128), nullable=False),
     Column("institution", Integer, nullable=False),
     Column("sheet", String(128), nullable=False),
     Column("key", String(128), nullable=False),
@@ -72,11 +82,9 @@ versions = Table(
     UniqueConstraint("dataset", "institution", "sheet", "key", "seq", name="uq_version_seq"),
 )
 
-events = Table(
+events = programme_table(
     "rk_events",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dataset", String(128), nullable=False),
     Column("institution", Integer, nullable=False),
     Column("seq", Integer, nullable=False),  # per institution; unique, so a step based on a stale state fails
     Column("kind", String(32), nullable=False),

@@ -13,12 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .bundled import DEMO_DATA, MATERIALS_PATH, ROSTER_PATH, RUBRIC_PATH
+from .bundled import DEMO_DATA, MATERIALS_PATH, PROGRAMME_PATH, ROSTER_PATH, RUBRIC_PATH
 from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
 from .input_cache import INPUTS
 from .judgments_file import JudgmentsFile, read_judgments
-from .programme import Materials, load_materials
+from .programme import Materials, Programme, load_materials, load_programme
 from .records import RubricRef
 from .roster import Institution, load_roster
 from .rubric import Rubric, load_rubric
@@ -47,6 +47,12 @@ class Workspace:
         """The rubric's own id and the digest of its whole content: recorded with every stored version and
         event, and the digest a report's ``verify`` checks (one function for both)."""
         return RubricRef(self.rubric.meta.id, digest(self.rubric.model_dump(mode="json")))
+
+    @cached_property
+    def programme(self) -> Programme:
+        """The bundled programme settings the reports are issued under, parsed once per workspace: a batch's
+        kernel template parses them before forking, not every kernel (``WorkspaceCache`` watches the file)."""
+        return load_programme(PROGRAMME_PATH)
 
     @cached_property
     def cohort_memo(self) -> LastValue:
@@ -131,7 +137,8 @@ class WorkspaceCache:
         self, data: Path | str | None = None, rubric: Path | str | None = None, roster: Path | str | None = None
     ) -> Workspace:
         folder = Path(data or DEMO_DATA)
-        files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), MATERIALS_PATH, folder / "dataset.yaml"]
+        files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), MATERIALS_PATH, PROGRAMME_PATH]
+        files.append(folder / "dataset.yaml")
         files += [
             folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
         ]

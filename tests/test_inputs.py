@@ -122,32 +122,28 @@ def test_unknown_record_type(demo_copy, rubric, roster):
     assert len(faults) == 1
 
 
-def test_bad_record_date(demo_copy, rubric, roster):
-    set_cell(demo_copy, "records", 4, "日期", "2023-02-30")
-    f = one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "records.csv", 4, "日期")
-    assert "2023-02-30" in f.message
-
-
-def test_unknown_institution_number(demo_copy, rubric, roster):
-    set_cell(demo_copy, "records", 2, "机构序号", "99")
-    f = one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "records.csv", 2, "机构序号")
-    assert "99" in f.message
-
-
-def test_non_numeric_institution(demo_copy, rubric, roster):
-    set_cell(demo_copy, "records", 2, "机构序号", "十三")
-    one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "records.csv", 2, "机构序号")
-
-
-def test_bad_severity(demo_copy, rubric, roster):
-    set_cell(demo_copy, "records", 5, "严重程度", "特别严重")
-    f = one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "records.csv", 5, "严重程度")
-    assert "特别严重" in f.message
-
-
-def test_empty_authority(demo_copy, rubric, roster):
-    set_cell(demo_copy, "records", 5, "发布机关", "")
-    one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "records.csv", 5, "发布机关")
+@pytest.mark.parametrize(
+    ("table", "row", "column", "value", "quoted"),
+    [
+        pytest.param("records", 4, "日期", "2023-02-30", True, id="bad_record_date"),
+        pytest.param("records", 2, "机构序号", "99", True, id="unknown_institution_number"),
+        pytest.param("records", 2, "机构序号", "十三", False, id="non_numeric_institution"),
+        pytest.param("records", 5, "严重程度", "特别严重", True, id="bad_severity"),
+        pytest.param("records", 5, "发布机关", "", False, id="empty_authority"),
+        pytest.param("materials", 3, "是否提供", "部分", False, id="materials_bad_provided"),
+        # row 2 is institution 1, item 1
+        pytest.param("materials", 3, "材料序号", "1", False, id="materials_duplicate_item"),
+        pytest.param("personnel", 5, "从业年限", "-3", True, id="personnel_negative_years"),
+        pytest.param("personnel", 6, "表号", "6", False, id="personnel_bad_table"),
+        pytest.param("personnel", 7, "姓名", "", False, id="personnel_empty_name"),
+    ],
+)
+def test_one_bad_cell_is_one_fault(demo_copy, rubric, roster, table, row, column, value, quoted):
+    """A bad cell is reported once, naming the file, its row and column (and the value, where it helps)."""
+    set_cell(demo_copy, table, row, column, value)
+    f = one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), f"{table}.csv", row, column)
+    if quoted:
+        assert value in f.message
 
 
 def test_duplicate_record_id(demo_copy, rubric, roster):
@@ -281,32 +277,6 @@ def test_materials_item_28(demo_copy, rubric, roster):
     set_cell(demo_copy, "materials", 2, "材料序号", "28")
     f = one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "materials.csv", 2, "材料序号")
     assert "28" in f.message and "27" in f.message
-
-
-def test_materials_bad_provided(demo_copy, rubric, roster):
-    set_cell(demo_copy, "materials", 3, "是否提供", "部分")
-    one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "materials.csv", 3, "是否提供")
-
-
-def test_materials_duplicate_item(demo_copy, rubric, roster):
-    set_cell(demo_copy, "materials", 3, "材料序号", "1")  # row 2 is institution 1, item 1
-    one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "materials.csv", 3, "材料序号")
-
-
-def test_personnel_negative_years(demo_copy, rubric, roster):
-    set_cell(demo_copy, "personnel", 5, "从业年限", "-3")
-    f = one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "personnel.csv", 5, "从业年限")
-    assert "-3" in f.message
-
-
-def test_personnel_bad_table(demo_copy, rubric, roster):
-    set_cell(demo_copy, "personnel", 6, "表号", "6")
-    one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "personnel.csv", 6, "表号")
-
-
-def test_personnel_empty_name(demo_copy, rubric, roster):
-    set_cell(demo_copy, "personnel", 7, "姓名", "")
-    one_fault(faults_of(lambda: load(demo_copy, rubric, roster)), "personnel.csv", 7, "姓名")
 
 
 def test_dataset_yaml_bad_as_of(demo_copy, rubric, roster):

@@ -135,7 +135,18 @@ KERNEL_START = """
 import os, sys, tempfile
 from jupyter_client.connect import write_connection_file
 from rubric_kernel.batch.zygote import _preload
+from rubric_kernel.judgments import bootstrap
+from rubric_kernel.store import Store
+from rubric_kernel.workspace import load_workspace
+with Store(os.environ["RUBRIC_KERNEL_DB"]) as store:
+    bootstrap(store, load_workspace())  # as the batch command does before it starts the workers
 _preload("", os.environ["RUBRIC_KERNEL_DB"], "")
+import rubric_kernel.cohort as cohort, rubric_kernel.workspace as workspace
+redone = []
+def counted(name, fn):
+    return lambda *args, **kwargs: redone.append(name) or fn(*args, **kwargs)
+cohort.score_cohort = counted("score_cohort", cohort.score_cohort)
+workspace.load_programme = counted("load_programme", workspace.load_programme)
 before = set(sys.modules)
 from ipykernel.kernelapp import IPKernelApp
 connection, _ = write_connection_file(os.path.join(tempfile.mkdtemp(), "kernel.json"))
@@ -149,13 +160,15 @@ jinja.compile = lambda *args, **kwargs: compiled.append(args) or compile_templat
 report_body(load_context(open_assessment("13", mode="report")))
 print("imported:", *sorted(set(sys.modules) - before), file=sys.__stdout__, flush=True)
 print("compiled:", len(compiled), file=sys.__stdout__, flush=True)
+print("redone:", *redone, file=sys.__stdout__, flush=True)
 os._exit(0)
 """
 
 
 def test_the_template_preloads_what_a_kernel_imports(tmp_path):
     """A forked kernel must not import its kernel class, debugger (debugpy), IPython's parts or the
-    report's modules, nor compile the report's templates, once per institution: the template has them."""
+    report's modules, compile the report's templates, score the cohort for the comparison or parse the
+    programme, once per institution: the template has them."""
     env = {**os.environ, "RUBRIC_KERNEL_DB": f"sqlite:///{tmp_path / 'store.sqlite'}"}
     done = subprocess.run([sys.executable, "-c", KERNEL_START], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
@@ -173,6 +186,7 @@ def test_the_template_preloads_what_a_kernel_imports(tmp_path):
     )
     assert [m for m in imported if m.split(".")[0] in heavy] == []
     assert "compiled: 0" in done.stdout.splitlines(), "the report's Jinja templates are compiled in the template"
+    assert "redone:" in done.stdout.splitlines(), "the cohort is scored and the programme parsed in the template"
 
 
 def test_template_exits_when_its_worker_closes_the_channel():

@@ -17,12 +17,12 @@ from ..files import atomic_write
 from ..labels import STATUS_ZH, defaults_note
 from ..programme import Programme
 from ..report.chart import bar_chart
-from ..report.page import PAGE_CSS, SORT_JS, list_page
+from ..report.page import PAGE_CSS, SORT_JS
 from ..report.render import render
 from ..roster import CLASSES, Institution
 from ..rubric import Rubric
 from ..spreadsheet import csv_text, xlsx_bytes
-from ..workflow.documents import publicity_rows
+from ..workflow.documents import publicity_rows, write_list
 
 
 def grade_order(rubric: Rubric) -> list[str]:
@@ -105,8 +105,7 @@ def write_publicity(
 ) -> None:
     rows = publicity_rows(roster, results)
     notes = preview_notes(programme, rubric, len(rows), len(roster) - len(rows))
-    atomic_write(out / "publicity.html", list_page(title, rows, notes, mark))
-    atomic_write(out / "publicity.xlsx", xlsx_bytes([(title, rows)], mark, notes))
+    write_list(out, "publicity", title, rows, notes, mark)
 
 
 def grade_chart_svg(rubric: Rubric, roster: Mapping[int, Institution], results: Mapping[int, dict]) -> str:

@@ -1,4 +1,25 @@
-"""What the notebook hands back to its runners, importable without papermill (the kernel imports it)."""
+"""What the notebook and its runners agree on, importable without papermill (the kernel imports it)."""
+
+from dataclasses import dataclass
 
 # The notebook's machine-readable output: its result as ``Result.as_json()``, invisible in the HTML.
 RESULT_MIMETYPE = "application/vnd.rubric-kernel.result+json"
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The notebook's parameters besides ``institution``, every value a string ("" = the default).
+
+    One list for those who fill the parameters cell (``batch.params``) and the one who reads it
+    (``assessment.open_assessment``).
+    """
+
+    data: str = ""  # dataset folder
+    db: str = ""  # store URL; a batch passes it in the environment instead
+    stage: str = "现场评估"
+    expert: str = ""
+    as_of: str = ""  # YYYY-MM-DD
+    mode: str = "report"  # interactive | report
+    sheet: str = "group"  # group | own
+    rubric: str = ""
+    roster: str = ""

@@ -7,7 +7,11 @@ equally valid literal that keeps the characters.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from papermill.translators import PythonTranslator, papermill_translators
+
+from .contract import Parameters
 
 
 class ReadablePythonTranslator(PythonTranslator):
@@ -21,27 +25,6 @@ def install() -> None:
     papermill_translators.register("python", ReadablePythonTranslator)
 
 
-def notebook_parameters(
-    institution: int,
-    *,
-    data: str = "",
-    db: str = "",
-    stage: str = "现场评估",
-    expert: str = "",
-    as_of: str = "",
-    mode: str = "report",
-    rubric: str = "",
-    roster: str = "",
-) -> dict[str, str]:
-    """Every parameter as a string, the types the notebook's parameters cell declares."""
-    return {
-        "institution": f"{institution:02d}",
-        "data": data,
-        "db": db,
-        "stage": stage,
-        "expert": expert,
-        "as_of": as_of,
-        "mode": mode,
-        "rubric": rubric,
-        "roster": roster,
-    }
+def notebook_parameters(institution: int, **given: str) -> dict[str, str]:
+    """Every parameter as a string, the types the notebook's parameters cell declares (``Parameters``)."""
+    return {"institution": f"{institution:02d}", **asdict(Parameters(**given))}

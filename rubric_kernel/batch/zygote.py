@@ -70,15 +70,16 @@ def _preload(data: str, db: str, as_of: str) -> None:
     from ..workspace import KERNEL_WORKSPACES
 
     ws = KERNEL_WORKSPACES.load(data or None)
-    if db:  # an optimisation only: the kernels recompute whatever this could not
-        with Store(db) as store:  # closed before any fork: no connection may cross one
-            try:
+    try:  # an optimisation only: the kernels recompute whatever this could not
+        _ = ws.rubric_ref, ws.programme  # digested and parsed once here; every report reads both
+        if db:
+            with Store(db) as store:  # closed before any fork: no connection may cross one
                 cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)
-            except Exception as exc:  # each notebook reports its own input faults; this only warms a cache
-                print(
-                    f"提示：内核模板未能预先计算全体机构评分（{type(exc).__name__}），各工作簿将自行计算。",
-                    file=sys.stderr,
-                )
+    except Exception as exc:  # each notebook reports its own input faults; this only warms caches
+        print(
+            f"提示：内核模板未能预先载入全部输入（{type(exc).__name__}），各工作簿将自行载入。",
+            file=sys.stderr,
+        )
 
 
 def _become_kernel(request: dict, template: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from .. import identity, people, server_setup
 from ..authz import ROLES, Person, role_problem
@@ -120,26 +121,23 @@ def cmd_list(args) -> int:
 
 
 def cmd_assign(args) -> int:
-    ws = open_workspace(args)
-    with open_store(args, ws) as store:
-        by = _administrator(store, ws.dataset.name)
-        numbers = people.parse_numbers(args.institutions)
-        person = people.assign(
-            store, ws.dataset.name, args.login, by=by, role_names=args.role, institutions=numbers, group=args.group
-        )
-    print(f"{person.shown}：{'、'.join(_row(person)['roles'])}；机构 {_ranges(sorted(person.institutions)) or '无'}")
-    return 0
+    return _change(args, people.assign, role_names=args.role, group=args.group)
 
 
 def cmd_revoke(args) -> int:
+    return _change(args, people.revoke, role_names=args.role)
+
+
+def _change(args, change: Callable[..., Person], **how) -> int:
+    """``assign`` and ``revoke``: the administrator changes a person's roles or institutions; what the
+    person holds afterwards is confirmed."""
     ws = open_workspace(args)
     with open_store(args, ws) as store:
         by = _administrator(store, ws.dataset.name)
         numbers = people.parse_numbers(args.institutions)
-        person = people.revoke(store, ws.dataset.name, args.login, by=by, role_names=args.role, institutions=numbers)
-    print(
-        f"{person.shown}：{'、'.join(_row(person)['roles']) or '无角色'}；机构 {_ranges(sorted(person.institutions)) or '无'}"
-    )
+        person = change(store, ws.dataset.name, args.login, by=by, institutions=numbers, **how)
+    roles = "、".join(_row(person)["roles"]) or "无角色"
+    print(f"{person.shown}：{roles}；机构 {_ranges(sorted(person.institutions)) or '无'}")
     return 0
 
 

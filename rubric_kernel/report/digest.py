@@ -42,7 +42,7 @@ def input_digests(a: Assessment) -> dict[str, str]:
         "dataset": a.dataset,
         "as-of": a.as_of.isoformat(),
         "rubric": rubric_digest(a.ws),
-        **institution_digests(a.ws, a.institution.number, a.snapshot(), [*a.programme_events(), *a.events()]),
+        **institution_digests(a.ws, a.institution.number, a.snapshot(), [*a.programme_events(), *a.recorded_events()]),
     }
     parts["inputs"] = digest(parts)
     return parts

@@ -29,7 +29,7 @@ from ..labels import (
     total_note,
     unchanged_text,
 )
-from ..programme import Programme, load_programme
+from ..programme import Programme
 from ..scoring import IndicatorResult, Line, Result
 from ..sheet_codec import digest, parse_key
 from ..signing import DEMO_MARK, signature_problems, signed_row
@@ -428,8 +428,9 @@ def _digests(a: Assessment) -> Digests:
 
 
 def load_context(a: Assessment, programme: Programme | None = None) -> ReportContext:
-    """Everything the report shows, read once from the assessment (and the programme settings)."""
-    programme = programme or load_programme()
+    """Everything the report shows, read once from the assessment (and the programme settings, by default
+    the workspace's)."""
+    programme = programme or a.ws.programme
     r = a.score()
     notes = {n: j.note for n, j in a.snapshot().sheet(a.ws.rubric).indicators.items() if j.note}
     findings = tuple(_finding(a, i, notes) for i in r.indicators if _moved(i))

@@ -268,10 +268,14 @@ def write_public_list(
     rows = [{**r, "报告编号": programme.report_no(r["序号"])} for r in publicity_rows(roster, results)]
     if programme.report_number.default:
         note += f"报告编号格式为{DEFAULT_MARK}。"
-    notes = [n for n in (note, defaults_note(rubric)) if n]
+    return write_list(out, stem, title, rows, [n for n in (note, defaults_note(rubric)) if n], mark)
+
+
+def write_list(out: Path, stem: str, title: str, rows: list[dict], notes: list[str], mark: str) -> list[Path]:
+    """A list of institutions as a page and a workbook, its notes above the rows in both."""
     html, xlsx = out / f"{stem}.html", out / f"{stem}.xlsx"
     atomic_write(html, list_page(title, rows, notes, mark))
-    atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark, notes))
+    atomic_write(xlsx, xlsx_bytes([(title[:28], rows)], mark, notes))  # a worksheet name has 31 characters at most
     return [html, xlsx]
 
 
