@@ -59,13 +59,13 @@ POLICIES = {
             "AND EXISTS (SELECT 1 FROM rk_assignments a WHERE a.dataset = rk_versions.dataset "
             "AND a.login = current_user AND a.institution = rk_versions.institution) "
             "AND key NOT LIKE 'adjust:%' AND key NOT LIKE 'finding:%' "
-            "AND NOT (key LIKE 'veto:%' AND content IS NOT NULL "
+            "AND NOT (key ~ '^[^:]+:veto:' AND content IS NOT NULL "
             "AND (content::json ->> 'status') IN ('confirmed', 'rejected'))"
         ),
         "rk_organiser": (  # an expert's paper sheet entered on their behalf, before the group signs
             f"login = current_user AND {_holds('rk_versions', 'organiser')} AND stage IN {OPEN} "
             "AND key NOT LIKE 'adjust:%' AND key NOT LIKE 'finding:%' "
-            "AND NOT (key LIKE 'veto:%' AND content IS NOT NULL "
+            "AND NOT (key ~ '^[^:]+:veto:' AND content IS NOT NULL "
             "AND (content::json ->> 'status') IN ('confirmed', 'rejected'))"
         ),
         "rk_centre": (  # its review and objection decisions; and 人社部门 findings while the sheet is open

@@ -45,6 +45,10 @@ VERSION = (
     "INSERT INTO rk_versions (dataset, institution, sheet, key, seq, stage, expert, created_at, content, reason, login) "
     "VALUES ('demo', %s, 'group', 'sc-2023:ind:1', 99, '现场评估', %s, '2026-11-27T00:00:00+00:00', '{}', '', %s)"
 )
+KEYED = (  # the expert's own institution, name and login: only the key and its content vary
+    "INSERT INTO rk_versions (dataset, institution, sheet, key, seq, stage, expert, created_at, content, reason, login) "
+    "VALUES ('demo', 13, 'group', %s, 99, '现场评估', '李专家', '2026-11-27T00:00:00+00:00', %s, '', 'li_expert')"
+)
 EVENT = (
     "INSERT INTO rk_events (dataset, institution, seq, kind, actor, created_at, payload, note, login) "
     "VALUES ('demo', 13, 99, %s, '李专家', '2026-11-27T00:00:00+00:00', %s, '', 'li_expert')"
@@ -65,6 +69,10 @@ EVENT = (
         (VERSION, (13, "李专家", WANG)),  # as another login
         (VERSION, (20, "李专家", LI)),  # another group's institution
         ("INSERT INTO rk_roles (dataset, login, role) VALUES ('demo', 'li_expert', 'centre')", ()),
+        (KEYED, ("sc-2023:veto:1(1)", '{"status": "confirmed", "reason": "x", "by": ""}')),
+        (KEYED, ("sc-2023:veto:1(1)", '{"status": "rejected", "reason": "x", "by": ""}')),
+        (KEYED, ("adjust:sc-2023:ind:12", '{"delta": -5, "reason": "x"}')),
+        (KEYED, ("finding:sc-2023:ind:16", '{"source": "x"}')),
     ],
     ids=[
         "update-version",
@@ -78,6 +86,10 @@ EVENT = (
         "other-login",
         "other-groups-institution",
         "grant-self-a-role",
+        "confirm-veto",
+        "reject-veto",
+        "adjust-score",
+        "record-finding",
     ],
 )
 def test_an_experts_login_cannot_do_in_sql_what_the_form_would_not(server, sql, params):
@@ -93,7 +105,8 @@ def test_an_experts_login_may_do_what_an_expert_may(server):
     with connect(server, LI) as conn:
         conn.execute(VERSION, (13, "李专家", LI))
         conn.execute(EVENT, ("signature", '{"expert": "李专家", "digest": "x"}'))
-        assert conn.execute("SELECT count(*) FROM rk_versions WHERE login = 'li_expert'").fetchone()[0] == 1
+        conn.execute(KEYED, ("sc-2023:veto:1(1)", '{"status": "raised", "reason": "x", "by": ""}'))
+        assert conn.execute("SELECT count(*) FROM rk_versions WHERE login = 'li_expert'").fetchone()[0] == 2
 
 
 def test_append_only_holds_even_for_the_superuser(server):
