@@ -69,6 +69,12 @@ def test_every_event_kind_lands_in_its_field():
             actor="省职鉴中心",
         ),
         ev("objection_decision", {"objection": bare_objection.id, "decision": "rejected"}, actor="李四"),
+        ev(
+            "objection_letter",
+            {"objection": bare_objection.id, "date": "2023-08-25", "late": "补录纸质告知书"},
+            actor="省职鉴中心",
+            at="2023-08-26T08:00:00",
+        ),
     ]
     st = derive(events)
     assert st == WorkflowState(
@@ -94,8 +100,22 @@ def test_every_event_kind_lands_in_its_field():
                 "upheld",
                 "省职鉴中心",
                 "指标 5 改为 3 分",
+                decided_at="2023-08-01T09:30:00",
             ),
-            Objection(bare_objection.id, "另一人", dt.date(2023, 8, 21), "漏计加分", "", "rejected", "李四", ""),
+            Objection(
+                bare_objection.id,
+                "另一人",
+                dt.date(2023, 8, 21),
+                "漏计加分",
+                "",
+                "rejected",
+                "李四",
+                "",
+                decided_at="2023-08-01T09:30:00",
+                letter=dt.date(2023, 8, 25),
+                letter_late="补录纸质告知书",
+                letter_by="省职鉴中心",
+            ),
         ],
         last_seq=events[-1].seq,
     )
