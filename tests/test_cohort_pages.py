@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from demo_sheets import demo_findings
 from openpyxl import load_workbook
 
-from rubric_kernel import findings
 from rubric_kernel.batch import cohort_pages
 from rubric_kernel.errors import InputError
 from rubric_kernel.labels import DEFAULTS_NOTE
@@ -82,10 +82,10 @@ def cohort():
     ws = load_workspace()
     files = judgment_files(ws)
     judged = [*range(1, 13), 66]
-    found = {e.institution: e for e in findings.read_findings(findings.dataset_file(ws.dataset.folder), ws)}
+    found = demo_findings(ws)
 
     def sheet(n: int) -> Sheet:  # the judgments file with the demo centre's 人社 finding, as the store holds it
-        return dataclasses.replace(read_checked(ws, files[n], n).sheet, findings={16: found[n].finding})
+        return dataclasses.replace(read_checked(ws, files[n], n).sheet, findings=found[n])
 
     results = {n: ws.score(n, sheet(n)).as_json() for n in judged}
     results[70] = ws.score(70, Sheet()).as_json()

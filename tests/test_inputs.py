@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from demo_sheets import demo_findings
 
-from rubric_kernel import findings
 from rubric_kernel.cli import main
 from rubric_kernel.errors import InputError
 from rubric_kernel.evidence import load_dataset, parse_date
@@ -503,8 +503,7 @@ def test_cli_score_json(capsys, tmp_path, monkeypatch, ws):
     assert isinstance(payload["veto"], list) and isinstance(payload["pending"], list)
     # the CLI reports what the core computes from the same inputs
     jf = read_checked(ws, ws.dataset.folder / "judgments" / "13.yaml")
-    found = findings.read_findings(findings.dataset_file(ws.dataset.folder), ws)  # the demo centre's 人社 data
-    sheet = dataclasses.replace(jf.sheet, findings={e.indicator: e.finding for e in found if e.institution == 13})
+    sheet = dataclasses.replace(jf.sheet, findings=demo_findings(ws)[13])  # with the demo centre's 人社 data
     expected = score(ws.rubric, ws.roster[13], ws.dataset.for_institution(13), sheet, ws.dataset.as_of)
     assert expected.status == "complete"
     assert payload["total"] == expected.total

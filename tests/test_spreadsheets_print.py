@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from demo_sheets import demo_sheets
 from hypothesis import given
 from hypothesis import strategies as st
 from office import convert_to_pdf
@@ -27,11 +28,10 @@ from rubric_kernel.files import atomic_write
 from rubric_kernel.labels import DEFAULTS_NOTE
 from rubric_kernel.programme import load_programme
 from rubric_kernel.score_sheet import score_sheet_xlsx
-from rubric_kernel.sheet import Sheet
 from rubric_kernel.spreadsheet import HEADER_FOOTER, text_width, xlsx_bytes
 from rubric_kernel.workflow import documents
 from rubric_kernel.workflow.schedule import Visit
-from rubric_kernel.workspace import judgment_files, load_workspace, read_checked
+from rubric_kernel.workspace import load_workspace
 
 TOOLS = ("soffice", "pdftotext", "pdfinfo")
 EXPERTS = ["马红敏（演示专家）", "李建国（演示专家）"]
@@ -41,8 +41,7 @@ EXPERTS = ["马红敏（演示专家）", "李建国（演示专家）"]
 def books(tmp_path_factory) -> dict[str, Path]:
     """The workbooks of a demo cohort: summary and preview of all 75, two score sheets, a 公示 list, the schedule."""
     ws = load_workspace()
-    files = judgment_files(ws)
-    sheets = {n: read_checked(ws, files[n], n).sheet if n in files else Sheet() for n in ws.roster}
+    sheets = demo_sheets(ws)
     scored = {n: ws.score(n, sheet) for n, sheet in sheets.items()}
     results = {n: r.as_json() for n, r in scored.items()}
     out = tmp_path_factory.mktemp("books")
