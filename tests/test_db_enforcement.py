@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from pg_logins import connect
 from sqlalchemy import make_url
 
 from rubric_kernel import identity, people
@@ -34,11 +35,6 @@ def server(postgres_url):
         people.add(store, DEMO, WANG, "王专家", ["expert"], by="zhou_admin")
         people.assign(store, DEMO, WANG, by="zhou_admin", institutions=range(16, 31), group="第2组")
     return postgres_url
-
-
-def connect(url: str, login: str) -> psycopg.Connection:
-    u = make_url(url)
-    return psycopg.connect(host=u.query["host"], port=u.query["port"], dbname=u.database, user=login, autocommit=True)
 
 
 VERSION = (

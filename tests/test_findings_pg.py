@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import make_url
+from pg_logins import as_login, connect
 
 from rubric_kernel import people
 from rubric_kernel.cli import main
@@ -36,15 +36,6 @@ def server(postgres_url):
         people.assign(store, DEMO, LI, by="zhou_admin", institutions=range(70, 76), group="第1组")
         people.add(store, DEMO, QIAN, "钱复核", ["centre"], by="zhou_admin")
     return postgres_url
-
-
-def connect(url: str, login: str) -> psycopg.Connection:
-    u = make_url(url)
-    return psycopg.connect(host=u.query["host"], port=u.query["port"], dbname=u.database, user=login, autocommit=True)
-
-
-def as_login(url: str, login: str) -> str:
-    return make_url(url).set(username=login).render_as_string(hide_password=False)
 
 
 def test_the_server_refuses_an_experts_finding_and_takes_the_centres(server):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import make_url
+from pg_logins import as_login, connect
 
 from rubric_kernel import people
 from rubric_kernel.cli import main
@@ -42,15 +42,6 @@ def server(postgres_url):
             people.add(store, DEMO, login, name, [role], by="zhou_admin")
         bootstrap(store, load_workspace())
     return postgres_url
-
-
-def connect(url: str, login: str) -> psycopg.Connection:
-    u = make_url(url)
-    return psycopg.connect(host=u.query["host"], port=u.query["port"], dbname=u.database, user=login, autocommit=True)
-
-
-def as_login(url: str, login: str) -> str:
-    return make_url(url).set(username=login).render_as_string(hide_password=False)
 
 
 def test_the_demo_collection_record_is_loaded_as_the_demo_organiser(server):
