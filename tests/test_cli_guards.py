@@ -314,6 +314,19 @@ def test_score_does_not_import_the_notebook_machinery(place):
     assert not imported & other, sorted(imported & other)
 
 
+def test_reading_a_notebook_does_not_compile_iri_grammars():
+    """jsonschema 4.25 imports rfc3987-syntax, which compiles ~38 Lark grammars (3-4 s) in every process
+    that imports nbformat: each batch command and worker, JupyterLab, Voila. pyproject keeps it below."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, nbformat; print(sorted(m for m in sys.modules if m.startswith('lark')))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]", proc.stdout
+
+
 def test_the_command_table_is_what_the_modules_register():
     """The parser imports only the named command's module: the table must say which module registers it."""
     import argparse

@@ -24,16 +24,6 @@ class CellError(RuntimeError):
         super().__init__(f"{self.ename}: {self.evalue}")
 
 
-def skip_iri_grammar() -> None:
-    """Keep jsonschema (imported by nbformat) from building ``rfc3987_syntax``'s IRI grammars.
-
-    jsonschema imports that package eagerly for its "iri" format checker, and it compiles some thirty
-    Lark parsers at import: 1–3 s here, for a format no notebook schema uses (python-jsonschema#1428).
-    Must run before nbformat is first imported; jsonschema then simply has no "iri" checker.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
 def execute_in_process(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd: Path | None = None):
     """The executed notebook node, as ``execute.execute_notebook`` returns it; raises ``CellError`` on a cell error."""
     from IPython.core.interactiveshell import InteractiveShell

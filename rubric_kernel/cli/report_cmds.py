@@ -48,9 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..batch.inprocess import skip_iri_grammar
-
-    skip_iri_grammar()  # before anything imports nbformat
     from ..batch.params import install, notebook_parameters
     from ..batch.worker import Job, run_job
     from ..workspace import KERNEL_WORKSPACES
