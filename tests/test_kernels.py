@@ -43,6 +43,18 @@ def test_batch_kernel_manager_serves_the_batch_kernel_spec():
     assert BatchKernelManager(kernel_name="python3").kernel_spec.language == "python"
 
 
+def test_batch_kernels_talk_over_sockets_of_their_own_not_tcp_ports(tmp_path):
+    """Two workers picking TCP ports each for itself could pick the same one: a kernel then died binding it."""
+    a, b = (BatchKernelManager(kernel_name=KERNEL_NAME) for _ in range(2))
+    assert (a.transport, b.transport) == ("ipc", "ipc")
+    assert a.ip != b.ip and Path(a.ip).parent == Path(b.ip).parent
+    assert len(f"{a.ip}-65535") < 107  # the longest socket path the kernel will bind
+    path = tmp_path / "one.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
+    assert execute_notebook({}, path).cells[0].outputs[0]["data"]["text/plain"] == "2"
+    assert not list(Path(a.ip).parent.iterdir()), "each kernel's socket files are removed at its shutdown"
+
+
 def test_checked_library_versions():
     """Where no public hook exists the batch relies on library behaviour read at these versions."""
     changed = []

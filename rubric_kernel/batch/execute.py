@@ -26,7 +26,7 @@ def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd:
         kernel_manager_class=BatchKernelManager,
         cwd=str(cwd or notebook.parent),
         shutdown_kernel="immediate",
-        # Kernels listen on loopback only; their TCP-without-encryption warning would print once per institution.
+        # Kernel log lines below errors would print once per institution.
         # No input history: each kernel would open, write and commit IPython's history database, one
         # SQLite file shared (and locked) by every worker's kernels, for cells nobody recalls.
         extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],

@@ -12,8 +12,14 @@ checked against, and a test fails on others.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
 import sys
+import tempfile
 import time
+import uuid
+from pathlib import Path
 from queue import Empty
 
 from jupyter_client import protocol_version_info
@@ -102,9 +108,29 @@ class QuickReadyClient(AsyncKernelClient):
             self.session.adapt_version = major
 
 
+@functools.cache
+def _socket_folder() -> Path:
+    """This process's folder for its kernels' sockets, removed when it exits."""
+    folder = Path(tempfile.mkdtemp(prefix="rk-kernels-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 class BatchKernelManager(AsyncKernelManager):
+    """Kernels over Unix sockets, not TCP: each worker picks its kernels' TCP ports itself, so two workers
+    could pick the same free port and one kernel died binding it ("内核在就绪前退出", about once in a
+    thousand starts); a socket file is named per kernel and only this user can reach it."""
+
     client_class = DottedObjectName(f"{__name__}.QuickReadyClient")
     client_factory = Type(klass=QuickReadyClient)
+
+    @default("transport")
+    def _unix_sockets(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _socket_prefix(self) -> str:  # short: a socket path has at most 107 bytes
+        return str(_socket_folder() / uuid.uuid4().hex[:12])
 
     @default("kernel_spec_manager")
     def _batch_kernel_specs(self) -> KernelSpecManager:
