@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -16,9 +17,9 @@ import nbformat
 import pytest
 from jupyter_client.provisioning import KernelProvisionerFactory
 
-from rubric_kernel.batch import provisioner
+from rubric_kernel.batch import kernels, provisioner
 from rubric_kernel.batch.execute import execute_notebook
-from rubric_kernel.batch.kernels import CHECKED_AGAINST, KERNEL_NAME, BatchKernelManager, kernel_spec
+from rubric_kernel.batch.kernels import CHECKED_AGAINST, KERNEL_NAME, SOCKET_PATH_MAX, BatchKernelManager, kernel_spec
 from rubric_kernel.batch.provisioner import ForkProvisioner
 from rubric_kernel.batch.zygote import Zygote
 
@@ -48,11 +49,23 @@ def test_batch_kernels_talk_over_sockets_of_their_own_not_tcp_ports(tmp_path):
     a, b = (BatchKernelManager(kernel_name=KERNEL_NAME) for _ in range(2))
     assert (a.transport, b.transport) == ("ipc", "ipc")
     assert a.ip != b.ip and Path(a.ip).parent == Path(b.ip).parent
-    assert len(f"{a.ip}-65535") < 107  # the longest socket path the kernel will bind
+    assert len(f"{a.ip}-65535".encode()) <= SOCKET_PATH_MAX  # the longest socket path the kernel will bind
     path = tmp_path / "one.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
     assert execute_notebook({}, path).cells[0].outputs[0]["data"]["text/plain"] == "2"
     assert not list(Path(a.ip).parent.iterdir()), "each kernel's socket files are removed at its shutdown"
+
+
+def test_a_long_temporary_folder_does_not_push_socket_paths_past_the_limit(tmp_path, monkeypatch):
+    long = tmp_path / ("x" * 60) / ("y" * 60)
+    long.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(long))
+    kernels._socket_folder.cache_clear()
+    try:
+        ip = BatchKernelManager(kernel_name=KERNEL_NAME).ip
+        assert len(f"{ip}-65535".encode()) <= SOCKET_PATH_MAX, ip
+    finally:
+        kernels._socket_folder.cache_clear()
 
 
 def test_checked_library_versions():

@@ -108,10 +108,19 @@ class QuickReadyClient(AsyncKernelClient):
             self.session.adapt_version = major
 
 
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sockaddr_un), terminating NUL excluded
+
+
 @functools.cache
 def _socket_folder() -> Path:
-    """This process's folder for its kernels' sockets, removed when it exits."""
-    folder = Path(tempfile.mkdtemp(prefix="rk-kernels-"))
+    """This process's folder for its kernels' sockets, removed when it exits.
+
+    Under the temporary folder when its path leaves room for the socket names, else under /tmp: a test
+    or a user's TMPDIR can be long enough to push a socket path past what the kernel can bind."""
+    base = tempfile.gettempdir()
+    if len(base.encode()) > SOCKET_PATH_MAX - 40:
+        base = "/tmp"
+    folder = Path(tempfile.mkdtemp(prefix="rk-", dir=base))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
@@ -129,8 +138,8 @@ class BatchKernelManager(AsyncKernelManager):
         return "ipc"
 
     @default("ip")
-    def _socket_prefix(self) -> str:  # short: a socket path has at most 107 bytes
-        return str(_socket_folder() / uuid.uuid4().hex[:12])
+    def _socket_prefix(self) -> str:  # the kernel appends "-<port>" to it
+        return str(_socket_folder() / uuid.uuid4().hex[:8])
 
     @default("kernel_spec_manager")
     def _batch_kernel_specs(self) -> KernelSpecManager:
