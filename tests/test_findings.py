@@ -225,3 +225,5 @@ def test_the_report_cites_the_finding_or_says_what_16_waits_for(tmp_path, monkey
     ]
     body = report_body(contexts[13])
     assert "sc-2023:" not in body and "finding:" not in body
+    # the centre who entered the 人社 data is not one of the 评估专家组
+    assert contexts[13].head.experts and "省职鉴中心复核员（演示）" not in contexts[13].head.experts

@@ -99,12 +99,23 @@ def _finding(a: Assessment, i: IndicatorResult, notes: dict[int, str]) -> Findin
     )
 
 
+CENTRE_KINDS = frozenset({"finding", "adjust"})  # entries of the centre's, never an expert's
+
+
 def experts(a: Assessment) -> tuple[str, ...]:
-    """The 评估专家组: as registered in the workflow, else whoever wrote the sheet's current entries."""
+    """The 评估专家组: as registered in the workflow, else whoever wrote the sheet's current judgments
+    (not the centre's 人社 findings or adjustments, which share the sheet)."""
     group = a.workflow().group
     if group:
         return tuple(group)
-    return tuple(dict.fromkeys(v.expert for v in a.snapshot().entries.values() if v.content is not None and v.expert))
+    rubric = a.ws.rubric
+    return tuple(
+        dict.fromkeys(
+            v.expert
+            for key, v in a.snapshot().entries.items()
+            if v.content is not None and v.expert and getattr(parse_key(rubric, key), "kind", "") not in CENTRE_KINDS
+        )
+    )
 
 
 def _head(a: Assessment, r: Result, programme: Programme) -> Head:
