@@ -5,8 +5,6 @@ screens, and the index and publicity list readable on a 390 px wide phone.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -14,8 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from rubric_kernel.cli import main
+from cli_run import run as _run
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +20,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ONLY = (13, 66)
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="需要 Debian chromium（/usr/bin/chromium）")
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="需要 poppler-utils（pdftotext、pdffonts）")
-
-
-def _run(argv: list[str]) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(argv)
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
 
 import pytest
+from cli_run import run as _run
 
 from rubric_kernel.cli import main
 from rubric_kernel.judgments import bootstrap
@@ -19,13 +18,6 @@ pytestmark = pytest.mark.slow
 
 DATASET = "demo"
 XSS = "<script>alert(1)</script>现场发现问题"
-
-
-def _run(argv: list[str]) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(argv)
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")
