@@ -27,7 +27,7 @@ REMAP_STAGE = "标识迁移"
 
 
 class _IdMapFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     map: dict[str, str] = {}
 
