@@ -234,7 +234,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="rk-interactive-"))
     try:
         db = tmp / "store.sqlite"
-        env = {**os.environ, "RUBRIC_KERNEL_DB": str(db)}
+        # As an installed package runs: with its modules' bytecode, which PYTHONDONTWRITEBYTECODE (set
+        # in some shells and CI) would otherwise have every command recompile from source (~0.1 s each).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"RUBRIC_KERNEL_DB": str(db)}
         if not args.browser:
             cli_figures(tmp, env)
         if args.no_browser:

@@ -27,7 +27,7 @@ REMAP_STAGE = "标识迁移"
 
 
 class _IdMapFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     map: dict[str, str] = {}
 
@@ -72,12 +72,19 @@ def load_id_map(path: Path | str, rubric: Rubric) -> dict[str, str]:
 
 
 def stored_orphans(store: Store, ws: Workspace) -> list[str]:
-    """Ids the dataset's current judgments (every sheet) name and the workspace's rubric lacks."""
-    lost: set[str] = set()
-    for v in store.current_versions(ws.dataset.name):
-        if v.content is not None:
-            lost.update(orphans(ws.rubric, {v.key: v.content}))
-    return sorted(lost)
+    """Ids the dataset's current judgments (every sheet) name and the workspace's rubric lacks.
+
+    What is orphaned depends only on each key and the rule items ticked under it, so the keys are
+    checked once each, with the union of their ticks over every institution and sheet.
+    """
+    ticks: dict[str, dict[str, None]] = {}
+    for key, content in store.current_contents(ws.dataset.name):
+        if content is None:
+            continue
+        ticked = ticks.setdefault(key, {})
+        if isinstance(content, dict):
+            ticked.update(dict.fromkeys(content.get("ticks", {})))
+    return orphans(ws.rubric, {key: {"ticks": ticked} for key, ticked in ticks.items()})
 
 
 def refuse_orphans(store: Store, ws: Workspace) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -36,8 +37,11 @@ class JudgmentsFile:
     __pydantic_config__ = STRICT
 
 
-_FILE = TypeAdapter(JudgmentsFile)
-_SHEET = TypeAdapter(Sheet)
+@cache
+def _adapter(kind: type) -> TypeAdapter:
+    """The validator of ``kind``, built on first use: a command that reads and writes no judgments
+    file (``score`` with its inputs cached) does not pay for building it."""
+    return TypeAdapter(kind)
 
 
 def beijing_today() -> dt.date:
@@ -65,7 +69,7 @@ def read_judgments(path: Path | str, today: dt.date | None = None) -> JudgmentsF
         raise InputError([Fault(file, "应为键值对（机构序号、专家、日期与各项评分）", row=doc.line(()))])
     nested = {**{k: data[k] for k in HEADER if k in data}, "sheet": {k: v for k, v in data.items() if k not in HEADER}}
     try:
-        jf = _FILE.validate_python(nested)
+        jf = _adapter(JudgmentsFile).validate_python(nested)
     except ValidationError as exc:
         raise InputError([_fault(err, doc, file) for err in exc.errors()]) from None
     today = today or beijing_today()
@@ -117,6 +121,6 @@ _Dumper.add_representer(float, _plain_float)
 
 def write_judgments(jf: JudgmentsFile, path: Path | str) -> None:
     data = {"institution": jf.institution, "expert": jf.expert, "date": jf.date.isoformat()}
-    data.update(_SHEET.dump_python(jf.sheet, mode="json", exclude_defaults=True))
+    data.update(_adapter(Sheet).dump_python(jf.sheet, mode="json", exclude_defaults=True))
     data["indicators"] = {n: (v or None) for n, v in data.get("indicators", {}).items()}
     Path(path).write_text(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False), encoding="utf-8")

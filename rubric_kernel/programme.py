@@ -43,7 +43,7 @@ def _bounded(name: str) -> type[int]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Setting(_Strict, Generic[T]):

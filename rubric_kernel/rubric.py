@@ -28,7 +28,7 @@ HRSS_SOURCE = "人力资源和社会保障部门"  # 人社部门: its own admin
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RuleItem(_Strict):

@@ -15,6 +15,7 @@ from rubric_kernel.errors import InputError
 from rubric_kernel.id_map import load_id_map, remap, stored_orphans
 from rubric_kernel.identity import ACTOR_ENV
 from rubric_kernel.judgments import current_sheet, import_judgments
+from rubric_kernel.sheet_codec import orphans
 from rubric_kernel.store import OrphanedIds, Store
 from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workflow.state import derive
@@ -205,3 +206,25 @@ def test_remap_appends_versions_keeps_the_sheet_and_its_signatures(url, renamed,
     assert main(["remap-ids", *args]) == 0
     assert "没有需要迁移" in capsys.readouterr().out
     assert main(["check-store", "--db", url]) == 0
+
+
+def test_the_orphan_check_reads_the_current_judgments_of_every_sheet_only(tmp_path):
+    """Read per key with its ticks merged, it finds what checking every current version finds: an id
+    ticked in any sheet, and nothing from versions since replaced or withdrawn."""
+    ws = load_workspace()
+    with Store(f"sqlite:///{tmp_path / 's.sqlite'}") as store:
+        import_judgments(store, ws, [DEMO_DATA / "judgments" / "13.yaml"])
+        save = dict(expert="专家（测试）", stage="现场评估", sheet="专家甲")
+        foreign = {"ticks": {"sc-2023:item:1a": 1, "sc-2023:item:zz": 1}}
+        first = store.save(DATASET, 13, {"sc-2023:ind:1": foreign, "sc-2023:ind:999": {"ticks": {}}}, {}, **save)
+        assert stored_orphans(store, ws) == ["sc-2023:ind:999", "sc-2023:item:zz"]
+        base = {v.key: v.seq for v in first}
+        store.save(
+            DATASET, 13, {"sc-2023:ind:1": {"ticks": {"sc-2023:item:1a": 1}}, "sc-2023:ind:999": None}, base, **save
+        )
+        assert stored_orphans(store, ws) == []
+        store.save(DATASET, 14, {"sc-2023:ind:2": foreign}, {}, **save)
+        everyone = {
+            o for v in store.current_versions(DATASET) if v.content for o in orphans(ws.rubric, {v.key: v.content})
+        }
+        assert stored_orphans(store, ws) == sorted(everyone) == ["sc-2023:item:1a", "sc-2023:item:zz"]
