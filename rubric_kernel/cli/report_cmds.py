@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..batch.params import install, notebook_parameters
+    from ..batch.contract import notebook_parameters
     from ..batch.worker import Job, run_job
     from ..workspace import KERNEL_WORKSPACES
 
@@ -62,7 +62,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.out or outputs_dir() / "reports"
     os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
     params = notebook_parameters(inst.number, as_of=args.as_of or "", **paths)
-    install()
     title = report_title(inst.name, ws.dataset.mark)
     # One report: the notebook runs in this process (no kernel to start, no second import of the package).
     res = run_job(Job(inst.number, title, out, params, NOTEBOOK, issuer, ws.dataset.synthetic), in_process=True)
