@@ -202,11 +202,16 @@ class Snapshot:
 
 
 def _sheet(dataset: str, live: Mapping[str, dict], rubric: Rubric) -> Sheet:
-    """The live entries of one sheet as a sheet of this rubric; ids the rubric lacks are refused."""
-    lost = orphans(rubric, live)
-    if lost:
-        raise OrphanedIds(dataset, lost)
-    return entries_to_sheet(live, rubric)
+    """The live entries of one sheet as a sheet of this rubric; ids the rubric lacks are refused.
+
+    ``entries_to_sheet`` looks for them itself: they are named only when it refuses."""
+    try:
+        return entries_to_sheet(live, rubric)
+    except ValueError:
+        lost = orphans(rubric, live)
+        if lost:
+            raise OrphanedIds(dataset, lost) from None
+        raise
 
 
 def resolve_url(db: str | None = None) -> str:
