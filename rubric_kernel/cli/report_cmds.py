@@ -14,7 +14,6 @@ from ..bundled import NOTEBOOK, outputs_dir
 from ..errors import Fault, InputError, display_path
 from ..keyring import prepare_seal
 from ..labels import local_time
-from ..programme import load_programme
 from ..report import seal
 from ..report.digest import input_digests
 from ..report.style import report_title
@@ -56,7 +55,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     # The notebook's cells, run in this process, load the same paths through the same cache: loaded once.
     ws = KERNEL_WORKSPACES.load(paths["data"], paths["rubric"] or None, paths["roster"] or None)
     inst = ws.institution(args.number)
-    issuer = load_programme().roles.organiser.value  # the organiser issues the report (实施方案 四（一）)
+    # the organiser issues the report (实施方案 四（一）); the workspace's settings are the ones its cells read
+    issuer = ws.programme.roles.organiser.value
     with open_store(args, ws) as store:  # first use: load the dataset's judgments before the kernel reads them
         prepare_seal(store, issuer, ws.dataset.synthetic)
     out = args.out or outputs_dir() / "reports"
