@@ -25,9 +25,8 @@ from pathlib import Path
 
 import nbformat
 
-from rubric_kernel.batch.contract import RESULT_MIMETYPE
+from rubric_kernel.batch.contract import RESULT_MIMETYPE, notebook_parameters
 from rubric_kernel.batch.limits import default_workers
-from rubric_kernel.batch.params import notebook_parameters
 from rubric_kernel.batch.runner import BatchConfig, execute_jobs, run_batch
 from rubric_kernel.batch.worker import Job
 from rubric_kernel.bundled import DEMO_DATA, NOTEBOOK

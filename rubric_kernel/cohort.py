@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from .errors import Fault, InputError
 from .scoring import Result
-from .sheet import check_sheet
+from .sheet import Sheet, check_sheet
 from .store import Snapshot, Store
 from .workspace import Workspace
 
@@ -20,11 +20,19 @@ def score_cohort(
     ``strict``: a sheet that fails its check raises (lists, announcements); otherwise that institution
     is left out (the comparison averages in other institutions' reports must not fail because of it).
     """
+    sheets = {n: snapshots.get(n, Snapshot({})).sheet(ws.rubric) for n in ws.roster}
+    return score_sheets(ws, sheets, as_of, strict=strict)
+
+
+def score_sheets(
+    ws: Workspace, sheets: Mapping[int, Sheet], as_of: dt.date | None = None, *, strict: bool = True
+) -> dict[int, Result]:
+    """``score_cohort`` from the sheets themselves, one for every roster institution."""
     as_of = as_of or ws.dataset.as_of
     faults: list[Fault] = []
     results: dict[int, Result] = {}
     for n in ws.roster:
-        sheet = snapshots.get(n, Snapshot({})).sheet(ws.rubric)
+        sheet = sheets[n]
         evidence = ws.dataset.for_institution(n)
         found = check_sheet(sheet, ws.rubric, evidence, f"评分库（机构 {n}）")
         if found:
@@ -44,7 +52,12 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
     notebooks then score the cohort once per kernel template instead of once each.
     """
     key = (store.url, ws.dataset.name, store.state_token(ws.dataset.name), as_of)
-    return ws.cohort_memo.get(key, lambda: score_cohort(ws, store.snapshots(ws.dataset.name), as_of, strict=False))
+
+    def score() -> dict[int, Result]:
+        sheets = store.current_sheets(ws.dataset.name, ws.rubric, ws.roster)
+        return score_sheets(ws, sheets, as_of, strict=False)
+
+    return ws.cohort_memo.get(key, score)
 
 
 def class_means(results: Mapping[int, Result]) -> dict[str, dict[str, float]]:

@@ -197,11 +197,22 @@ class Snapshot:
     def sheet(self, rubric: Rubric) -> Sheet:
         """The judgments as a sheet of this rubric (decoded once: a report reads it several times)."""
         if self._decoded is None or self._decoded[0] is not rubric:
-            lost = orphans(rubric, self.live)
-            if lost:
-                raise OrphanedIds(next(iter(self.entries.values())).dataset, lost)
-            object.__setattr__(self, "_decoded", (rubric, entries_to_sheet(self.live, rubric)))
+            dataset = next(iter(self.entries.values())).dataset if self.entries else ""
+            object.__setattr__(self, "_decoded", (rubric, _sheet(dataset, self.live, rubric)))
         return self._decoded[1]  # type: ignore[index]
+
+
+def _sheet(dataset: str, live: Mapping[str, dict], rubric: Rubric) -> Sheet:
+    """The live entries of one sheet as a sheet of this rubric; ids the rubric lacks are refused.
+
+    ``entries_to_sheet`` looks for them itself: they are named only when it refuses."""
+    try:
+        return entries_to_sheet(live, rubric)
+    except ValueError:
+        lost = orphans(rubric, live)
+        if lost:
+            raise OrphanedIds(dataset, lost) from None
+        raise
 
 
 def resolve_url(db: str | None = None) -> str:
@@ -442,6 +453,25 @@ class Store:
     # reading ----------------------------------------------------------------------------------
     def snapshot(self, dataset: str, institution: int, sheet: str = GROUP_SHEET) -> Snapshot:
         return self.snapshots(dataset, sheet, institution).get(institution, Snapshot({}))
+
+    def current_sheets(self, dataset: str, rubric: Rubric, institutions: Iterable[int]) -> dict[int, Sheet]:
+        """Each institution's current group sheet (empty when none is stored), as ``snapshots`` would
+        give it, from three columns: the cohort reads only the sheets, not the versions' bookkeeping,
+        and building 4,000 versions cost it three times the query."""
+        scope = [versions.c.dataset == dataset, versions.c.sheet == GROUP_SHEET]
+        cols = (versions.c.institution, versions.c.key)
+        latest = select(*cols, func.max(versions.c.seq).label("seq")).where(*scope).group_by(*cols).subquery()
+        on = (
+            (versions.c.institution == latest.c.institution)
+            & (versions.c.key == latest.c.key)
+            & (versions.c.seq == latest.c.seq)
+        )
+        q = select(versions.c.id, versions.c.institution, versions.c.key, versions.c.content).join(latest, on)
+        live: dict[int, dict[str, dict]] = {}
+        with self.engine.connect() as conn:
+            for row_id, n, key, content in conn.execute(q.where(*scope, versions.c.content.is_not(None))):
+                live.setdefault(n, {})[key] = _json(content, "版本记录", row_id)
+        return {n: _sheet(dataset, dict(sorted(live.get(n, {}).items())), rubric) for n in institutions}
 
     def snapshots(self, dataset: str, sheet: str = GROUP_SHEET, institution: int | None = None) -> dict[int, Snapshot]:
         """Current versions of every institution's sheet in one query (the cohort needs all 75)."""

@@ -170,7 +170,7 @@ import rubric_kernel.cohort as cohort, rubric_kernel.workspace as workspace
 redone = []
 def counted(name, fn):
     return lambda *args, **kwargs: redone.append(name) or fn(*args, **kwargs)
-cohort.score_cohort = counted("score_cohort", cohort.score_cohort)
+cohort.score_sheets = counted("score_sheets", cohort.score_sheets)  # what cohort_for scores with
 workspace.load_programme = counted("load_programme", workspace.load_programme)
 before = set(sys.modules)
 from ipykernel.kernelapp import IPKernelApp

@@ -12,7 +12,8 @@ from papermill.translators import PythonTranslator, papermill_translators
 
 from rubric_kernel.assessment import open_assessment
 from rubric_kernel.batch import params
-from rubric_kernel.batch.params import ReadablePythonTranslator, notebook_parameters
+from rubric_kernel.batch.contract import notebook_parameters
+from rubric_kernel.batch.params import ReadablePythonTranslator
 from rubric_kernel.bundled import NOTEBOOK
 from rubric_kernel.errors import InputError
 

@@ -262,7 +262,8 @@ def _comparable(html: str) -> str:
 def test_the_command_s_report_is_the_one_the_batch_s_kernel_makes(made, tmp_path, monkeypatch):
     """``report`` runs the notebook's cells in its own process; the batch runs them in a kernel. Same
     notebook, same parameters: the same HTML, body digests included."""
-    from rubric_kernel.batch.params import install, notebook_parameters
+    from rubric_kernel.batch.contract import notebook_parameters
+    from rubric_kernel.batch.params import install
     from rubric_kernel.batch.worker import Job, run_job
     from rubric_kernel.bundled import DEMO_DATA, NOTEBOOK
     from rubric_kernel.programme import load_programme

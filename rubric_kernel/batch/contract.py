@@ -1,6 +1,6 @@
 """What the notebook and its runners agree on, importable without papermill (the kernel imports it)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 # The notebook's machine-readable output: its result as ``Result.as_json()``, invisible in the HTML.
 RESULT_MIMETYPE = "application/vnd.rubric-kernel.result+json"
@@ -23,3 +23,8 @@ class Parameters:
     sheet: str = "group"  # group | own
     rubric: str = ""
     roster: str = ""
+
+
+def notebook_parameters(institution: int, **given: str) -> dict[str, str]:
+    """Every parameter as a string, the types the notebook's parameters cell declares (``Parameters``)."""
+    return {"institution": f"{institution:02d}", **asdict(Parameters(**given))}

@@ -7,11 +7,7 @@ equally valid literal that keeps the characters.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from papermill.translators import PythonTranslator, papermill_translators
-
-from .contract import Parameters
 
 
 class ReadablePythonTranslator(PythonTranslator):
@@ -23,8 +19,3 @@ class ReadablePythonTranslator(PythonTranslator):
 def install() -> None:
     """Idempotent: make papermill use the readable translator for Python kernels in this process."""
     papermill_translators.register("python", ReadablePythonTranslator)
-
-
-def notebook_parameters(institution: int, **given: str) -> dict[str, str]:
-    """Every parameter as a string, the types the notebook's parameters cell declares (``Parameters``)."""
-    return {"institution": f"{institution:02d}", **asdict(Parameters(**given))}

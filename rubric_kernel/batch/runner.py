@@ -32,8 +32,8 @@ from ..store import Snapshot, Store
 from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
 from . import cohort_pages
+from .contract import notebook_parameters
 from .fingerprint import fingerprint, shared_inputs
-from .params import notebook_parameters
 from .progress import Progress
 from .state import Entry, State
 from .worker import Job, JobResult, init_worker, run_job

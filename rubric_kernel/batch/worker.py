@@ -65,7 +65,7 @@ def init_worker(data: str, db: str = "", as_of: str = "") -> None:
 
 def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
     """The notebook's result output, removed for the HTML export; the returned function puts it back."""
-    for cell in nb.cells:
+    for cell in nb["cells"]:
         outputs = cell.get("outputs", [])
         for i, out in enumerate(outputs):
             if RESULT_MIMETYPE in out.get("data", {}):
@@ -88,12 +88,22 @@ def _first_error_line(exc: BaseException) -> str:
     return text.splitlines()[-1] if text else type(exc).__name__
 
 
+def _notebook_file(nb, in_process: bool) -> str:
+    if in_process:
+        from .notebook_json import dumps
+
+        return dumps(nb)  # as nbformat.v4.writes
+    import nbformat
+
+    # nbformat.v4.writes: the export has just validated the notebook; nbformat.writes would again
+    return nbformat.v4.writes(nb)
+
+
 def run_job(job: Job, in_process: bool = False) -> JobResult:
     """Never raises: a failure is a result, so one institution cannot stop the others.
 
-    ``in_process``: run the notebook's cells in this process instead of a kernel (one report on demand)."""
-    import nbformat
-
+    ``in_process``: run the notebook's cells in this process instead of a kernel (one report on demand),
+    and write its files without importing nbformat or nbconvert when the notebook allows."""
     from ..files import atomic_write
     from ..keyring import issuer_key
     from ..report.export import export_html
@@ -111,11 +121,10 @@ def run_job(job: Job, in_process: bool = False) -> JobResult:
         if result is None:
             raise RuntimeError("工作簿未输出评分结果")
         key = issuer_key(job.seal_as, job.synthetic) if job.seal_as else None
-        html = export_html(nb, job.title, key, synthetic=job.synthetic)
+        html = export_html(nb, job.title, key, synthetic=job.synthetic, direct=in_process)
         restore()
         stem = f"{job.number:02d}"
-        # nbformat.v4.writes: the export has just validated the notebook; nbformat.writes would again
-        atomic_write(job.out_dir / f"{stem}.ipynb", nbformat.v4.writes(nb))
+        atomic_write(job.out_dir / f"{stem}.ipynb", _notebook_file(nb, in_process))
         atomic_write(job.out_dir / f"{stem}.html", html)
         return JobResult(job.number, True, time.perf_counter() - start, result)
     except Exception as exc:  # isolate every failure to its institution

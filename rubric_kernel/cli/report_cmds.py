@@ -14,7 +14,6 @@ from ..bundled import NOTEBOOK, outputs_dir
 from ..errors import Fault, InputError, display_path
 from ..keyring import prepare_seal
 from ..labels import local_time
-from ..programme import load_programme
 from ..report import seal
 from ..report.digest import input_digests
 from ..report.style import report_title
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..batch.params import install, notebook_parameters
+    from ..batch.contract import notebook_parameters
     from ..batch.worker import Job, run_job
     from ..workspace import KERNEL_WORKSPACES
 
@@ -56,13 +55,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     # The notebook's cells, run in this process, load the same paths through the same cache: loaded once.
     ws = KERNEL_WORKSPACES.load(paths["data"], paths["rubric"] or None, paths["roster"] or None)
     inst = ws.institution(args.number)
-    issuer = load_programme().roles.organiser.value  # the organiser issues the report (实施方案 四（一）)
+    # the organiser issues the report (实施方案 四（一）); the workspace's settings are the ones its cells read
+    issuer = ws.programme.roles.organiser.value
     with open_store(args, ws) as store:  # first use: load the dataset's judgments before the kernel reads them
         prepare_seal(store, issuer, ws.dataset.synthetic)
     out = args.out or outputs_dir() / "reports"
     os.environ["RUBRIC_KERNEL_DB"] = resolve_url(args.db)  # not a parameter: no password in the notebook
     params = notebook_parameters(inst.number, as_of=args.as_of or "", **paths)
-    install()
     title = report_title(inst.name, ws.dataset.mark)
     # One report: the notebook runs in this process (no kernel to start, no second import of the package).
     res = run_job(Job(inst.number, title, out, params, NOTEBOOK, issuer, ws.dataset.synthetic), in_process=True)

@@ -12,6 +12,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from ..bundled import REPORT_TEMPLATES
+from .outputs_html import outputs_page
 from .seal import seal_html
 from .style import CSS
 
@@ -67,10 +68,25 @@ def warm_up() -> None:
 
 
 def export_html(
-    nb: nbformat.NotebookNode, title: str, seal: SigningKey | None = None, *, synthetic: bool = False
+    nb: nbformat.NotebookNode | dict,
+    title: str,
+    seal: SigningKey | None = None,
+    *,
+    synthetic: bool = False,
+    direct: bool = False,
 ) -> str:
-    """The report page; with ``seal``, signed by the issuer over its visible content (``seal.py``)."""
-    body, _ = _exporter().from_notebook_node(nb, resources={"rk_title": title, "rk_css": CSS})
+    """The report page; with ``seal``, signed by the issuer over its visible content (``seal.py``).
+
+    ``direct``: written by ``outputs_html`` without nbconvert when the notebook's outputs are the kinds
+    it covers (one report in its own process, where importing nbconvert would cost most of the export);
+    the page is the same."""
+    body = outputs_page(nb["cells"], title, CSS) if direct else None
+    if body is None:
+        if direct:
+            import nbformat
+
+            nb = nbformat.from_dict(nb)
+        body, _ = _exporter().from_notebook_node(nb, resources={"rk_title": title, "rk_css": CSS})
     if seal is None:
         return body
     return seal_html(body, seal, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), synthetic=synthetic)

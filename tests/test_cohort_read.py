@@ -1,0 +1,39 @@
+"""The cohort reads each institution's current sheet from three columns; the sheets, and so the cohort,
+are the ones the full snapshots give (replaced and withdrawn versions, other sheets, no sheet at all)."""
+
+from __future__ import annotations
+
+from rubric_kernel.cohort import cohort_for, score_cohort
+from rubric_kernel.judgments import bootstrap
+from rubric_kernel.store import Store
+from rubric_kernel.workspace import load_workspace
+
+KEY = "sc-2023:ind:1"
+
+
+def test_current_sheets_are_the_snapshots_sheets(tmp_path):
+    ws = load_workspace()
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    bootstrap(store, ws)
+    ds = ws.dataset.name
+    snap = store.snapshot(ds, 13)
+    content = dict(snap.live[KEY])
+    content["free"] = [{"points": 2.0, "reason": "现场发现问题"}]
+    store.save(ds, 13, {KEY: content}, snap.base, expert="测试", stage="现场评估")  # replaced
+    snap = store.snapshot(ds, 14)
+    before = snap.sheet(ws.rubric)
+    (withdrawn, *_) = snap.live
+    store.save(ds, 14, {withdrawn: None}, snap.base, expert="测试", stage="现场评估", reason="误录")
+    own = store.snapshot(ds, 15, "测试")
+    store.save(ds, 15, {KEY: content}, own.base, expert="测试", stage="现场评估", sheet="测试")  # not the group's
+    emptied = min(n for n in ws.roster if n not in store.snapshots(ds))
+    snapshots = store.snapshots(ds)
+
+    sheets = store.current_sheets(ds, ws.rubric, ws.roster)
+
+    assert set(sheets) == set(ws.roster)
+    for n in ws.roster:
+        assert sheets[n] == snapshots.get(n, store.snapshot(ds, emptied)).sheet(ws.rubric), n
+    assert sheets[13].indicators[1].free and sheets[14] != before
+    assert cohort_for(ws, store, ws.dataset.as_of) == score_cohort(ws, snapshots, strict=False)
+    store.close()
