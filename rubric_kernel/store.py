@@ -458,39 +458,19 @@ class Store:
         """Each institution's current group sheet (empty when none is stored), as ``snapshots`` would
         give it, from three columns: the cohort reads only the sheets, not the versions' bookkeeping,
         and building 4,000 versions cost it three times the query."""
-        scope = [versions.c.dataset == dataset, versions.c.sheet == GROUP_SHEET]
-        cols = (versions.c.institution, versions.c.key)
-        latest = select(*cols, func.max(versions.c.seq).label("seq")).where(*scope).group_by(*cols).subquery()
-        on = (
-            (versions.c.institution == latest.c.institution)
-            & (versions.c.key == latest.c.key)
-            & (versions.c.seq == latest.c.seq)
+        q = _current(
+            dataset, versions.c.id, versions.c.institution, versions.c.key, versions.c.content, sheet=GROUP_SHEET
         )
-        q = select(versions.c.id, versions.c.institution, versions.c.key, versions.c.content).join(latest, on)
         live: dict[int, dict[str, dict]] = {}
         with self.engine.connect() as conn:
-            for row_id, n, key, content in conn.execute(q.where(*scope, versions.c.content.is_not(None))):
+            for row_id, n, key, content in conn.execute(q.where(versions.c.content.is_not(None))):
                 live.setdefault(n, {})[key] = _json(content, "版本记录", row_id)
         return {n: _sheet(dataset, dict(sorted(live.get(n, {}).items())), rubric) for n in institutions}
 
     def snapshots(self, dataset: str, sheet: str = GROUP_SHEET, institution: int | None = None) -> dict[int, Snapshot]:
         """Current versions of every institution's sheet in one query (the cohort needs all 75)."""
-        scope = [versions.c.dataset == dataset, versions.c.sheet == sheet]
-        if institution is not None:
-            scope.append(versions.c.institution == institution)
-        latest = (
-            select(versions.c.institution, versions.c.key, func.max(versions.c.seq).label("seq"))
-            .where(*scope)
-            .group_by(versions.c.institution, versions.c.key)
-            .subquery()
-        )
-        on = (
-            (versions.c.institution == latest.c.institution)
-            & (versions.c.key == latest.c.key)
-            & (versions.c.seq == latest.c.seq)
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(select(versions).join(latest, on).where(*scope)).mappings().all()
+            rows = conn.execute(_current(dataset, versions, sheet=sheet, institution=institution)).mappings().all()
         grouped: dict[int, dict[str, Version]] = {}
         for r in sorted(rows, key=lambda r: (r["institution"], r["key"])):
             grouped.setdefault(r["institution"], {})[r["key"]] = _version(r)
@@ -641,18 +621,23 @@ class Store:
             return [_event(r) for r in conn.execute(q.order_by(events.c.id)).mappings()]
 
 
-def _current(dataset: str, *columns) -> Select:
-    """``columns`` of the current version of every (institution, sheet, key) of a dataset."""
-    scope = versions.c.dataset == dataset
+def _current(dataset: str, *columns, sheet: str | None = None, institution: int | None = None) -> Select:
+    """``columns`` of the current version of every (institution, sheet, key) of a dataset, optionally
+    of one sheet name and one institution: the one definition of "current" every reader shares."""
+    scope = [versions.c.dataset == dataset]
+    if sheet is not None:
+        scope.append(versions.c.sheet == sheet)
+    if institution is not None:
+        scope.append(versions.c.institution == institution)
     cols = (versions.c.institution, versions.c.sheet, versions.c.key)
-    latest = select(*cols, func.max(versions.c.seq).label("seq")).where(scope).group_by(*cols).subquery()
+    latest = select(*cols, func.max(versions.c.seq).label("seq")).where(*scope).group_by(*cols).subquery()
     on = (
         (versions.c.institution == latest.c.institution)
         & (versions.c.sheet == latest.c.sheet)
         & (versions.c.key == latest.c.key)
         & (versions.c.seq == latest.c.seq)
     )
-    return select(*columns).join(latest, on).where(scope)
+    return select(*columns).join(latest, on).where(*scope)
 
 
 def _fill_new(path: Path) -> None:
