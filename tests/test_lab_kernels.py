@@ -93,10 +93,15 @@ def test_page_config_disables_only_installed_plugins_and_jupyterlab_reads_it(mon
         for p in d.glob("**/package.json")
         if "static" not in p.parts
     }
-    assert names <= set(core["jupyterlab"]["extensions"]) | federated, (
-        names - set(core["jupyterlab"]["extensions"]) - federated
+    packages = {name.split(":")[0] for name in names}  # "package" or "package:plugin"
+    assert packages <= set(core["jupyterlab"]["extensions"]) | federated, (
+        packages - set(core["jupyterlab"]["extensions"]) - federated
     )
+    bundle = "".join(p.read_text(encoding="utf-8") for p in (Path(jupyterlab.__file__).parent / "static").glob("*.js"))
+    plugins = {name for name in names if ":" in name}
+    assert all(f'"{name}"' in bundle for name in plugins), [n for n in plugins if f'"{n}"' not in bundle]
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(SERVER_CONFIG))
     read = get_page_config([str(d) for d in labext])
     got = read["disabledExtensions"]  # a list of names once merged across config folders
     assert set(got if isinstance(got, list) else (k for k, v in got.items() if v)) >= names
+    assert read["buildCheck"] is False and read["buildAvailable"] is False  # no build check on every load
