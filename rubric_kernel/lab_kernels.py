@@ -29,12 +29,18 @@ from .batch.zygote import TemplateFailed, Zygote
 NAME = "rubric-kernel-lab"  # the entry point's name (pyproject.toml)
 # What the assessment notebook's setup and form cells import, beyond the batch template's list.
 PRELOAD = ("ipywidgets", "rubric_kernel.assessment", "rubric_kernel.form", "rubric_kernel.form_app")
+# ipywidgets 8's documented switch: with it on, the kernel answers every change the browser sends
+# (each tick) with an echo message before the form's own updates, one more trip per tick through the
+# server to the page. A form has one page, so there is no second view for the echo to keep in step.
+# Read when ipywidgets is imported, i.e. in the template: set before it starts, unless the user chose.
+WIDGET_ECHO = "JUPYTER_WIDGETS_ECHO"
 
 
 class _Template:
     """The server's one template and whether it came up (waited for in a thread, not the event loop)."""
 
     def __init__(self) -> None:
+        os.environ.setdefault(WIDGET_ECHO, "0")  # the template and any kernel launched as usual alike
         self.zygote = Zygote("", "", "", PRELOAD)
         self.ready = threading.Event()
         self.ok = False

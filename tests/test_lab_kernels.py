@@ -49,6 +49,7 @@ def _run(kc, code: str) -> str:
 
 @pytest.fixture
 def template(monkeypatch):
+    monkeypatch.delenv(lab_kernels.WIDGET_ECHO, raising=False)  # restored after the test
     made = lab_kernels._Template()
     monkeypatch.setattr(lab_kernels, "_TEMPLATE", made)
     yield made
@@ -71,6 +72,8 @@ def test_lab_kernel_is_a_fork_of_the_preloaded_template(template, tmp_path, monk
         assert preloaded == "True"
         assert cwd == str(tmp_path)
         assert _run(kc, "x = 41; print(x + 1)").strip() == "42"  # an ordinary, working kernel
+        # No widget echo per tick: the form's updates are the only messages back to the page.
+        assert _run(kc, "from ipywidgets.widgets import widget; print(widget.JUPYTER_WIDGETS_ECHO)").strip() == "False"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
