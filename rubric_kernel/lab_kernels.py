@@ -10,18 +10,23 @@ time the page asks, a kernel is a fork away. Voilà (``make expert``) loads no s
 ``KernelProvisionerFactory.default_provisioner_name`` in ``jupyter/config``) forks from it; a kernel
 spec that is not this interpreter's IPython kernel, or a template that failed, starts as usual.
 Each kernel is still a process of its own with a fresh namespace: only the imports are shared.
+In JupyterLab the extension also starts a notebook's session as soon as its page is requested
+(``page_config_hook``), so the page, once loaded, finds its kernel running instead of asking for one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from jupyter_client.connect import KernelConnectionInfo
+from jupyter_core.utils import ensure_async
 
 from .batch.provisioner import ForkedProcess, ForkProvisioner
 from .batch.zygote import TemplateFailed, Zygote
@@ -29,12 +34,18 @@ from .batch.zygote import TemplateFailed, Zygote
 NAME = "rubric-kernel-lab"  # the entry point's name (pyproject.toml)
 # What the assessment notebook's setup and form cells import, beyond the batch template's list.
 PRELOAD = ("ipywidgets", "rubric_kernel.assessment", "rubric_kernel.form", "rubric_kernel.form_app")
+# ipywidgets 8's documented switch: with it on, the kernel answers every change the browser sends
+# (each tick) with an echo message before the form's own updates, one more trip per tick through the
+# server to the page. A form has one page, so there is no second view for the echo to keep in step.
+# Read when ipywidgets is imported, i.e. in the template: set before it starts, unless the user chose.
+WIDGET_ECHO = "JUPYTER_WIDGETS_ECHO"
 
 
 class _Template:
     """The server's one template and whether it came up (waited for in a thread, not the event loop)."""
 
     def __init__(self) -> None:
+        os.environ.setdefault(WIDGET_ECHO, "0")  # the template and any kernel launched as usual alike
         self.zygote = Zygote("", "", "", PRELOAD)
         self.ready = threading.Event()
         self.ok = False
@@ -98,7 +109,60 @@ def start_template() -> None:
         _TEMPLATE = _Template()
 
 
+_NOTEBOOK_URL = re.compile(r"/lab(?:/workspaces/[^/]+)?/tree/(?P<path>.+\.ipynb)$")
+
+
+def _notebook_path(url_path: str, base_url: str) -> str | None:
+    """The notebook a JupyterLab page URL opens (``/lab/tree/a/b.ipynb`` → ``a/b.ipynb``), else None."""
+    if not url_path.startswith(base_url.rstrip("/")):
+        return None
+    found = _NOTEBOOK_URL.fullmatch(unquote(url_path[len(base_url.rstrip("/")) :]))
+    return found["path"] if found else None
+
+
+async def _start_session(serverapp: Any, path: str) -> None:
+    """The session JupyterLab would ask for once the page has loaded, started now: the same path,
+    name, type and the notebook's own kernel. The page then finds it and connects instead of starting
+    one; a notebook without a kernelspec, or one already running, is left to the page."""
+    sessions = serverapp.session_manager
+    try:
+        if await sessions.session_exists(path=path):
+            return
+        model = await ensure_async(serverapp.contents_manager.get(path, content=True, type="notebook"))
+        kernel = (model["content"].get("metadata") or {}).get("kernelspec", {}).get("name")
+        if kernel and not await sessions.session_exists(path=path):
+            await sessions.create_session(path=path, name=model["name"], type="notebook", kernel_name=kernel)
+    except Exception as exc:  # whatever failed, the page starts its kernel itself, as it always could
+        serverapp.log.warning("rubric-kernel: kernel for %s not started early: %s", path, exc)
+
+
+def _early_sessions(serverapp: Any) -> None:
+    """Start a notebook's kernel when its page is requested, seconds before the page would ask.
+
+    Uses jupyterlab_server's documented ``page_config_hook`` setting, called for every JupyterLab page
+    request (already authenticated); a hook set before is kept and called first."""
+    settings = serverapp.web_app.settings
+    previous = settings.get("page_config_hook")
+    base_url = settings.get("base_url", "/")
+
+    def hook(handler: Any, page_config: dict[str, Any]) -> dict[str, Any]:
+        if previous is not None:
+            page_config = previous(handler, page_config)
+        path = _notebook_path(handler.request.path, base_url)
+        if path is not None:
+            task = asyncio.ensure_future(_start_session(serverapp, path))
+            _STARTING.add(task)
+            task.add_done_callback(_STARTING.discard)
+        return page_config
+
+    settings["page_config_hook"] = hook
+
+
+_STARTING: set[asyncio.Future] = set()  # the sessions being started (a task needs a reference)
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Start the template now, while the browser is still loading the page."""
     start_template()
+    _early_sessions(serverapp)
     serverapp.log.info("rubric-kernel: kernel template starting (lab kernels are forked from it)")

@@ -154,10 +154,20 @@ def _untick_and_save(page, db, seeded) -> None:
     """Put the store back as the module found it, so the next test starts from the same sheet."""
     from playwright.sync_api import expect
 
-    _dataset, _ind, item, _l1, _l2, _n = seeded
+    dataset, ind, item, _l1, _l2, _n = seeded
+    versions_before = len(_history(db, dataset, ind))
     page.locator(f".rk-item-{item.id} input[type=checkbox]").uncheck()
     page.locator(".rk-save").click()
     expect(page.locator(".rk-message")).to_contain_text("已保存 1 项", timeout=15_000)
+    # The tick's save left the same words in the message: wait for the store itself, or a caller that
+    # leaves the page at once (Voilà then stops the kernel) may leave the tick saved for the next test.
+    for _ in range(150):
+        history = _history(db, dataset, ind)
+        if len(history) > versions_before:
+            break
+        page.wait_for_timeout(100)
+    assert len(history) == versions_before + 1, "取消勾选后的保存未写入评分库"
+    assert item.urn not in history[-1].content.get("ticks", {})
 
 
 def test_form_in_voila(lab):

@@ -49,6 +49,7 @@ def _run(kc, code: str) -> str:
 
 @pytest.fixture
 def template(monkeypatch):
+    monkeypatch.delenv(lab_kernels.WIDGET_ECHO, raising=False)  # restored after the test
     made = lab_kernels._Template()
     monkeypatch.setattr(lab_kernels, "_TEMPLATE", made)
     yield made
@@ -71,6 +72,8 @@ def test_lab_kernel_is_a_fork_of_the_preloaded_template(template, tmp_path, monk
         assert preloaded == "True"
         assert cwd == str(tmp_path)
         assert _run(kc, "x = 41; print(x + 1)").strip() == "42"  # an ordinary, working kernel
+        # No widget echo per tick: the form's updates are the only messages back to the page.
+        assert _run(kc, "from ipywidgets.widgets import widget; print(widget.JUPYTER_WIDGETS_ECHO)").strip() == "False"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -93,10 +96,86 @@ def test_page_config_disables_only_installed_plugins_and_jupyterlab_reads_it(mon
         for p in d.glob("**/package.json")
         if "static" not in p.parts
     }
-    assert names <= set(core["jupyterlab"]["extensions"]) | federated, (
-        names - set(core["jupyterlab"]["extensions"]) - federated
+    packages = {name.split(":")[0] for name in names}  # "package" or "package:plugin"
+    assert packages <= set(core["jupyterlab"]["extensions"]) | federated, (
+        packages - set(core["jupyterlab"]["extensions"]) - federated
     )
+    bundle = "".join(p.read_text(encoding="utf-8") for p in (Path(jupyterlab.__file__).parent / "static").glob("*.js"))
+    plugins = {name for name in names if ":" in name}
+    assert all(f'"{name}"' in bundle for name in plugins), [n for n in plugins if f'"{n}"' not in bundle]
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(SERVER_CONFIG))
     read = get_page_config([str(d) for d in labext])
     got = read["disabledExtensions"]  # a list of names once merged across config folders
     assert set(got if isinstance(got, list) else (k for k, v in got.items() if v)) >= names
+    assert read["buildCheck"] is False and read["buildAvailable"] is False  # no build check on every load
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "path"),
+    [
+        ("/lab/tree/a.ipynb", "/", "a.ipynb"),
+        ("/lab/tree/d/%E8%AF%84%E4%BC%B0.ipynb", "/", "d/评估.ipynb"),
+        ("/lab/workspaces/w/tree/x.ipynb", "/", "x.ipynb"),
+        ("/user/bob/lab/tree/a.ipynb", "/user/bob/", "a.ipynb"),
+        ("/lab/tree/a.ipynb", "/user/bob/", None),
+        ("/lab", "/", None),
+        ("/lab/tree/a.py", "/", None),
+        ("/api/contents/a.ipynb", "/", None),
+    ],
+)
+def test_only_a_notebook_page_starts_a_session_early(url, base, path):
+    assert lab_kernels._notebook_path(url, base) == path
+
+
+class _Sessions:
+    """Records the sessions asked for, as jupyter_server's SessionManager would make them."""
+
+    def __init__(self, running: set[str]):
+        self.running = running
+        self.made: list[dict] = []
+
+    async def session_exists(self, path):
+        return path in self.running
+
+    async def create_session(self, **model):
+        self.made.append(model)
+        self.running.add(model["path"])
+
+
+def _server(tmp_path, running=()):
+    from types import SimpleNamespace
+
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+
+    log = SimpleNamespace(warning=lambda *a: None)
+    return SimpleNamespace(
+        session_manager=_Sessions(set(running)),
+        contents_manager=FileContentsManager(root_dir=str(tmp_path)),
+        log=log,
+        web_app=SimpleNamespace(settings={"base_url": "/"}),
+    )
+
+
+def test_a_requested_notebook_page_gets_its_kernel_session_once(tmp_path):
+    import asyncio
+    from types import SimpleNamespace
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "bare.ipynb")  # no kernel named: the page asks
+    server = _server(tmp_path, running={"old.ipynb"})
+    lab_kernels._early_sessions(server)
+    hook = server.web_app.settings["page_config_hook"]
+
+    async def open_pages():
+        for url in ("/lab/tree/a.ipynb", "/lab/tree/a.ipynb", "/lab/tree/bare.ipynb", "/lab/tree/old.ipynb"):
+            assert hook(SimpleNamespace(request=SimpleNamespace(path=url)), {"x": 1}) == {"x": 1}
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*lab_kernels._STARTING)
+
+    asyncio.run(open_pages())
+    assert server.session_manager.made == [
+        {"path": "a.ipynb", "name": "a.ipynb", "type": "notebook", "kernel_name": "python3"}
+    ]
