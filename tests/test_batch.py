@@ -8,10 +8,12 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -283,7 +285,7 @@ def _check_reports_complete(out: Path) -> None:
             assert p.read_text(encoding="utf-8").rstrip().endswith("</html>"), p
 
 
-def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
+def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch, request):
     e = Env(tmp_path)
     monkeypatch.setenv("RUBRIC_KERNEL_DB", e.db)
     assert e.batch("13", workers=1) == 0
@@ -299,8 +301,10 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
 
     log = (tmp_path / "killed.log").open("w")
     cmd = [*_cli(), "batch", "--only", "1-8", "--db", e.db, "--out", str(e.out), "--workers", "2"]
-    marker, temp = uuid.uuid4().hex, tmp_path / "temp"
-    temp.mkdir()
+    # A short temporary folder, so the kernels' sockets go in it (a long one sends them to /tmp) and the
+    # check at the end can see what the killed run left there.
+    marker, temp = uuid.uuid4().hex, Path(tempfile.mkdtemp(prefix="rk-killed-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
     env = dict(os.environ, RK_TEST_MARK=marker, TMPDIR=str(temp))
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
@@ -326,6 +330,9 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
     assert os.readlink(e.out / "latest") == previous, "latest still shows the last complete run"
     assert (e.out / "latest" / "manifest.json").is_file()
 
+    left = _sockets(temp)
+    assert left, "the killed run's kernels had their sockets in the temporary folder"
+    monkeypatch.setenv("TMPDIR", str(temp))  # the resumed run's workers clear what the killed ones left
     assert e.batch("1-8") == 0
     outcomes = e.outcomes(range(1, 9))
     assert {n for n, o in outcomes.items() if o == "reused"} == finished, "what finished before the kill is kept"
@@ -336,7 +343,7 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch):
     for n in range(1, 9):
         assert (e.out / "latest" / f"{n:02d}.html").is_file()
     assert not lingering, "processes left 10 s after kill -9 of the batch:\n" + "\n".join(described)
-    assert not _sockets(temp), f"socket files left in the temp folder: {_sockets(temp)}"
+    assert not _sockets(temp), f"socket files of the killed run not cleared by the next one: {_sockets(temp)}"
 
 
 def test_a_second_batch_on_the_same_output_folder_is_refused(env, capsys):

@@ -68,6 +68,20 @@ def test_a_long_temporary_folder_does_not_push_socket_paths_past_the_limit(tmp_p
         kernels._socket_folder.cache_clear()
 
 
+def test_socket_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_path):
+    """kill -9 runs no exit handler: the next worker removes the folders whose process is gone."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = tmp_path / f"{kernels.SOCKET_FOLDER_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{kernels.SOCKET_FOLDER_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "rk-something-else"
+    for folder in (gone, live, other):
+        folder.mkdir()
+        (folder / "kernel-1").write_text("")
+    assert kernels.sweep_socket_folders(tmp_path) == [gone]
+    assert not gone.exists() and live.exists() and other.exists()
+
+
 def test_checked_library_versions():
     """Where no public hook exists the batch relies on library behaviour read at these versions."""
     changed = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import sys
 import tempfile
@@ -111,18 +112,54 @@ class QuickReadyClient(AsyncKernelClient):
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sockaddr_un), terminating NUL excluded
 
 
+SOCKET_FOLDER_PREFIX = "rk-sockets-"
+
+
 @functools.cache
 def _socket_folder() -> Path:
     """This process's folder for its kernels' sockets, removed when it exits.
 
     Under the temporary folder when its path leaves room for the socket names, else under /tmp: a test
-    or a user's TMPDIR can be long enough to push a socket path past what the kernel can bind."""
-    base = tempfile.gettempdir()
-    if len(base.encode()) > SOCKET_PATH_MAX - 40:
-        base = "/tmp"
-    folder = Path(tempfile.mkdtemp(prefix="rk-", dir=base))
+    or a user's TMPDIR can be long enough to push a socket path past what the kernel can bind. The
+    folder's name carries this process's id, so the next worker can remove what a killed one left
+    (``kill -9`` and the kernel's death-with-parent signal run no exit handlers)."""
+    base = Path(tempfile.gettempdir())
+    if len(str(base).encode()) > SOCKET_PATH_MAX - 40:
+        base = Path("/tmp")
+    sweep_socket_folders(base)
+    folder = Path(tempfile.mkdtemp(prefix=f"{SOCKET_FOLDER_PREFIX}{os.getpid()}-", dir=base))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+def sweep_socket_folders(base: Path) -> list[Path]:
+    """Remove this user's socket folders in ``base`` whose process no longer runs; return them."""
+    removed = []
+    for folder in base.glob(f"{SOCKET_FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SOCKET_FOLDER_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.lstat().st_uid != os.getuid() or _running(int(pid)):
+                continue
+        except OSError:  # gone meanwhile
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process: a zombie (killed, not yet reaped) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal check
+        return True
+    return state != "Z"
 
 
 class BatchKernelManager(AsyncKernelManager):
