@@ -32,8 +32,8 @@ from ..store import Snapshot, Store
 from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
 from . import cohort_pages
+from .contract import STORE_READY_VARIABLE, store_ready_token
 from .fingerprint import fingerprint, shared_inputs
-from .params import notebook_parameters
 from .progress import Progress
 from .state import Entry, State
 from .worker import Job, JobResult, init_worker, run_job
@@ -61,6 +61,7 @@ class BatchConfig:
     notebook: Path = NOTEBOOK
     rubric: str = ""  # absolute paths, or "" for the bundled files: the notebooks must load what the CLI loaded
     roster: str = ""
+    store_ready: bool = False  # the caller ran the store's first-use check (judgments.bootstrap): kernels skip it
 
 
 @dataclass
@@ -253,6 +254,10 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
         if up_to_date and _reuse(out, run_dir, n, entry):
             report.reused.append(n)
             continue
+        # papermill (imported with .params) only when a notebook is to run: an unchanged re-run runs none,
+        # and the import is half a second of it
+        from .params import notebook_parameters
+
         # the store URL travels in the environment
         params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of, rubric=cfg.rubric, roster=cfg.roster)
         seal_as = programme.roles.organiser.value  # the organiser issues the report (实施方案 四（一）)
@@ -269,15 +274,11 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
 
     # Kernels find the store through RUBRIC_KERNEL_DB, never through a parameter: a database password
     # must not be written into every executed notebook.
-    previous = os.environ.get("RUBRIC_KERNEL_DB")
-    os.environ["RUBRIC_KERNEL_DB"] = cfg.db_url
-    try:
+    kernel_env = {"RUBRIC_KERNEL_DB": cfg.db_url}
+    if cfg.store_ready:
+        kernel_env[STORE_READY_VARIABLE] = store_ready_token(store.url, ws.dataset.name)
+    with _environment(kernel_env):
         execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
-    finally:
-        if previous is None:
-            os.environ.pop("RUBRIC_KERNEL_DB", None)
-        else:
-            os.environ["RUBRIC_KERNEL_DB"] = previous
 
     results = {
         n: e.result for n, e in state.entries.items() if e.result is not None and (run_dir / f"{n:02d}.html").exists()
@@ -329,6 +330,21 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
     if report.published:
         _switch_latest(out, run_id)
     return report
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment (the workers and their kernels inherit it), then as before."""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def execute_jobs(
