@@ -68,7 +68,8 @@ def floor(numbers: list[int], workers: int, folder: Path, db: str) -> float:
 
 
 def batch(ws, store: Store, numbers: list[int], workers: int, out: Path, db: str) -> tuple[float, int]:
-    cfg = BatchConfig(out=out, numbers=numbers, workers=workers, data=str(DEMO_DATA), db_url=db)
+    # store_ready: main() ran the store's first-use check, as the batch command's open_store does
+    cfg = BatchConfig(out=out, numbers=numbers, workers=workers, data=str(DEMO_DATA), db_url=db, store_ready=True)
     start = time.perf_counter()
     report = run_batch(ws, store, cfg, lambda n: f"report {n}")
     if report.failures:

@@ -8,11 +8,12 @@ edit), so parsing them is done here, once, with Chinese errors.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from .authz import edit_stage, own_sheet_problem, save_problem
-from .batch.contract import Parameters
+from .batch.contract import STORE_READY_VARIABLE, Parameters, store_ready_token
 from .cohort import cohort_for
 from .errors import Fault, InputError
 from .evidence import Evidence, parse_date
@@ -160,6 +161,11 @@ def _parse_institution(raw: object, ws: Workspace) -> Institution:
     return ws.institution(int(text))
 
 
+def _store_ready(store: Store, ws: Workspace) -> bool:
+    """The batch that started this kernel has run the store's first-use check for this store and dataset."""
+    return os.environ.get(STORE_READY_VARIABLE) == store_ready_token(store.url, ws.dataset.name)
+
+
 def open_assessment(institution: object, *, bootstrap_store: bool = True, **given: str) -> Assessment:
     """Build an assessment from the notebook's parameters (``batch.contract.Parameters``, "" = default).
 
@@ -184,7 +190,7 @@ def open_assessment(institution: object, *, bootstrap_store: bool = True, **give
         except ValueError:
             raise InputError([Fault("参数 as_of", f"日期“{p.as_of}”无效，应为 YYYY-MM-DD")]) from None
         store = Store(p.db or None)
-        if bootstrap_store:
+        if bootstrap_store and not _store_ready(store, ws):
             bootstrap(store, ws)  # the command line says what it did; notebooks stay clean
         name = GROUP_SHEET if p.sheet == "group" else f"expert:{expert}"
         return Assessment(ws, store, inst, when, p.stage, expert, p.mode, name)

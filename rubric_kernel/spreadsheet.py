@@ -14,6 +14,7 @@ import io
 import math
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 
 MARK_COLUMN = "数据"
 
@@ -23,11 +24,19 @@ def marked(rows: list[dict], mark: str) -> list[dict]:
 
 
 def append_row(ws, values: list) -> None:
-    """Append a row; text that openpyxl would store as a formula (leading "=") is kept as text."""
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
+    """Append a row; text that openpyxl would store as a formula (leading "=") is kept as text.
+
+    Such text goes in as a text cell: reading the appended row back (``ws[ws.max_row]``) scanned every
+    cell of the sheet for each row, which made a 75-row summary quadratic."""
+    from openpyxl.cell import Cell
+
+    ws.append([_text_cell(ws, v, Cell) if isinstance(v, str) and v.startswith("=") else v for v in values])
+
+
+def _text_cell(ws, value: str, cell_class):
+    cell = cell_class(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,6 +79,16 @@ def _line_count(text: object, width: float) -> int:
 HEADER_FOOTER = "第 &P 页，共 &N 页"
 
 
+@cache
+def _wrapped(horizontal: str | None):
+    """One alignment object per horizontal alignment, shared by every cell and workbook: a workbook keeps
+    each distinct alignment once, found by equality, and a new equal object per cell made every lookup a
+    field-by-field comparison (most of a 75-row summary's print setup)."""
+    from openpyxl.styles import Alignment
+
+    return Alignment(wrap_text=True, vertical="top", horizontal=horizontal)
+
+
 def print_setup(
     ws,
     title: str,
@@ -84,17 +103,16 @@ def print_setup(
     """The one print layout of every sheet: columns fitted to content (CJK counted double), wrapped cells
     with row heights from their line count, the header row repeated on each A4 page fitted to the width,
     title and page numbers in header and footer, frozen header, autofilter over the table."""
-    from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
-    last_col = ws.max_column
-    end = table_end or ws.max_row
+    last_col, last_row = ws.max_column, ws.max_row  # each is a scan of every cell: read once
+    end = table_end or last_row
     spans = {(m.min_row, m.min_col): m for m in ws.merged_cells.ranges}
     inside = {(r, c) for m in ws.merged_cells.ranges for r, c in m.cells if (r, c) != (m.min_row, m.min_col)}
     if fit_columns:
         for col in range(1, last_col + 1):
             body = header = 0
-            for row in range(header_row, ws.max_row + 1):
+            for row in range(header_row, last_row + 1):
                 m = spans.get((row, col))
                 if (row, col) in inside or (m is not None and m.max_col > m.min_col):
                     continue
@@ -106,7 +124,7 @@ def print_setup(
             width = max(body, min(header, max(body, 10)), 4) * 1.1 + 2  # a long header wraps over a narrow column
             ws.column_dimensions[get_column_letter(col)].width = min(width, max_width)
     widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, last_col + 1)]
-    for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
+    for row in ws.iter_rows(min_row=1, max_row=last_row):
         lines, size = 1, 11.0
         for cell in row:
             if (cell.row, cell.column) in inside:
@@ -115,7 +133,7 @@ def print_setup(
             if m is not None and m.max_row > m.min_row:
                 continue  # a cell merged down the rows has their height
             width = sum(widths[m.min_col - 1 : m.max_col]) if m is not None else widths[cell.column - 1]
-            cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal=cell.alignment.horizontal)
+            cell.alignment = _wrapped(cell.alignment.horizontal if cell.has_style else None)  # unstyled: default
             lines = max(lines, _line_count(cell.value, width))
             size = max(size, float(cell.font.sz or 11))
         ws.row_dimensions[row[0].row].height = round(lines * size * 1.45 + 4, 1)

@@ -1,9 +1,20 @@
 """What the notebook and its runners agree on, importable without papermill (the kernel imports it)."""
 
+import hashlib
 from dataclasses import asdict, dataclass
 
 # The notebook's machine-readable output: its result as ``Result.as_json()``, invisible in the HTML.
 RESULT_MIMETYPE = "application/vnd.rubric-kernel.result+json"
+
+# Set by the batch for its kernels once it has run the store's first-use check (``judgments.bootstrap``):
+# a notebook opening that store for that dataset need not run it again, once per institution. The value
+# names the store and dataset checked (``store_ready_token``), so a notebook pointed elsewhere still checks.
+STORE_READY_VARIABLE = "RUBRIC_KERNEL_STORE_READY"
+
+
+def store_ready_token(url: str, dataset: str) -> str:
+    """A digest, not the URL itself: a database password must not be copied into another variable."""
+    return hashlib.sha256(f"{dataset}\n{url}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

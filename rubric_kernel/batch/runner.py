@@ -15,7 +15,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -32,7 +32,7 @@ from ..store import Snapshot, Store
 from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
 from . import cohort_pages
-from .contract import notebook_parameters
+from .contract import STORE_READY_VARIABLE, notebook_parameters, store_ready_token
 from .fingerprint import fingerprint, shared_inputs
 from .progress import Progress
 from .state import Entry, State
@@ -61,6 +61,7 @@ class BatchConfig:
     notebook: Path = NOTEBOOK
     rubric: str = ""  # absolute paths, or "" for the bundled files: the notebooks must load what the CLI loaded
     roster: str = ""
+    store_ready: bool = False  # the caller ran the store's first-use check (judgments.bootstrap): kernels skip it
 
 
 @dataclass
@@ -261,39 +262,49 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
 
     timings: dict[int, float] = {}
     progress = Progress(len(jobs))
-
-    def finished(res: JobResult) -> None:
-        timings[res.number] = round(res.seconds, 3)
-        _record(state, res, prints, run_id, report)
-        progress.step(res.ok, f"机构 {res.number}")
-
-    # Kernels find the store through RUBRIC_KERNEL_DB, never through a parameter: a database password
-    # must not be written into every executed notebook.
-    previous = os.environ.get("RUBRIC_KERNEL_DB")
-    os.environ["RUBRIC_KERNEL_DB"] = cfg.db_url
-    try:
-        execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
-    finally:
-        if previous is None:
-            os.environ.pop("RUBRIC_KERNEL_DB", None)
-        else:
-            os.environ["RUBRIC_KERNEL_DB"] = previous
-
-    results = {
-        n: e.result for n, e in state.entries.items() if e.result is not None and (run_dir / f"{n:02d}.html").exists()
-    }
     mark = ws.dataset.mark
-    pages = digest(
-        {
-            "prints": {str(n): prints[n] for n in ws.roster},  # roster, rubric, code and every input
-            "results": {str(n): r for n, r in sorted(results.items())},
-            "programme": programme.model_dump(mode="json"),
-            "mark": mark,
+
+    def tables() -> tuple[dict[int, dict], str]:
+        """The run's results and the digest of what its cohort tables are made from; the tables are
+        written unless the run latest shows made them from the same inputs."""
+        results = {
+            n: e.result
+            for n, e in state.entries.items()
+            if e.result is not None and (run_dir / f"{n:02d}.html").exists()
         }
-    )
-    if not _reuse_pages(out, run_dir, pages):  # the workbooks are most of an unchanged re-run's time
-        cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
-        cohort_pages.write_publicity(run_dir, ws.roster, results, mark, programme=programme, rubric=ws.rubric)
+        pages = digest(
+            {
+                "prints": {str(n): prints[n] for n in ws.roster},  # roster, rubric, code and every input
+                "results": {str(n): r for n, r in sorted(results.items())},
+                "programme": programme.model_dump(mode="json"),
+                "mark": mark,
+            }
+        )
+        if not _reuse_pages(out, run_dir, pages):  # the workbooks are most of an unchanged re-run's time
+            cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
+            cohort_pages.write_publicity(run_dir, ws.roster, results, mark, programme=programme, rubric=ws.rubric)
+        return results, pages
+
+    # The tables are written as soon as the last result is in, while the pool waits for its workers and
+    # their kernel templates to exit (most of a second, spent waiting).
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        written: list[Future] = []
+
+        def finished(res: JobResult) -> None:
+            timings[res.number] = round(res.seconds, 3)
+            _record(state, res, prints, run_id, report)
+            progress.step(res.ok, f"机构 {res.number}")
+            if len(timings) == len(jobs):
+                written.append(writer.submit(tables))
+
+        # Kernels find the store through RUBRIC_KERNEL_DB, never through a parameter: a database password
+        # must not be written into every executed notebook.
+        kernel_env = {"RUBRIC_KERNEL_DB": cfg.db_url}
+        if cfg.store_ready:
+            kernel_env[STORE_READY_VARIABLE] = store_ready_token(store.url, ws.dataset.name)
+        with _environment(kernel_env):
+            execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
+        results, pages = written[0].result() if written else tables()
     cohort_pages.write_index(run_dir, ws.rubric, ws.roster, results, report.failures, mark, run_id)
     report.seconds = time.perf_counter() - started
     cohort_pages.write_manifest(
@@ -329,6 +340,21 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
     if report.published:
         _switch_latest(out, run_id)
     return report
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment (the workers and their kernels inherit it), then as before."""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def execute_jobs(

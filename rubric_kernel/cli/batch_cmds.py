@@ -46,6 +46,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         db_url=resolve_url(args.db),
         as_of=args.as_of or "",
+        store_ready=True,  # open_store below runs the store's first-use check
         **input_paths(args),
     )
     mark = ws.dataset.mark
