@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from rubric_kernel.batch.kernels import SOCKET_FOLDER_PREFIX
 from rubric_kernel.cli import main
 from rubric_kernel.store import Store
 from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH
@@ -279,6 +280,10 @@ def _sockets(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if stat.S_ISSOCK(p.lstat().st_mode) or p.name.endswith(".sock")]
 
 
+def _socket_folders(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"{SOCKET_FOLDER_PREFIX}*"))
+
+
 def _check_reports_complete(out: Path) -> None:
     for p in out.rglob("*.html"):
         if REPORT_NAME.fullmatch(p.name):
@@ -330,8 +335,8 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch, re
     assert os.readlink(e.out / "latest") == previous, "latest still shows the last complete run"
     assert (e.out / "latest" / "manifest.json").is_file()
 
-    left = _sockets(temp)
-    assert left, "the killed run's kernels had their sockets in the temporary folder"
+    left = _socket_folders(temp)
+    assert left, "the killed run's workers left their kernels' socket folders in the temporary folder"
     monkeypatch.setenv("TMPDIR", str(temp))  # the resumed run's workers clear what the killed ones left
     assert e.batch("1-8") == 0
     outcomes = e.outcomes(range(1, 9))
@@ -343,7 +348,8 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch, re
     for n in range(1, 9):
         assert (e.out / "latest" / f"{n:02d}.html").is_file()
     assert not lingering, "processes left 10 s after kill -9 of the batch:\n" + "\n".join(described)
-    assert not _sockets(temp), f"socket files of the killed run not cleared by the next one: {_sockets(temp)}"
+    assert not _socket_folders(temp), f"the killed run's socket folders not cleared by the next one: {left}"
+    assert not _sockets(temp), f"socket files left in the temporary folder: {_sockets(temp)}"
 
 
 def test_a_second_batch_on_the_same_output_folder_is_refused(env, capsys):

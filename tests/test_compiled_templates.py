@@ -3,8 +3,6 @@ unwritable cache renders exactly what compiling afresh renders."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from rubric_kernel.report.render import make_environment
@@ -49,15 +47,16 @@ def test_a_damaged_cache_entry_is_compiled_again(templates, tmp_path):
         assert _render(templates, compiled, name="乙", n=4) == "<p>乙：4 分</p>"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
-def test_an_unwritable_cache_folder_only_means_compiling(templates, tmp_path):
+def test_an_unwritable_cache_entry_only_means_compiling(templates, tmp_path):
+    """A folder in the entry's place cannot be written or read, even by root (a read-only folder can)."""
+    probe = tmp_path / "probe"
+    _render(templates, probe, name="甲", n=3)
+    (entry,) = probe.iterdir()
     compiled = tmp_path / "compiled"
-    compiled.mkdir()
-    compiled.chmod(0o500)
-    try:
-        assert _render(templates, compiled, name="甲", n=3) == "<p>甲：3 分</p>"
-    finally:
-        compiled.chmod(0o700)
+    (compiled / entry.name).mkdir(parents=True)
+    assert _render(templates, compiled, name="甲", n=3) == "<p>甲：3 分</p>"
+    assert _render(templates, compiled, name="乙", n=4) == "<p>乙：4 分</p>"
+    assert (compiled / entry.name).is_dir()
 
 
 def test_a_cache_folder_that_cannot_be_made_only_means_compiling(templates, tmp_path):

@@ -8,9 +8,12 @@ meet what their role allows. The hub uses the dummy authenticator (tests only) a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import random
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from lab_driver import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from lab_driver import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 from rubric_kernel import hub as rk_hub
 from rubric_kernel import people
@@ -95,9 +98,27 @@ def _to_initial(url: str, pgpass: Path, n: int) -> None:
         Workflow(ws, store).move(n, "初评")
 
 
+def _three_free_ports() -> int:
+    """A port P with P+1 and P+2 free too (the hub and the proxy's API sit next to the proxy), taken
+    below Linux's ephemeral range, where the suite's other connections get their own local ports."""
+    low, _high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, low - 3)
+        try:
+            with contextlib.ExitStack() as held:
+                for p in (port, port + 1, port + 2):
+                    s = held.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no three consecutive free ports")
+
+
 @contextmanager
 def _hub(url: str, pgpass: Path, state: Path):
-    port = free_port()
+    port = _three_free_ports()
     env = {
         **os.environ,
         "PGPASSFILE": str(pgpass),
