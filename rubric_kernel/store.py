@@ -458,6 +458,12 @@ class Store:
         """Each institution's current group sheet (empty when none is stored), as ``snapshots`` would
         give it, from three columns: the cohort reads only the sheets, not the versions' bookkeeping,
         and building 4,000 versions cost it three times the query."""
+        live = self.live_contents(dataset)
+        return {n: _sheet(dataset, live.get(n, {}), rubric) for n in institutions}
+
+    def live_contents(self, dataset: str) -> dict[int, dict[str, dict]]:
+        """Each institution's ``Snapshot.live`` of its group sheet (key → content, withdrawn keys left
+        out, keys in order), without building the versions: what fingerprints and the cohort read."""
         q = _current(
             dataset, versions.c.id, versions.c.institution, versions.c.key, versions.c.content, sheet=GROUP_SHEET
         )
@@ -465,7 +471,7 @@ class Store:
         with self.engine.connect() as conn:
             for row_id, n, key, content in conn.execute(q.where(versions.c.content.is_not(None))):
                 live.setdefault(n, {})[key] = _json(content, "版本记录", row_id)
-        return {n: _sheet(dataset, dict(sorted(live.get(n, {}).items())), rubric) for n in institutions}
+        return {n: dict(sorted(entries.items())) for n, entries in sorted(live.items())}
 
     def snapshots(self, dataset: str, sheet: str = GROUP_SHEET, institution: int | None = None) -> dict[int, Snapshot]:
         """Current versions of every institution's sheet in one query (the cohort needs all 75)."""

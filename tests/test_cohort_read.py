@@ -36,4 +36,8 @@ def test_current_sheets_are_the_snapshots_sheets(tmp_path):
         assert sheets[n] == snapshots.get(n, store.snapshot(ds, emptied)).sheet(ws.rubric), n
     assert sheets[13].indicators[1].free and sheets[14] != before
     assert cohort_for(ws, store, ws.dataset.as_of) == score_cohort(ws, snapshots, strict=False)
+    live = store.live_contents(ds)  # what the batch's fingerprints digest
+    assert live == {n: s.live for n, s in snapshots.items() if s.live}
+    assert all(list(live[n]) == list(snapshots[n].live) for n in live), "keys in the snapshots' order"
+    assert withdrawn not in live[14] and live[13][KEY]["free"] and 15 in live and KEY in live[15]
     store.close()

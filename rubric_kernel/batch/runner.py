@@ -28,7 +28,7 @@ from ..keyring import prepare_seal
 from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
 from ..sheet_codec import digest
-from ..store import Snapshot, Store
+from ..store import Store
 from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
 from . import cohort_pages
@@ -231,15 +231,13 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
     started = time.perf_counter()
 
     prepare_seal(store, programme.roles.organiser.value, ws.dataset.synthetic)
-    snapshots = store.snapshots(ws.dataset.name)
+    live = store.live_contents(ws.dataset.name)
     shared = shared_inputs(ws, cfg.as_of, cfg.notebook)
     events: dict[int, list] = {}
     for e in store.events(ws.dataset.name):
         events.setdefault(e.institution, []).append(e)
     wide = events.get(PROGRAMME_WIDE, [])  # the pre-collection record, which every report states
-    own = {
-        n: institution_digests(ws, n, snapshots.get(n, Snapshot({})), [*wide, *events.get(n, [])]) for n in ws.roster
-    }
+    own = {n: institution_digests(ws, n, live.get(n, {}), [*wide, *events.get(n, [])]) for n in ws.roster}
     prints = {n: fingerprint(shared, own[n]) for n in ws.roster}
     selected = set(cfg.numbers)
 

@@ -1,0 +1,57 @@
+"""The digests a report records must not move when the code computing them changes: ``verify`` compares
+an issued report's digests with the store's, and a changed digest would read as a changed input."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rubric_kernel.report.digest import plain
+from rubric_kernel.sheet_codec import digest
+from rubric_kernel.workspace import load_workspace
+
+
+def _as_asdict_gave(obj: object) -> object:
+    """The definition the digests were first made with: ``dataclasses.asdict``, then dates as ISO."""
+
+    def conv(v: object) -> object:
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [conv(x) for x in v]
+        return v.isoformat() if hasattr(v, "isoformat") else v
+
+    return conv(dataclasses.asdict(obj))
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return load_workspace()
+
+
+def test_every_institutions_roster_row_and_evidence_digest_as_before(ws):
+    for n in ws.roster:
+        for obj in (ws.roster[n], ws.dataset.for_institution(n)):
+            assert plain(obj) == _as_asdict_gave(obj), n
+            assert digest(plain(obj)) == digest(_as_asdict_gave(obj)), n
+
+
+def test_nested_dataclasses_tuples_and_dates_are_plain():
+    import datetime as dt
+
+    @dataclasses.dataclass
+    class Inner:
+        when: dt.date
+        tags: tuple[str, ...]
+
+    @dataclasses.dataclass
+    class Outer:
+        inner: Inner
+        items: list[Inner]
+        by: dict[str, Inner]
+
+    i = Inner(dt.date(2023, 6, 1), ("a", "b"))
+    o = Outer(i, [i], {"k": i})
+    want = {"when": "2023-06-01", "tags": ["a", "b"]}
+    assert plain(o) == {"inner": want, "items": [want], "by": {"k": want}} == _as_asdict_gave(o)
