@@ -28,6 +28,7 @@ Entries = dict[str, dict]
 ADJUST = "adjust:"
 FINDING = "finding:"
 INDICATOR_PREFIXES = (ADJUST, FINDING)  # keys that name an indicator's urn after a prefix
+CENTRE_KINDS = frozenset({"adjust", "finding"})  # key kinds only the centre writes, never an expert
 DISMISS = "dismiss:"
 OPINION_KEY = "opinion"  # not an indicator: one free text per sheet
 

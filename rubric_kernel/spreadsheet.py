@@ -28,13 +28,13 @@ def append_row(ws, values: list) -> None:
 
     Such text goes in as a text cell: reading the appended row back (``ws[ws.max_row]``) scanned every
     cell of the sheet for each row, which made a 75-row summary quadratic."""
+    ws.append([_text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
+
+
+def _text_cell(ws, value: str):
     from openpyxl.cell import Cell
 
-    ws.append([_text_cell(ws, v, Cell) if isinstance(v, str) and v.startswith("=") else v for v in values])
-
-
-def _text_cell(ws, value: str, cell_class):
-    cell = cell_class(ws, value=value)
+    cell = Cell(ws, value=value)
     cell.data_type = "s"
     return cell
 

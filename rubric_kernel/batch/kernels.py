@@ -110,8 +110,6 @@ class QuickReadyClient(AsyncKernelClient):
 
 
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sockaddr_un), terminating NUL excluded
-
-
 SOCKET_FOLDER_PREFIX = "rk-sockets-"
 
 

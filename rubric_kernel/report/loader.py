@@ -31,7 +31,7 @@ from ..labels import (
 )
 from ..programme import Programme
 from ..scoring import IndicatorResult, Line, Result
-from ..sheet_codec import digest, parse_key
+from ..sheet_codec import CENTRE_KINDS, digest, parse_key
 from ..signing import DEMO_MARK, signature_problems, signed_row
 from ..workflow.collection import collected, record_types
 from .chart import level1_chart_svg
@@ -97,9 +97,6 @@ def _finding(a: Assessment, i: IndicatorResult, notes: dict[int, str]) -> Findin
         i.evidence,
         notes.get(i.number, ""),
     )
-
-
-CENTRE_KINDS = frozenset({"finding", "adjust"})  # entries of the centre's, never an expert's
 
 
 def experts(a: Assessment) -> tuple[str, ...]:
