@@ -14,8 +14,10 @@ import atexit
 import os
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
@@ -23,7 +25,12 @@ _users: dict[str, int] = {}
 
 
 def acquire(url: str, configure: Callable[[Engine], None] = lambda _e: None) -> Engine:
-    """The process's engine for ``url``; ``configure`` runs once, when the engine is built."""
+    """The process's engine for ``url``; ``configure`` runs once, when the engine is built.
+
+    SQLAlchemy is imported here, when a store first needs an engine: commands that only read a
+    SQLite file never do (``sqlite_reads``)."""
+    from sqlalchemy import create_engine
+
     with _lock:
         engine = _engines.get(url)
         if engine is None:

@@ -25,7 +25,8 @@ from .labels import BASE_ZH, RECORD_STATUS_ZH, STATUS_ZH
 from .roster import CLASSES
 from .rubric import Rubric
 from .scoring import Result, in_window
-from .store import Snapshot, Store, versions
+from .store import Snapshot, Store
+from .tables import versions
 from .workspace import KERNEL_WORKSPACES, Workspace
 
 UNGRADED = "暂定"  # the grade column of a provisional institution in distributions

@@ -14,12 +14,10 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import insert, select
-
 from .errors import Fault, InputError, display_path
 from .files import atomic_write
 from .signing import ED25519, KeyRecord, SigningKey, b64, beijing_today, demo_key, raw_public, unb64
-from .store import Store, StoreError, keys
+from .store import Store, StoreError
 
 KEY_FILE_FORMAT = "rubric-kernel-public-keys"
 PASSPHRASE_ENV = "RUBRIC_KERNEL_KEY_PASSPHRASE"
@@ -134,8 +132,7 @@ def read_public(path: Path) -> bytes:
 # public keys, registered in the store -------------------------------------------------------------
 def registered(store: Store) -> list[KeyRecord]:
     """Every registered key with its revocation date (the earliest recorded), in registration order."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(keys).order_by(keys.c.id)).mappings().all()
+    rows = store.query_dicts("SELECT * FROM rk_keys ORDER BY id")
     found: dict[str, KeyRecord] = {}
     for r in rows:
         day = dt.date.fromisoformat(r["effective"])
@@ -149,6 +146,10 @@ def registered(store: Store) -> list[KeyRecord]:
 
 
 def _append(store: Store, login: str, action: str, k: KeyRecord, effective: dt.date, actor: str, note: str) -> None:
+    from sqlalchemy import insert
+
+    from .tables import keys
+
     with store._writer.begin() as conn:
         conn.execute(
             insert(keys).values(

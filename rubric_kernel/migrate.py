@@ -5,26 +5,26 @@ first revision, then upgraded like any other. Nothing here decides *when* to upg
 refuses an outdated schema and ``rubric-kernel upgrade-store`` runs this, after a backup.
 
 Every store opening (each command, each batch kernel) asks whether the store is at ``HEAD``; that
-answer is two small queries through SQLAlchemy. Alembic, its script directory and the revision
-files are loaded only when the answer is no: to upgrade, or to tell an unknown revision from an old one.
+answer is two small queries (plain SQL on a SQLite file: ``revision_from``). Alembic, its script
+directory and the revision files are loaded only when the answer is no: to upgrade, or to tell an
+unknown revision from an old one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
-
-from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, select
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection
 
     from .rubric import Rubric
 
 FIRST = "r0001"  # the schema of SCHEMA_VERSION 1, as released before migrations
 HEAD = "r0005"  # the newest revision in migrations/versions (a test checks it is Alembic's head)
 
-# Alembic's own bookkeeping table, as Alembic defines it: one row per head, a linear history has one.
-_version_table = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
+VERSION_TABLE = "alembic_version"  # Alembic's own bookkeeping: one row per head, a linear history has one
 
 
 class MigrationRefused(Exception):
@@ -58,11 +58,22 @@ def known(revision: str) -> bool:
 
 
 def current(conn: Connection) -> str | None:
-    """The store's revision; FIRST for a store of schema 1 made before migrations; None for an empty database."""
-    checked = inspect(conn)
-    if checked.has_table(_version_table.name):
-        return conn.execute(select(_version_table.c.version_num)).scalar()
-    return FIRST if checked.has_table("rk_meta") else None
+    """The store's revision, read through SQLAlchemy (a server's, or inside an upgrade)."""
+    from sqlalchemy import inspect, text
+
+    tables = set(inspect(conn).get_table_names())
+    return revision_from(
+        tables, lambda: [tuple(r) for r in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
+    )
+
+
+def revision_from(tables: Collection[str], version_rows: Callable[[], list[tuple]]) -> str | None:
+    """The revision of a database holding ``tables``: its Alembic version row; FIRST for a store of
+    schema 1 made before migrations; None for an empty database."""
+    if VERSION_TABLE in tables:
+        rows = version_rows()
+        return rows[0][0] if rows else None
+    return FIRST if "rk_meta" in tables else None
 
 
 def upgrade(conn: Connection, target: str = "head", rubric: Rubric | None = None) -> None:

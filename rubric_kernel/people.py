@@ -13,82 +13,39 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, UniqueConstraint, delete, insert, select
-
-from . import keyring, pg_setup
 from .authz import ROLES, Person
 from .errors import Fault, InputError, display_path
 from .signing import beijing_today
-from .store import Store, StoreError, programme_table
+from .store import Store, StoreError
 from .yamlsafe import load_yaml
 
 LOGIN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 REGISTRY_FILE = "people.yaml"
 DEMO_BY = "演示数据"  # who "made" the demo registry: nobody real
 
-metadata = MetaData()
-people = programme_table(
-    "rk_people",
-    metadata,
-    Column("login", String(63), nullable=False),
-    Column("name", String(128), nullable=False),
-    Column("demo", Boolean, nullable=False),
-    UniqueConstraint("dataset", "login", name="uq_person_login"),
-)
-roles = programme_table(
-    "rk_roles",
-    metadata,
-    Column("login", String(63), nullable=False),
-    Column("role", String(32), nullable=False),
-    UniqueConstraint("dataset", "login", "role", name="uq_role_grant"),
-)
-assignments = programme_table(
-    "rk_assignments",
-    metadata,
-    Column("login", String(63), nullable=False),
-    Column("institution", Integer, nullable=False),
-    Column("grp", String(64), nullable=False),
-    UniqueConstraint("dataset", "login", "institution", name="uq_assignment"),
-)
-log = programme_table(
-    "rk_people_log",
-    metadata,
-    Column("at", String(32), nullable=False),
-    Column("by_login", String(128), nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("detail", Text, nullable=False),
-)
-
 
 def registry(store: Store, dataset: str, login: str | None = None) -> dict[str, Person]:
     """Every registered person of the programme, by login (only ``login``'s, when given: each save asks
     who acts, and building all 78 demo people with their 1,100 assignments cost most of a save's time)."""
-
-    def only(t: Table) -> tuple:
-        return (t.c.dataset == dataset, t.c.login == login) if login else (t.c.dataset == dataset,)
-
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(people).where(*only(people)).order_by(people.c.id)).all()
-        grants = conn.execute(select(roles.c.login, roles.c.role).where(*only(roles))).all()
-        assigned = conn.execute(
-            select(assignments.c.login, assignments.c.institution, assignments.c.grp).where(*only(assignments))
-        ).all()
+    only = "dataset = :d" + (" AND login = :login" if login else "")
+    rows = store.query(f"SELECT login, name, demo FROM rk_people WHERE {only} ORDER BY id", d=dataset, login=login)
+    grants = store.query(f"SELECT login, role FROM rk_roles WHERE {only}", d=dataset, login=login)
+    assigned = store.query(f"SELECT login, institution, grp FROM rk_assignments WHERE {only}", d=dataset, login=login)
     held: dict[str, set[str]] = {}
-    for g in grants:
-        held.setdefault(g.login, set()).add(g.role)
+    for who, role in grants:
+        held.setdefault(who, set()).add(role)
     institutions: dict[str, dict[int, str]] = {}
-    for a in sorted(assigned, key=lambda a: a.institution):
-        institutions.setdefault(a.login, {})[a.institution] = a.grp
+    for who, n, grp in sorted(assigned, key=lambda a: a[1]):
+        institutions.setdefault(who, {})[n] = grp
     return {
-        r.login: Person(r.login, r.name, frozenset(held.get(r.login, ())), institutions.get(r.login, {}), bool(r.demo))
-        for r in rows
+        who: Person(who, name, frozenset(held.get(who, ())), institutions.get(who, {}), bool(demo))
+        for who, name, demo in rows
     }
 
 
 def registered_any(store: Store, dataset: str) -> bool:
     """Whether the programme has anyone registered: one indexed probe, for every kernel's first-use check."""
-    with store.engine.connect() as conn:
-        return conn.execute(select(people.c.id).where(people.c.dataset == dataset).limit(1)).first() is not None
+    return bool(store.query("SELECT id FROM rk_people WHERE dataset = :d LIMIT 1", d=dataset))
 
 
 def by_login(store: Store, dataset: str, login: str) -> Person | None:
@@ -104,9 +61,9 @@ def find(store: Store, dataset: str, who: str) -> Person | None:
 
 def changes(store: Store, dataset: str) -> list[tuple[str, str, str, str]]:
     """The registry's change log: (when, who, action, what), oldest first."""
-    q = select(log.c.at, log.c.by_login, log.c.action, log.c.detail).where(log.c.dataset == dataset)
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q.order_by(log.c.id))]
+    return store.query(
+        "SELECT at, by_login, action, detail FROM rk_people_log WHERE dataset = :d ORDER BY id", d=dataset
+    )
 
 
 def revocation(store: Store, dataset: str, login: str) -> tuple[str, str] | None:
@@ -114,10 +71,13 @@ def revocation(store: Store, dataset: str, login: str) -> tuple[str, str] | None
     person = by_login(store, dataset, login)
     if person is None or person.roles:
         return None
-    q = select(log.c.at, log.c.by_login).where(log.c.dataset == dataset, log.c.action == "revoke")
-    with store.engine.connect() as conn:
-        rows = conn.execute(q.where(log.c.detail.like(f"{login} %")).order_by(log.c.id.desc())).all()
-    return next(((r.at, r.by_login) for r in rows), None)
+    rows = store.query(
+        "SELECT at, by_login FROM rk_people_log WHERE dataset = :d AND action = 'revoke' AND detail LIKE :like "
+        "ORDER BY id DESC",
+        d=dataset,
+        like=f"{login} %",
+    )
+    return next(((at, by) for at, by in rows), None)
 
 
 def check_login(login: str) -> None:
@@ -147,6 +107,11 @@ def add(
     granted = check_roles(role_names)
     if by_login(store, dataset, login) is not None:
         raise StoreError(f"登录名 {login} 已登记，未作任何修改（增加角色请用 rubric-kernel people assign）")
+    from sqlalchemy import insert
+
+    from . import pg_setup
+    from .tables import people, roles
+
     with _writing(store) as conn:
         conn.execute(insert(people).values(dataset=dataset, login=login, name=name.strip(), demo=demo))
         for role in granted:
@@ -175,6 +140,11 @@ def assign(
         raise StoreError(f"{person.shown} 不是“评估专家”，不能分配机构")
     if numbers and not group.strip():
         raise InputError([Fault("--group", "分配机构时须写明评估小组")])
+    from sqlalchemy import insert
+
+    from . import pg_setup
+    from .tables import assignments, roles
+
     with _writing(store) as conn:
         for role in new_roles:
             conn.execute(insert(roles).values(dataset=dataset, login=login, role=role))
@@ -201,6 +171,11 @@ def revoke(
     person = _existing(store, dataset, login)
     gone = [r for r in check_roles(role_names) if r in person.roles]
     numbers = sorted(set(institutions) & set(person.institutions))
+    from sqlalchemy import delete
+
+    from . import pg_setup
+    from .tables import assignments, roles
+
     with _writing(store) as conn:
         for role in gone:
             conn.execute(delete(roles).where(roles.c.dataset == dataset, roles.c.login == login, roles.c.role == role))
@@ -223,6 +198,10 @@ def revoke(
 def load_file(store: Store, dataset: str, path: Path) -> list[Person]:
     """A shipped registry (synthetic datasets only): every person, role and assignment, all or nothing."""
     entries = _parse_file(path)
+    from sqlalchemy import insert
+
+    from .tables import assignments, people, roles
+
     with _writing(store) as conn:
         for e in entries:
             conn.execute(insert(people).values(dataset=dataset, login=e["login"], name=e["name"], demo=True))
@@ -241,6 +220,8 @@ def bootstrap_demo(store: Store, dataset: str, folder: Path, synthetic: bool) ->
     path = folder / REGISTRY_FILE
     if not synthetic or not path.exists() or registered_any(store, dataset):
         return False
+    from . import keyring  # first use only: a kernel's check above needs neither keys nor SQLAlchemy
+
     loaded = load_file(store, dataset, path)
     # Their demo keys too, registered now by whoever sets the demo up (on a shared server: the
     # administrator, who alone may add keys).
@@ -302,9 +283,15 @@ def _existing(store: Store, dataset: str, login: str) -> Person:
 
 
 def _writing(store: Store):
+    """A write transaction on the store's engine. SQLAlchemy and the tables are imported by the writers
+    themselves: reading the registry (every command, every save) is plain SQL (``Store.query``)."""
     return store.engine.execution_options(rk_write=True).begin()
 
 
 def _log(conn, dataset: str, by: str, action: str, detail: str) -> None:
+    from sqlalchemy import insert
+
+    from .tables import log
+
     at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     conn.execute(insert(log).values(dataset=dataset, at=at, by_login=by, action=action, detail=detail))

@@ -1,7 +1,9 @@
 """The judgment store: every save is a new version; the current sheet is derived, never overwritten.
 
-A real database through SQLAlchemy Core: a SQLite file by default, any SQLAlchemy URL (PostgreSQL)
-for a shared server. Concurrency is optimistic and portable: each key's versions are numbered, a
+A real database: a SQLite file by default, any SQLAlchemy URL (PostgreSQL) for a shared server.
+Writes, migrations and servers go through SQLAlchemy Core (``tables``); a SQLite file's reads are
+plain SQL through the standard library (``sqlite_reads``), so commands that only read never import
+SQLAlchemy. Every read is written once, below, as SQL both databases run. Concurrency is optimistic and portable: each key's versions are numbered, a
 save names the number it was based on, and a unique constraint on (…, key, seq) makes the database
 itself refuse a save made against a stale version — no lock, no lost update.
 """
@@ -14,30 +16,9 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    Select,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    insert,
-    inspect,
-    make_url,
-    select,
-)
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
-from . import engines, migrate, pg_setup, sqlite_file
+from . import engines, migrate, sqlite_file
 from .authz import revoked_message
 from .bundled import default_db_path
 from .errors import StoreError, display_path
@@ -45,76 +26,19 @@ from .records import Event, RubricRef, Version
 from .rubric import Rubric
 from .sheet import Sheet
 from .sheet_codec import canonical, entries_to_sheet, orphans
+from .sqlite_reads import SqliteReads
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SCHEMA_VERSION = 3  # 1: versions, events, meta; 2: the rubric of each (Alembic from here on); 3: keys are stable ids
 GROUP_SHEET = "group"
+PLAIN_SQLITE = "sqlite:///"
 SchemaMode = Literal["current", "upgrade", "any"]
 
 
-def programme_table(name: str, meta: MetaData, *parts: Column | UniqueConstraint) -> Table:
-    """A table of per-programme rows: an own id, then the programme (the dataset's name), then ``parts``."""
-    return Table(
-        name,
-        meta,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("dataset", String(128), nullable=False),
-        *parts,
-    )
-
-
-metadata = MetaData()
-meta_table = Table("rk_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
-versions = programme_table(
-    "rk_versions",
-    metadata,
-    Column("institution", Integer, nullable=False),
-    Column("sheet", String(128), nullable=False),
-    Column("key", String(128), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("stage", String(32), nullable=False),
-    Column("expert", String(128), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("content", Text, nullable=True),  # JSON; NULL = the judgment was withdrawn
-    Column("reason", Text, nullable=False),
-    Column("replaces", Integer, ForeignKey("rk_versions.id"), nullable=True),
-    Column("rubric_id", String(64), nullable=True),  # NULL: made before schema 2 recorded it
-    Column("rubric_digest", String(64), nullable=True),
-    Column("login", String(128), nullable=True),  # who wrote it (NULL: before r0004 recorded it)
-    UniqueConstraint("dataset", "institution", "sheet", "key", "seq", name="uq_version_seq"),
-)
-
-events = programme_table(
-    "rk_events",
-    metadata,
-    Column("institution", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),  # per institution; unique, so a step based on a stale state fails
-    Column("kind", String(32), nullable=False),
-    Column("actor", String(128), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("payload", Text, nullable=False),  # JSON
-    Column("note", Text, nullable=False),
-    Column("rubric_id", String(64), nullable=True),
-    Column("rubric_digest", String(64), nullable=True),
-    Column("login", String(128), nullable=True),
-    UniqueConstraint("dataset", "institution", "seq", name="uq_event_seq"),
-)
-
-# Public keys of the people who sign (keyring.py): registrations and revocations, appended, never edited.
-keys = Table(
-    "rk_keys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("login", String(128), nullable=False),
-    Column("action", String(16), nullable=False),  # "register" or "revoke"
-    Column("algorithm", String(16), nullable=False),
-    Column("fingerprint", String(64), nullable=False),
-    Column("public_key", Text, nullable=False),  # base64 of the raw public key
-    Column("effective", String(10), nullable=False),  # ISO date from which the action holds
-    Column("actor", String(128), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("note", Text, nullable=False),
-)
-CORE_TABLES = ("rk_meta", "rk_versions", "rk_events")  # every schema has these; later ones come with upgrades
+META_TABLE = "rk_meta"
+CORE_TABLES = (META_TABLE, "rk_versions", "rk_events")  # every schema has these; later ones come with upgrades
 
 
 class StoreDamaged(StoreError):
@@ -230,6 +154,7 @@ def resolve_url(db: str | None = None) -> str:
 
 def _sqlite_pragmas(engine: Engine) -> None:
     """pysqlite's own transaction handling defers BEGIN; take it over so reads in a save are consistent."""
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record):  # pragma: no cover - driver callback
@@ -246,9 +171,29 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite store URL; None for a server or an in-memory database."""
+    """The file of a SQLite store URL; None for a server or an in-memory database.
+
+    The plain ``sqlite:///path`` every default and ``--db path`` gives is read here without SQLAlchemy."""
+    if not url.startswith("sqlite"):
+        return None
+    if url.startswith(PLAIN_SQLITE) and "?" not in url:
+        name = url[len(PLAIN_SQLITE) :]
+        return Path(name) if name not in ("", ":memory:") else None
+    from sqlalchemy import make_url
+
     u = make_url(url)
     return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+
+
+def _plain_file(url: str) -> bool:
+    """Whether the standard library's sqlite3 opens this URL's file exactly as the engine would."""
+    return url.startswith(PLAIN_SQLITE) and "?" not in url and sqlite_path(url) is not None
+
+
+def _server_where(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def layout_problem(tables: Iterable[str], meta: Mapping[str, str]) -> str | None:
@@ -274,6 +219,8 @@ def _check_version(meta: Mapping[str, str]) -> None:
 
 def _revoked(engine: Engine) -> tuple[str, str, str] | None:
     """(login, when, by whom) if this PostgreSQL login lost its last role: a refusal should say so."""
+    from . import pg_setup
+
     try:
         with engine.connect() as conn:
             return pg_setup.revoked(conn)
@@ -281,27 +228,32 @@ def _revoked(engine: Engine) -> tuple[str, str, str] | None:
         return None
 
 
+def _refusal(exc: BaseException, sqlite: bool, where: str, hint: str) -> StoreError:
+    """A database failure as a StoreError whose Chinese message names the store."""
+    reason = sqlite_file.short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if sqlite and any(s in str(exc) for s in ("malformed", "not a database", "disk I/O", "Could not decode")):
+        return StoreDamaged(where, f"已损坏，读取时出错（{reason}）", hint)
+    if "locked" in str(exc) or "busy" in str(exc):
+        return StoreError(f"评分库 {where} 正被其他程序长时间占用（已等待 30 秒），请稍后重试")
+    return StoreError(f"无法访问评分库 {where}（{reason}）。请检查文件权限、磁盘空间，或数据库服务器是否可用")
+
+
 def _translate_errors(engine: Engine, where: str, hint: str) -> None:
     """Database failures become StoreErrors with a Chinese message naming the store; a unique-constraint
     refusal (a stale save) is left to the code that expects it."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import DBAPIError, IntegrityError
 
     @event.listens_for(engine, "handle_error")
     def _handle(ctx):  # pragma: no cover - driver callback
         exc = ctx.original_exception
         if isinstance(ctx.sqlalchemy_exception, IntegrityError) or not isinstance(ctx.sqlalchemy_exception, DBAPIError):
             return
-        reason = sqlite_file.short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        if engine.dialect.name == "sqlite" and any(
-            s in str(exc) for s in ("malformed", "not a database", "disk I/O", "Could not decode")
-        ):
-            raise StoreDamaged(where, f"已损坏，读取时出错（{reason}）", hint)
         if engine.dialect.name == "postgresql" and "permission denied" in str(exc):
             gone = _revoked(engine)
             if gone:
                 raise StoreError(revoked_message(*gone))
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreError(f"评分库 {where} 正被其他程序长时间占用（已等待 30 秒），请稍后重试")
-        raise StoreError(f"无法访问评分库 {where}（{reason}）。请检查文件权限、磁盘空间，或数据库服务器是否可用")
+        raise _refusal(exc, engine.dialect.name == "sqlite", where, hint)
 
 
 class Store:
@@ -327,13 +279,17 @@ class Store:
         """
         self.url = resolve_url(url)
         self.file = sqlite_path(self.url)
-        self.where = display_path(self.file) if self.file else make_url(self.url).render_as_string(hide_password=True)
+        self.where = display_path(self.file) if self.file else _server_where(self.url)
         self.hint = f" --db {self.where}" if url or os.environ.get("RUBRIC_KERNEL_DB") else ""
         if self.file is not None:
             self._open_file(new)
-        self.engine = engines.acquire(self.url, self._configure)
+        self._engine: Engine | None = None  # built on first need: a read-only command may never need it
         self._closed = False
-        self._writer = self.engine.execution_options(rk_write=True)  # transactions that insert
+        self._reads = (
+            SqliteReads(self.file, lambda exc: _refusal(exc, True, self.where, self.hint))
+            if _plain_file(self.url)
+            else None
+        )
         if self.file is None:
             try:
                 self._migrate(new)
@@ -347,6 +303,38 @@ class Store:
                 self.close()
                 raise
 
+    @property
+    def engine(self) -> Engine:
+        """The process's SQLAlchemy engine for this store (``engines``): writes, migrations, servers."""
+        if self._engine is None:
+            if self._closed:
+                raise StoreError(f"评分库 {self.where} 已关闭")
+            self._engine = engines.acquire(self.url, self._configure)
+        return self._engine
+
+    @property
+    def _writer(self) -> Engine:
+        """The engine for transactions that insert (SQLite takes its write lock at BEGIN)."""
+        return self.engine.execution_options(rk_write=True)
+
+    def query(self, sql: str, **params: Any) -> list[tuple]:
+        """Plain SQL (``:name`` parameters) read through sqlite3 for a file, the engine otherwise."""
+        if self._reads is not None:
+            return self._reads.rows(sql, params)
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+
+    def query_dicts(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """As ``query``, each row a dict by column name."""
+        if self._reads is not None:
+            return self._reads.records(sql, params)
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
     def _configure(self, engine: Engine) -> None:
         """Once per engine: database errors in Chinese; SQLite's transactions taken over."""
         _translate_errors(engine, self.where, self.hint)
@@ -359,6 +347,8 @@ class Store:
         if not self.file.exists():
             if new is False:
                 raise StoreMissing(f"评分库 {self.where} 不存在")
+            from sqlalchemy.exc import DBAPIError  # a new store is made by its migrations (``_fill_new``)
+
             try:
                 sqlite_file.create_exclusive(self.file, _fill_new)
                 return
@@ -370,7 +360,7 @@ class Store:
         if new:
             raise StoreExists(f"{self.where} 已存在：init-store 只在空位置新建评分库，不会覆盖已有文件")
         try:
-            found = sqlite_file.read(self.file, meta_table.name)
+            found = sqlite_file.read(self.file, META_TABLE)
         except sqlite_file.FileProblem as exc:
             raise StoreDamaged(self.where, str(exc), self.hint) from None
         problem = layout_problem(found.tables, found.meta)
@@ -380,6 +370,10 @@ class Store:
 
     def _migrate(self, new: bool | None) -> None:
         """A server database: create the tables only if none of ours exist; refuse a partial or newer one."""
+        from sqlalchemy import inspect, select
+
+        from .tables import meta_table, metadata
+
         with self.engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
             meta = dict(conn.execute(select(meta_table.c.key, meta_table.c.value)).all()) if "rk_meta" in tables else {}
@@ -400,8 +394,7 @@ class Store:
         _check_version(meta)
 
     def _check_revision(self, upgrade: bool, rubric: Rubric | None = None) -> None:
-        with self.engine.connect() as conn:
-            revision = migrate.current(conn)
+        revision = self.revision()
         head = migrate.head()
         if revision == head:
             return
@@ -419,15 +412,23 @@ class Store:
             raise StoreError(f"评分库 {self.where} 未升级：{exc}") from None
 
     def revision(self) -> str | None:
-        with self.engine.connect() as conn:
-            return migrate.current(conn)
+        """The store's Alembic revision (``migrate.current``): a SQLite file's without SQLAlchemy."""
+        if self._reads is None:
+            with self.engine.connect() as conn:
+                return migrate.current(conn)
+        tables = {r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return migrate.revision_from(tables, lambda: self.query(f"SELECT version_num FROM {migrate.VERSION_TABLE}"))
 
     def meta(self) -> dict[str, str]:
-        with self.engine.connect() as conn:
-            return dict(conn.execute(select(meta_table.c.key, meta_table.c.value)).all())
+        return dict(self.query(f"SELECT key, value FROM {META_TABLE}"))
 
     def record(self, key: str, value: str) -> None:
         """Add a meta fact once; the first writer wins (a fact, like a version, is never rewritten)."""
+        from sqlalchemy import insert
+        from sqlalchemy.exc import IntegrityError
+
+        from .tables import meta_table
+
         try:
             with self._writer.begin() as conn:
                 conn.execute(insert(meta_table).values(key=key, value=value))
@@ -438,7 +439,10 @@ class Store:
         """Done with the store; the process's engine for its URL is disposed with its last user."""
         if not self._closed:
             self._closed = True
-            engines.release(self.url)
+            if self._reads is not None:
+                self._reads.close()
+            if self._engine is not None:
+                engines.release(self.url)
 
     def __enter__(self) -> Store:
         return self
@@ -448,7 +452,7 @@ class Store:
 
     @property
     def display(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return self.url if self._reads is not None else _server_where(self.url)
 
     # reading ----------------------------------------------------------------------------------
     def snapshot(self, dataset: str, institution: int, sheet: str = GROUP_SHEET) -> Snapshot:
@@ -464,19 +468,16 @@ class Store:
     def live_contents(self, dataset: str) -> dict[int, dict[str, dict]]:
         """Each institution's ``Snapshot.live`` of its group sheet (key → content, withdrawn keys left
         out, keys in order), without building the versions: what fingerprints and the cohort read."""
-        q = _current(
-            dataset, versions.c.id, versions.c.institution, versions.c.key, versions.c.content, sheet=GROUP_SHEET
-        )
+        sql = _current("v.id, v.institution, v.key, v.content", sheet=True) + " AND v.content IS NOT NULL"
         live: dict[int, dict[str, dict]] = {}
-        with self.engine.connect() as conn:
-            for row_id, n, key, content in conn.execute(q.where(versions.c.content.is_not(None))):
-                live.setdefault(n, {})[key] = _json(content, "版本记录", row_id)
+        for row_id, n, key, content in self.query(sql, dataset=dataset, sheet=GROUP_SHEET):
+            live.setdefault(n, {})[key] = _json(content, "版本记录", row_id)
         return {n: dict(sorted(entries.items())) for n, entries in sorted(live.items())}
 
     def snapshots(self, dataset: str, sheet: str = GROUP_SHEET, institution: int | None = None) -> dict[int, Snapshot]:
         """Current versions of every institution's sheet in one query (the cohort needs all 75)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(_current(dataset, versions, sheet=sheet, institution=institution)).mappings().all()
+        sql = _current("v.*", sheet=True, institution=institution is not None)
+        rows = self.query_dicts(sql, dataset=dataset, sheet=sheet, institution=institution)
         grouped: dict[int, dict[str, Version]] = {}
         for r in sorted(rows, key=lambda r: (r["institution"], r["key"])):
             grouped.setdefault(r["institution"], {})[r["key"]] = _version(r)
@@ -484,51 +485,36 @@ class Store:
 
     def current_versions(self, dataset: str) -> list[Version]:
         """The current version of every key of every sheet of a dataset (withdrawals included), in one query."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(_current(dataset, versions).order_by(versions.c.id)).mappings()
-            return [_version(r) for r in rows]
+        return [_version(r) for r in self.query_dicts(_current("v.*") + " ORDER BY v.id", dataset=dataset)]
 
     def current_contents(self, dataset: str) -> Iterator[tuple[str, object]]:
         """(key, decoded content) of every current, not withdrawn, version of a dataset, in id order.
 
         What the orphan check reads on every command: two columns instead of whole versions.
         """
-        q = _current(dataset, versions.c.id, versions.c.key, versions.c.content).where(versions.c.content.is_not(None))
-        with self.engine.connect() as conn:
-            for row_id, key, content in conn.execute(q.order_by(versions.c.id)):
-                yield key, _json(content, "版本记录", row_id)
+        sql = _current("v.id, v.key, v.content") + " AND v.content IS NOT NULL ORDER BY v.id"
+        for row_id, key, content in self.query(sql, dataset=dataset):
+            yield key, _json(content, "版本记录", row_id)
 
     def state_token(self, dataset: str) -> tuple[int, int]:
         """(number of versions, newest id): changes with every save, since nothing is ever updated."""
-        q = select(func.count(versions.c.id), func.max(versions.c.id)).where(versions.c.dataset == dataset)
-        with self.engine.connect() as conn:
-            count, newest = conn.execute(q).one()
+        [(count, newest)] = self.query("SELECT count(id), max(id) FROM rk_versions WHERE dataset = :d", d=dataset)
         return count, newest or 0
 
     def history(
         self, dataset: str, institution: int, key: str | None = None, sheet: str = GROUP_SHEET
     ) -> list[Version]:
-        q = select(versions).where(
-            versions.c.dataset == dataset, versions.c.institution == institution, versions.c.sheet == sheet
-        )
+        sql = "SELECT * FROM rk_versions WHERE dataset = :d AND institution = :n AND sheet = :s"
         if key is not None:
-            q = q.where(versions.c.key == key)
-        with self.engine.connect() as conn:
-            return [_version(r) for r in conn.execute(q.order_by(versions.c.id)).mappings()]
+            sql += " AND key = :k"
+        return [_version(r) for r in self.query_dicts(sql + " ORDER BY id", d=dataset, n=institution, s=sheet, k=key)]
 
     def institutions(self, dataset: str) -> set[int]:
-        with self.engine.connect() as conn:
-            q = select(versions.c.institution).where(versions.c.dataset == dataset).distinct()
-            return {r[0] for r in conn.execute(q)}
+        return {r[0] for r in self.query("SELECT DISTINCT institution FROM rk_versions WHERE dataset = :d", d=dataset)}
 
     def sheets(self, dataset: str, institution: int) -> list[str]:
-        with self.engine.connect() as conn:
-            q = (
-                select(versions.c.sheet)
-                .where(versions.c.dataset == dataset, versions.c.institution == institution)
-                .distinct()
-            )
-            return sorted(r[0] for r in conn.execute(q))
+        sql = "SELECT DISTINCT sheet FROM rk_versions WHERE dataset = :d AND institution = :n"
+        return sorted(r[0] for r in self.query(sql, d=dataset, n=institution))
 
     # writing ----------------------------------------------------------------------------------
     def save(
@@ -556,6 +542,8 @@ class Store:
 
     def save_many(self, requests: Sequence[SaveRequest], now: dt.datetime | None = None) -> list[list[Version]]:
         """Several sheets' saves in one transaction (an import of many files): all are written or none."""
+        from sqlalchemy.exc import IntegrityError
+
         if any(not r.expert.strip() for r in requests):
             raise StoreError("保存被拒绝：必须填写评估专家姓名")
         stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
@@ -591,6 +579,11 @@ class Store:
     ) -> Event:
         """Append a workflow event. ``after``: the last event seq the caller's decision was based on; if
         another event was recorded since, the database refuses the insert and nothing is written."""
+        from sqlalchemy import func, insert, select
+        from sqlalchemy.exc import IntegrityError
+
+        from .tables import events
+
         if not actor.strip():
             raise StoreError("操作被拒绝：必须填写操作人")
         scope = (events.c.dataset == dataset) & (events.c.institution == institution)
@@ -620,34 +613,30 @@ class Store:
         raise StoreError("操作被拒绝：机构流程状态已被他人更新，请刷新后重试")
 
     def events(self, dataset: str, institution: int | None = None) -> list[Event]:
-        q = select(events).where(events.c.dataset == dataset)
+        sql = "SELECT * FROM rk_events WHERE dataset = :d"
         if institution is not None:
-            q = q.where(events.c.institution == institution)
-        with self.engine.connect() as conn:
-            return [_event(r) for r in conn.execute(q.order_by(events.c.id)).mappings()]
+            sql += " AND institution = :n"
+        return [_event(r) for r in self.query_dicts(sql + " ORDER BY id", d=dataset, n=institution)]
 
 
-def _current(dataset: str, *columns, sheet: str | None = None, institution: int | None = None) -> Select:
-    """``columns`` of the current version of every (institution, sheet, key) of a dataset, optionally
-    of one sheet name and one institution: the one definition of "current" every reader shares."""
-    scope = [versions.c.dataset == dataset]
-    if sheet is not None:
-        scope.append(versions.c.sheet == sheet)
-    if institution is not None:
-        scope.append(versions.c.institution == institution)
-    cols = (versions.c.institution, versions.c.sheet, versions.c.key)
-    latest = select(*cols, func.max(versions.c.seq).label("seq")).where(*scope).group_by(*cols).subquery()
-    on = (
-        (versions.c.institution == latest.c.institution)
-        & (versions.c.sheet == latest.c.sheet)
-        & (versions.c.key == latest.c.key)
-        & (versions.c.seq == latest.c.seq)
-    )
-    return select(*columns).join(latest, on).where(*scope)
+def _current(columns: str, *, sheet: bool = False, institution: bool = False) -> str:
+    """SQL for ``columns`` (of ``v``) of the current version of every (institution, sheet, key) of the
+    dataset ``:dataset``, optionally of the sheet ``:sheet`` and the institution ``:institution`` only:
+    the one definition of "current" every reader shares. It ends in its WHERE clause, to be extended."""
+    names = ["dataset"] + ["sheet"] * sheet + ["institution"] * institution
+
+    def scope(prefix: str) -> str:
+        return " AND ".join(f"{prefix}{name} = :{name}" for name in names)
+
+    latest = f"SELECT institution, sheet, key, max(seq) AS seq FROM rk_versions WHERE {scope('')} GROUP BY institution, sheet, key"
+    on = "v.institution = l.institution AND v.sheet = l.sheet AND v.key = l.key AND v.seq = l.seq"
+    return f"SELECT {columns} FROM rk_versions v JOIN ({latest}) l ON {on} WHERE {scope('v.')}"
 
 
 def _fill_new(path: Path) -> None:
     """A new store is its migrations run from nothing: the same schema an upgraded one has."""
+    from sqlalchemy import create_engine
+
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.begin() as conn:
@@ -716,6 +705,10 @@ def _stale(current: Mapping[str, Version], base: Mapping[str, int], key: str) ->
 
 def _insert_versions(conn, request: SaveRequest, current: Mapping[str, Version], stamp: str) -> list[Version]:
     """Insert a version of each key whose content changed; the unique seq refuses a stale base."""
+    from sqlalchemy import insert
+
+    from .tables import versions
+
     written: list[Version] = []
     for key, content in request.changes.items():
         prev = current.get(key)

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from . import keyring
 from .sheet_codec import digest
 from .signing import KeyRecord, SignedRow, signature_problems
-from .store import GROUP_SHEET, Store, events, versions
+from .store import GROUP_SHEET, Store
+from .tables import events, versions
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 

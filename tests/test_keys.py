@@ -37,8 +37,9 @@ from rubric_kernel.signing import (
     signature_payload,
     signature_problems,
 )
-from rubric_kernel.store import Store, events
+from rubric_kernel.store import Store
 from rubric_kernel.store_check import check
+from rubric_kernel.tables import events
 from rubric_kernel.workflow.service import Workflow, WorkflowError
 from rubric_kernel.workspace import load_workspace
 

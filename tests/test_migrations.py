@@ -18,7 +18,8 @@ from rubric_kernel.judgments_file import read_judgments
 from rubric_kernel.records import RubricRef
 from rubric_kernel.rubric import parse_rubric
 from rubric_kernel.sheet_codec import canonical, digest, sheet_to_entries
-from rubric_kernel.store import SCHEMA_VERSION, Store, StoreError, StoreOutdated, metadata
+from rubric_kernel.store import SCHEMA_VERSION, Store, StoreError, StoreOutdated
+from rubric_kernel.tables import metadata, people_metadata
 from rubric_kernel.workspace import DEMO_DATA, load_workspace
 
 DATASET = "demo"
@@ -137,7 +138,7 @@ def test_a_new_store_is_its_migrations_and_matches_the_store_tables(url):
     """The revisions and the store's table definitions cannot drift apart: autogenerate finds no difference."""
     Store(url).close()
     everything = sa.MetaData()
-    for table in (*metadata.sorted_tables, *people.metadata.sorted_tables):  # the registry is the people module's
+    for table in (*metadata.sorted_tables, *people_metadata.sorted_tables):  # the registry has its own
         table.to_metadata(everything)
     engine = sa.create_engine(url)
     with engine.connect() as conn:

@@ -20,7 +20,8 @@ from rubric_kernel.errors import InputError
 from rubric_kernel.judgments import current_sheet, expand, import_judgments
 from rubric_kernel.judgments_file import read_judgments
 from rubric_kernel.rubric import load_rubric
-from rubric_kernel.store import SCHEMA_VERSION, StaleSave, Store, StoreError, meta_table, resolve_url
+from rubric_kernel.store import SCHEMA_VERSION, StaleSave, Store, StoreError, resolve_url
+from rubric_kernel.tables import meta_table
 from rubric_kernel.workspace import DEMO_DATA, RUBRIC_PATH, load_workspace
 
 DATASET = "demo"

@@ -26,11 +26,9 @@ from rubric_kernel.store import (
     StoreError,
     StoreExists,
     StoreMissing,
-    events,
-    meta_table,
-    versions,
 )
 from rubric_kernel.store_check import check
+from rubric_kernel.tables import events, meta_table, versions
 from rubric_kernel.workflow.service import Workflow
 from rubric_kernel.workspace import load_workspace
 

@@ -25,11 +25,11 @@ from ..store import (
     StoreError,
     StoreMissing,
     layout_problem,
-    meta_table,
     resolve_url,
     sqlite_path,
 )
 from ..store_check import check
+from ..tables import meta_table
 
 TABLES = ["rk_versions", "rk_events"]
 KEEP_MAX = 10_000
