@@ -12,8 +12,6 @@ from __future__ import annotations
 import getpass
 import os
 
-from sqlalchemy import text
-
 from . import people
 from .authz import Person, revoked_message
 from .store import Store, StoreError
@@ -35,9 +33,8 @@ class Revoked(Unregistered):
 
 def login(store: Store) -> tuple[str, str]:
     """(who, where it came from): the acting login or name, and its source for the refusal message."""
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.connect() as conn:
-            return conn.execute(text("SELECT current_user")).scalar_one(), "数据库登录名"
+    if store.backend == "postgresql":
+        return store.query("SELECT current_user")[0][0], "数据库登录名"
     if os.environ.get(ACTOR_ENV, "").strip():
         return os.environ[ACTOR_ENV].strip(), ACTOR_ENV
     if os.environ.get(HUB_ENV, "").strip():

@@ -32,8 +32,17 @@ from .batch.provisioner import ForkedProcess, ForkProvisioner
 from .batch.zygote import TemplateFailed, Zygote
 
 NAME = "rubric-kernel-lab"  # the entry point's name (pyproject.toml)
-# What the assessment notebook's setup and form cells import, beyond the batch template's list.
-PRELOAD = ("ipywidgets", "rubric_kernel.assessment", "rubric_kernel.form", "rubric_kernel.form_app")
+# What the assessment notebook's setup and form cells import, beyond the batch template's list, and
+# what the form's Save writes through: the store's reads are plain SQL and import no SQLAlchemy, so
+# the first save would otherwise pay for importing it.
+PRELOAD = (
+    "ipywidgets",
+    "rubric_kernel.assessment",
+    "rubric_kernel.form",
+    "rubric_kernel.form_app",
+    "rubric_kernel.tables",
+    "sqlalchemy.dialects.sqlite",
+)
 # ipywidgets 8's documented switch: with it on, the kernel answers every change the browser sends
 # (each tick) with an echo message before the form's own updates, one more trip per tick through the
 # server to the page. A form has one page, so there is no second view for the echo to keep in step.

@@ -313,6 +313,11 @@ class Store:
         return self._engine
 
     @property
+    def backend(self) -> str:
+        """The database's kind ("sqlite", "postgresql"), as SQLAlchemy names it, from the URL alone."""
+        return self.url.split(":", 1)[0].split("+", 1)[0]
+
+    @property
     def _writer(self) -> Engine:
         """The engine for transactions that insert (SQLite takes its write lock at BEGIN)."""
         return self.engine.execution_options(rk_write=True)

@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _administrator(store: Store, dataset: str, first_roles: list[str] | None = None) -> str:
     """The acting administrator's login; the first person of an empty local registry bootstraps it,
     and must be its administrator (``first_roles``: the roles that first person is given)."""
-    if not people.registry(store, dataset) and store.engine.dialect.name == "sqlite":
+    if not people.registry(store, dataset) and store.backend == "sqlite":
         if first_roles is not None and "admin" not in first_roles:
             raise StoreError(f"评估项目 {dataset} 尚无人员：第一位登记的人员须为管理员（--role admin）")
         return identity.login(store)[0] or "未知"
