@@ -98,3 +98,26 @@ def test_unknown_institution_is_refused_in_chinese(db):
     with pytest.raises(InputError) as info:
         open_assessment("076", db=db)
     assert CJK.search(str(info.value)) and "76" in str(info.value)
+
+
+def test_the_cells_a_report_run_skips_set_nothing_it_needs(db):
+    """The default parameters cell may be skipped only because the batch sets every name it defines,
+    and the form's cell only because it shows nothing in report mode."""
+    import json
+
+    from rubric_kernel.batch.contract import SKIP_TAG
+
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    skipped = [c for c in cells if SKIP_TAG in c["metadata"].get("tags", [])]
+    assert [c["metadata"]["tags"][0] for c in skipped][:1] == ["parameters"] and len(skipped) == 2
+    defaults = ast.parse("".join(skipped[0]["source"]))
+    defined = {t.id for node in defaults.body if isinstance(node, ast.Assign) for t in node.targets}
+    assert defined and defined <= set(notebook_parameters(13)), defined - set(notebook_parameters(13))
+    assert "".join(skipped[1]["source"]).strip() == "show_form(a)"
+    from IPython.utils.capture import capture_output
+
+    from rubric_kernel.notebook import show_form
+
+    with capture_output() as shown:
+        show_form(open_assessment("13", db=db, mode="report"))
+    assert (shown.outputs, shown.stdout, shown.stderr) == ([], "", "")

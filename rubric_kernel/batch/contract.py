@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass
 # The notebook's machine-readable output: its result as ``Result.as_json()``, invisible in the HTML.
 RESULT_MIMETYPE = "application/vnd.rubric-kernel.result+json"
 
+# Cells a report run skips (nbclient's ``skip_cells_with_tag``): the default parameters cell, whose every
+# name the injected cell sets again (``notebook_parameters`` passes them all), and the form's cell, which
+# shows nothing outside interactive mode. Each executed cell is a round trip to the kernel.
+SKIP_TAG = "rk-batch-skip"
+
 # Set by the batch for its kernels once it has run the store's first-use check (``judgments.bootstrap``):
 # a notebook opening that store for that dataset need not run it again, once per institution. The value
 # names the store and dataset checked (``store_ready_token``), so a notebook pointed elsewhere still checks.

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..bundled import NOTEBOOK
-from . import notebook_json
+from .contract import SKIP_TAG
+from .execute import parameterised
 
 
 class CellError(RuntimeError):
@@ -27,19 +28,6 @@ class CellError(RuntimeError):
         super().__init__(f"{self.ename}: {self.evalue}")
 
 
-def _parameterised(parameters: dict[str, str], notebook: Path) -> Any:
-    nb = notebook_json.load(notebook, parameters)
-    if nb is not None:
-        return nb
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    from .params import install
-
-    install()
-    return parameterize_notebook(load_notebook_node(str(notebook)), parameters)  # as papermill.execute_notebook
-
-
 def execute_in_process(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd: Path | None = None):
     """The executed notebook (a dict, or papermill's node), as ``execute.execute_notebook`` would return it;
     raises ``CellError`` on a cell error."""
@@ -47,7 +35,7 @@ def execute_in_process(parameters: dict[str, str], notebook: Path = NOTEBOOK, cw
     from IPython.utils.capture import capture_output
     from traitlets.config import Config
 
-    nb = _parameterised(parameters, notebook)
+    nb = parameterised(parameters, notebook)
     config = Config()
     config.HistoryManager.enabled = False  # as the batch's kernels: no history database for these cells
     main = sys.modules["__main__"]
@@ -56,8 +44,8 @@ def execute_in_process(parameters: dict[str, str], notebook: Path = NOTEBOOK, cw
     count = 0
     with contextlib.chdir(cwd or notebook.parent):
         for cell in nb["cells"]:
-            if cell["cell_type"] != "code":
-                continue
+            if cell["cell_type"] != "code" or SKIP_TAG in cell["metadata"].get("tags", []):
+                continue  # skipped as the batch's kernels skip it
             count += 1
             with capture_output() as captured:
                 result = shell.run_cell(cell["source"], store_history=False, silent=False)

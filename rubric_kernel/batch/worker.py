@@ -88,26 +88,17 @@ def _first_error_line(exc: BaseException) -> str:
     return text.splitlines()[-1] if text else type(exc).__name__
 
 
-def _notebook_file(nb, in_process: bool) -> str:
-    if in_process:
-        from .notebook_json import dumps
-
-        return dumps(nb)  # as nbformat.v4.writes
-    import nbformat
-
-    # nbformat.v4.writes: the export has just validated the notebook; nbformat.writes would again
-    return nbformat.v4.writes(nb)
-
-
 def run_job(job: Job, in_process: bool = False) -> JobResult:
     """Never raises: a failure is a result, so one institution cannot stop the others.
 
     ``in_process``: run the notebook's cells in this process instead of a kernel (one report on demand),
-    and write its files without importing nbformat or nbconvert when the notebook allows."""
+    and write its files without importing nbformat or nbconvert when the notebook allows. The notebook
+    file is written by ``notebook_json.dumps`` on both paths (equal to ``nbformat.v4.writes``, tested)."""
     from ..files import atomic_write
     from ..keyring import issuer_key
     from ..report.export import export_html
     from .execute import execute_notebook
+    from .notebook_json import dumps
 
     start = time.perf_counter()
     try:
@@ -124,7 +115,7 @@ def run_job(job: Job, in_process: bool = False) -> JobResult:
         html = export_html(nb, job.title, key, synthetic=job.synthetic, direct=in_process)
         restore()
         stem = f"{job.number:02d}"
-        atomic_write(job.out_dir / f"{stem}.ipynb", _notebook_file(nb, in_process))
+        atomic_write(job.out_dir / f"{stem}.ipynb", dumps(nb))
         atomic_write(job.out_dir / f"{stem}.html", html)
         return JobResult(job.number, True, time.perf_counter() - start, result)
     except Exception as exc:  # isolate every failure to its institution
