@@ -22,7 +22,7 @@ from .records import Event
 from .roster import Institution
 from .scoring import Result
 from .sheet import Sheet, check_sheet
-from .store import GROUP_SHEET, Snapshot, Store
+from .store import GROUP_SHEET, Snapshot, Store, resolve_url
 from .workflow.collection import PROGRAMME_WIDE
 from .workflow.state import STAGES, WorkflowState, derive
 from .workspace import KERNEL_WORKSPACES, Workspace
@@ -161,9 +161,10 @@ def _parse_institution(raw: object, ws: Workspace) -> Institution:
     return ws.institution(int(text))
 
 
-def _store_ready(store: Store, ws: Workspace) -> bool:
-    """The batch that started this kernel has run the store's first-use check for this store and dataset."""
-    return os.environ.get(STORE_READY_VARIABLE) == store_ready_token(store.url, ws.dataset.name)
+def _store_ready(url: str, ws: Workspace) -> bool:
+    """The batch that started this kernel has opened and checked this store, and run its first-use
+    check for this dataset."""
+    return os.environ.get(STORE_READY_VARIABLE) == store_ready_token(url, ws.dataset.name)
 
 
 def open_assessment(institution: object, *, bootstrap_store: bool = True, **given: str) -> Assessment:
@@ -189,8 +190,9 @@ def open_assessment(institution: object, *, bootstrap_store: bool = True, **give
             when = parse_date(p.as_of) if p.as_of else ws.dataset.as_of
         except ValueError:
             raise InputError([Fault("参数 as_of", f"日期“{p.as_of}”无效，应为 YYYY-MM-DD")]) from None
-        store = Store(p.db or None)
-        if bootstrap_store and not _store_ready(store, ws):
+        ready = _store_ready(resolve_url(p.db or None), ws)
+        store = Store(p.db or None, vouched=ready)
+        if bootstrap_store and not ready:
             bootstrap(store, ws)  # the command line says what it did; notebooks stay clean
         name = GROUP_SHEET if p.sheet == "group" else f"expert:{expert}"
         return Assessment(ws, store, inst, when, p.stage, expert, p.mode, name)

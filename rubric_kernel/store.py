@@ -266,6 +266,7 @@ class Store:
         new: bool | None = None,
         schema: SchemaMode = "current",
         rubric: Rubric | None = None,
+        vouched: bool = False,
     ):
         """``new``: None opens the store, creating it only where nothing exists yet (first use); True
         creates one and refuses if anything exists (init-store); False opens only an existing store.
@@ -275,14 +276,16 @@ class Store:
         "upgrade" runs its pending migrations, "any" opens it as it is (backup, upgrade-store's own checks).
         Upgrading is a deliberate step (``upgrade-store``, after a backup), not a side effect of opening:
         older programs can no longer open the store afterwards. ``rubric``: the one the stored judgments
-        were made under, which an upgrade's data migrations map them with.
+        were made under, which an upgrade's data migrations map them with. ``vouched``: the batch that
+        started this process checked the SQLite file's integrity moments ago (``open_assessment``):
+        its kernels skip SQLite's quick check, which read the whole file again in every one of them.
         """
         self.url = resolve_url(url)
         self.file = sqlite_path(self.url)
         self.where = display_path(self.file) if self.file else _server_where(self.url)
         self.hint = f" --db {self.where}" if url or os.environ.get("RUBRIC_KERNEL_DB") else ""
         if self.file is not None:
-            self._open_file(new)
+            self._open_file(new, check=not vouched)
         self._engine: Engine | None = None  # built on first need: a read-only command may never need it
         self._closed = False
         self._reads = (
@@ -346,7 +349,7 @@ class Store:
         if engine.dialect.name == "sqlite":
             _sqlite_pragmas(engine)
 
-    def _open_file(self, new: bool | None) -> None:
+    def _open_file(self, new: bool | None, check: bool = True) -> None:
         """A SQLite file: created complete under its name if missing, else checked before any connection."""
         assert self.file is not None
         if not self.file.exists():
@@ -365,7 +368,7 @@ class Store:
         if new:
             raise StoreExists(f"{self.where} 已存在：init-store 只在空位置新建评分库，不会覆盖已有文件")
         try:
-            found = sqlite_file.read(self.file, META_TABLE)
+            found = sqlite_file.read(self.file, META_TABLE, check=check)
         except sqlite_file.FileProblem as exc:
             raise StoreDamaged(self.where, str(exc), self.hint) from None
         problem = layout_problem(found.tables, found.meta)

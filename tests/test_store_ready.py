@@ -51,6 +51,22 @@ def test_a_kernel_skips_the_check_only_for_the_store_and_dataset_its_batch_check
     assert checks == [checked, other, checked], "checked for another dataset: checked again"
 
 
+def test_a_kernel_skips_the_file_check_only_for_the_store_its_batch_checked(tmp_path, monkeypatch, checks):
+    from rubric_kernel import sqlite_file
+
+    integrity: list[bool] = []
+    real = sqlite_file.read
+    monkeypatch.setattr(sqlite_file, "read", lambda *a, **k: integrity.append(k.get("check", True)) or real(*a, **k))
+    checked = _open(str(tmp_path / "checked.sqlite"))
+    _open(str(tmp_path / "checked.sqlite"))
+    assert integrity == [True], "without the batch's word the file is checked (its creation needs none)"
+    monkeypatch.setenv(STORE_READY_VARIABLE, store_ready_token(checked, load_workspace().dataset.name))
+    _open(str(tmp_path / "checked.sqlite"))
+    _open(str(tmp_path / "other.sqlite"))
+    _open(str(tmp_path / "other.sqlite"))
+    assert integrity == [True, False, True], "vouched for: not checked again; any other store is"
+
+
 @pytest.mark.parametrize("ready", [True, False])
 def test_the_batch_says_so_to_its_kernels_only_when_its_caller_ran_the_check(tmp_path, monkeypatch, ready):
     seen: list[str | None] = []
