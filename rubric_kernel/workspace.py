@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .bundled import DEMO_DATA, MATERIALS_PATH, PROGRAMME_PATH, ROSTER_PATH, RUBRIC_PATH
+from .bundled import COLLECTION_PATH, DEMO_DATA, MATERIALS_PATH, PROGRAMME_PATH, ROSTER_PATH, RUBRIC_PATH
 from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
 from .input_cache import INPUTS
@@ -53,6 +53,13 @@ class Workspace:
         """The bundled programme settings the reports are issued under, parsed once per workspace: a batch's
         kernel template parses them before forking, not every kernel (``WorkspaceCache`` watches the file)."""
         return load_programme(PROGRAMME_PATH)
+
+    @cached_property
+    def collection_types(self) -> tuple[str, ...]:
+        """The record types to collect (``collection.yaml``), parsed once per workspace as ``programme``."""
+        from .workflow.collection import record_types
+
+        return record_types()
 
     @cached_property
     def cohort_memo(self) -> LastValue:
@@ -137,7 +144,13 @@ class WorkspaceCache:
         self, data: Path | str | None = None, rubric: Path | str | None = None, roster: Path | str | None = None
     ) -> Workspace:
         folder = Path(data or DEMO_DATA)
-        files = [Path(rubric or RUBRIC_PATH), Path(roster or ROSTER_PATH), MATERIALS_PATH, PROGRAMME_PATH]
+        files = [
+            Path(rubric or RUBRIC_PATH),
+            Path(roster or ROSTER_PATH),
+            MATERIALS_PATH,
+            PROGRAMME_PATH,
+            COLLECTION_PATH,
+        ]
         files.append(folder / "dataset.yaml")
         files += [
             folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")

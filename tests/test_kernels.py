@@ -186,6 +186,8 @@ def counted(name, fn):
     return lambda *args, **kwargs: redone.append(name) or fn(*args, **kwargs)
 cohort.score_sheets = counted("score_sheets", cohort.score_sheets)  # what cohort_for scores with
 workspace.load_programme = counted("load_programme", workspace.load_programme)
+import rubric_kernel.workflow.collection as collection
+collection.record_types = counted("record_types", collection.record_types)
 before = set(sys.modules)
 from ipykernel.kernelapp import IPKernelApp
 connection, _ = write_connection_file(os.path.join(tempfile.mkdtemp(), "kernel.json"))
@@ -207,7 +209,7 @@ os._exit(0)
 def test_the_template_preloads_what_a_kernel_imports(tmp_path):
     """A forked kernel must not import its kernel class, debugger (debugpy), IPython's parts or the
     report's modules, compile the report's templates, score the cohort for the comparison or parse the
-    programme, once per institution: the template has them."""
+    programme and the record types to collect, once per institution: the template has them."""
     env = {**os.environ, "RUBRIC_KERNEL_DB": f"sqlite:///{tmp_path / 'store.sqlite'}"}
     done = subprocess.run([sys.executable, "-c", KERNEL_START], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr

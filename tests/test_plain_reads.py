@@ -100,7 +100,7 @@ def test_a_damaged_file_is_refused_in_chinese(tmp_path, filled):
     with copy.open("r+b") as fh:  # the pages after the header overwritten once the store is open
         fh.seek(4096)
         fh.write(b"\xff" * 40960)
-    with pytest.raises(StoreError, match="评分库 .* 已损坏"):
+    with pytest.raises(StoreError, match=r"评分库 .* 已损坏"):
         store.institutions(ws.dataset.name)
     store.close()
 

@@ -33,7 +33,7 @@ from ..programme import Programme
 from ..scoring import IndicatorResult, Line, Result
 from ..sheet_codec import CENTRE_KINDS, digest, parse_key
 from ..signing import DEMO_MARK, signature_problems, signed_row
-from ..workflow.collection import collected, record_types
+from ..workflow.collection import collected
 from .chart import level1_chart_svg
 from .context import (
     Collection,
@@ -257,7 +257,7 @@ def _records(a: Assessment, r: Result) -> tuple[RecordRow, ...]:
 def _collection(a: Assessment) -> Collection:
     """Which of the seed's 12 record types the organiser collected, from where, when and by whom."""
     got = collected(a.programme_events())
-    types = record_types()
+    types = a.ws.collection_types
     rows = tuple(
         (t, c.source, c.date.isoformat() + (f"（补录：{c.late}）" if c.late else ""), c.by)
         for t in types
