@@ -93,11 +93,28 @@ HIDDEN_TAGS = ["head", "template", "TEMPLATE"]
 VOID_TAGS = ["br", "img", "meta", "hr", "input", "BR"]
 
 text = st.lists(st.sampled_from(TEXT_BITS), min_size=1, max_size=6).map("".join)
-value_text = (
-    st.lists(st.sampled_from([*TEXT_BITS, "<", "<b>", "'"]), max_size=4)
-    .map("".join)
-    .map(lambda v: v.replace('"', "&quot;"))
-)
+VALUE_BITS = [
+    *WORDS,
+    " ",
+    "\n",
+    "\xa0",
+    "&amp;",
+    "&quot;",
+    "&lt;",
+    "&gt;",
+    "&#20013;",
+    "&#x4e2d;",
+    "&nbsp;",
+    "&#0;",
+    "&#xd800;",
+]
+VALUE_BITS += [">", "'", "=", "-", "/", "<", "<b>", "&amp;="]
+BEYOND_VALUE_BITS = ["&amp", "&ampx", "&notit;", "&", "&;", "&#", "&#20013", "&amp=", "&unknown;"]
+
+
+def value_text(beyond: bool) -> st.SearchStrategy[str]:
+    bits = VALUE_BITS + BEYOND_VALUE_BITS if beyond else VALUE_BITS
+    return st.lists(st.sampled_from(bits), max_size=4).map("".join)
 
 
 @st.composite
@@ -109,7 +126,7 @@ def attribute(draw, beyond: bool) -> str:
     elif name.lower() == "data-section":
         value = draw(st.sampled_from(SECTION_NAMES))
     else:
-        value = draw(value_text)
+        value = draw(value_text(beyond))
     forms = [f'{name}="{value}"', name]
     if beyond:
         forms += [f"{name}='{value}'", f"{name}={value or 'x'}", f'{name} = "{value}"', f'{name}=="{value}"']
@@ -179,6 +196,10 @@ BEYOND_FRAGMENTS = [
     '<p a="x>',
     "<a:b>x</a:b>",
     "<p\u3000class='x'>",
+    '<p class="a&ampx">x</p>',
+    '<p title="&notit;">x</p>',
+    '<p title="a &amp= b">x</p>',
+    '<p title="&">x</p>',
 ]
 
 

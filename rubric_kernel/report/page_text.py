@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from html import unescape
+from html.entities import html5
 from html.parser import HTMLParser
 
 from ..sheet_codec import digest
@@ -56,22 +57,25 @@ class _Canon:
         self.sections: list[list[str]] = []  # the text of each open section, outermost first
 
     def start(self, tag: str, attrs: Attrs) -> None:
-        a = dict(attrs)
-        if a.get("id") == DIGEST_ID:
-            self.content.inputs = {k[5:]: v or "" for k, v in attrs if k.startswith("data-")}
-        if tag in VOID:
+        hidden, text = tag in HIDDEN, None
+        if attrs:  # most tags have none
+            a = dict(attrs)
+            if a.get("id") == DIGEST_ID:
+                self.content.inputs = {k[5:]: v or "" for k, v in attrs if k.startswith("data-")}
+            if tag in VOID:
+                return
+            hidden = hidden or a.get("id") == SEAL_ID
+            section = a.get(SECTION_ATTR)
+            if section is not None:
+                sections = self.content.sections
+                name, i = section.strip() or "（未命名）", 2
+                while name in sections:
+                    name, i = f"{section.strip()}（{i}）", i + 1
+                text = sections[name] = []
+                self.content.titles[name] = a.get("data-title") or name
+                self.sections.append(text)
+        elif tag in VOID:
             return
-        hidden = tag in HIDDEN or a.get("id") == SEAL_ID
-        section = a.get(SECTION_ATTR)
-        text = None
-        if section is not None:
-            sections = self.content.sections
-            name, i = section.strip() or "（未命名）", 2
-            while name in sections:
-                name, i = f"{section.strip()}（{i}）", i + 1
-            text = sections[name] = []
-            self.content.titles[name] = a.get("data-title") or name
-            self.sections.append(text)
         self.stack.append((tag, text, hidden))
         self.open[tag] = self.open.get(tag, 0) + 1
         self.hidden += hidden
@@ -127,8 +131,25 @@ _DOCTYPE = re.compile(rf"<!doctype{_WS}+html{_WS}*>", re.IGNORECASE)
 _RAW = {"script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
 
 
-def _attrs(text: str) -> Attrs:
-    return [(name.lower(), unescape(value) if eq else None) for name, eq, value in _ATTR.findall(text)]
+# In attribute values newer html.parsers (3.11.13+, 3.12.11+, 3.13.6+, 3.14) decode a named reference only
+# if it is a whole entity name, where html.unescape also decodes a known prefix (&ampx, &notit;): accept
+# only numeric references and whole names with their ';', which both decode alike.
+_REF = re.compile(r"&(?:#[0-9]+;|#[xX][0-9a-fA-F]+;|([a-zA-Z][a-zA-Z0-9]*;))?")
+
+
+def _attrs(text: str) -> Attrs | None:
+    """The attributes as html.parser lists them, or None if a value holds a reference outside the grammar."""
+    attrs: Attrs = []
+    for name, eq, value in _ATTR.findall(text):
+        if not eq:
+            attrs.append((name.lower(), None))
+            continue
+        if "&" in value:
+            if not all(m[1] in html5 if m[1] else len(m[0]) > 1 for m in _REF.finditer(value)):
+                return None
+            value = unescape(value)
+        attrs.append((name.lower(), value))
+    return attrs
 
 
 def fast_content(html: str) -> Content | None:
@@ -140,7 +161,10 @@ def fast_content(html: str) -> Content | None:
         html, doctype.end() if doctype else 0
     ):
         if text:
-            data(unescape(text) if "&" in text else text)
+            if "&" in text:
+                data(unescape(text))
+            elif not text.isspace():  # what data() skips (isspace and strip agree on whitespace)
+                data(text)
         if ended:
             ended = ended.lower()
             if ended in _RAW:
@@ -148,13 +172,17 @@ def fast_content(html: str) -> Content | None:
             end(ended)
         elif tag:
             tag = tag.lower()
-            if tag in _RAW:
+            listed = _attrs(attrs) if attrs else []
+            if tag in _RAW or listed is None:
                 return None
-            start(tag, _attrs(attrs) if attrs else [])
+            start(tag, listed)
             if closed:
                 end(tag)
         elif hidden:
-            start(hidden, _attrs(hidden_attrs) if hidden_attrs else [])
+            listed = _attrs(hidden_attrs) if hidden_attrs else []
+            if listed is None:
+                return None
+            start(hidden, listed)
             end(hidden)
         elif other:
             return None
