@@ -119,9 +119,10 @@ _TOKEN = re.compile(
     r"([^<]*+)"  # 1: the run of text before the markup, as html.parser hands it to handle_data (then unescaped)
     r"(?:</([a-zA-Z][a-zA-Z0-9-]*+)>"  # 2: an end tag
     rf"|<(style|title){_ATTRS}>[^<]*+</\3>"  # 3, 4: an element whose text is hidden, with no markup inside
-    rf"|<([a-zA-Z][a-zA-Z0-9-]*+){_ATTRS}(/?)>"  # 5, 6, 7: a start tag, self-closing or not
+    r"|<([a-zA-Z][a-zA-Z0-9-]*+)>([^<]*+)</\5>"  # 5, 6: an element of bare text and no attributes
+    rf"|<([a-zA-Z][a-zA-Z0-9-]*+){_ATTRS}(/?)>"  # 7, 8, 9: a start tag, self-closing or not
     r"|<!--(?![->])(?:[^-]|-(?!-))*+-->"  # a plain comment: nothing where parsers differ (--, --!>, <!-->)
-    r"|(<)"  # 8: any other '<': outside the grammar
+    r"|(<)"  # 10: any other '<': outside the grammar
     r"|\Z)"
 )
 _ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:(=)"([^"]*)")?')
@@ -157,7 +158,7 @@ def fast_content(html: str) -> Content | None:
     canon = _Canon()
     start, end, data = canon.start, canon.end, canon.data
     doctype = _DOCTYPE.match(html)
-    for text, ended, hidden, hidden_attrs, tag, attrs, closed, other in _TOKEN.findall(
+    for text, ended, hidden, hidden_attrs, leaf, leaf_text, tag, attrs, closed, other in _TOKEN.findall(
         html, doctype.end() if doctype else 0
     ):
         if text:
@@ -170,6 +171,14 @@ def fast_content(html: str) -> Content | None:
             if ended in _RAW:
                 return None
             end(ended)
+        elif leaf:
+            # start, data, end: the element is pushed and popped again (or, void, never pushed), so only its
+            # text counts, unless the element is hidden
+            leaf = leaf.lower()
+            if leaf in _RAW:
+                return None
+            if leaf_text and leaf not in HIDDEN:
+                data(unescape(leaf_text) if "&" in leaf_text else leaf_text)
         elif tag:
             tag = tag.lower()
             listed = _attrs(attrs) if attrs else []
