@@ -118,7 +118,7 @@ _ATTRS = rf'((?:{_WS}++[a-zA-Z_:][-a-zA-Z0-9_:.]*+(?:="[^"]*+")?)*+){_WS}*+'
 _TOKEN = re.compile(
     r"([^<]*+)"  # 1: the run of text before the markup, as html.parser hands it to handle_data (then unescaped)
     r"(?:</([a-zA-Z][a-zA-Z0-9-]*+)>"  # 2: an end tag
-    rf"|<(style|title){_ATTRS}>[^<]*+</\3>"  # 3, 4: an element whose text is hidden, with no markup inside
+    rf"|<(style|title){_ATTRS}>[^<]*+</\3>"  # 3, 4: an element whose text is hidden (muted), no markup inside
     r"|<([a-zA-Z][a-zA-Z0-9-]*+)>([^<]*+)</\5>"  # 5, 6: an element of bare text and no attributes
     rf"|<([a-zA-Z][a-zA-Z0-9-]*+){_ATTRS}(/?)>"  # 7, 8, 9: a start tag, self-closing or not
     r"|<!--(?![->])(?:[^-]|-(?!-))*+-->"  # a plain comment: nothing where parsers differ (--, --!>, <!-->)
@@ -158,7 +158,7 @@ def fast_content(html: str) -> Content | None:
     canon = _Canon()
     start, end, data = canon.start, canon.end, canon.data
     doctype = _DOCTYPE.match(html)
-    for text, ended, hidden, hidden_attrs, leaf, leaf_text, tag, attrs, closed, other in _TOKEN.findall(
+    for text, ended, muted, muted_attrs, leaf, leaf_text, tag, attrs, closed, other in _TOKEN.findall(
         html, doctype.end() if doctype else 0
     ):
         if text:
@@ -187,12 +187,12 @@ def fast_content(html: str) -> Content | None:
             start(tag, listed)
             if closed:
                 end(tag)
-        elif hidden:
-            listed = _attrs(hidden_attrs) if hidden_attrs else []
+        elif muted:
+            listed = _attrs(muted_attrs) if muted_attrs else []
             if listed is None:
                 return None
-            start(hidden, listed)
-            end(hidden)
+            start(muted, listed)
+            end(muted)
         elif other:
             return None
     return canon.content
