@@ -7,95 +7,25 @@ the seal block itself excluded), digested whole and per marked section (any elem
 (``#rk-digest``'s ``data-*`` attributes, which ``verify`` compares with the store). The issuer signs
 that with Ed25519; the seal block carries the digests, the signer, the key's fingerprint and the
 signature. ``check`` recomputes the digests of the report as shipped and names each section that
-differs, is missing or was added.
+differs, is missing or was added. Both read the page through ``page_text.read_content``: one
+definition of the canonical content (why its reader is hand-written is said there).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape, unescape
-from html.parser import HTMLParser
 
 from ..labels import local_time
-from ..sheet_codec import digest
 from ..signing import DEMO_MARK, KeyRecord, SigningKey, beijing_date, find_key, verify_content
+from .page_text import SEAL_ID, read_content
 
-SEAL_ID = "rk-seal"
 DATA_ID = "rk-seal-data"
-SECTION_ATTR = "data-section"
-DIGEST_ID = "rk-digest"
-HIDDEN = {"script", "style", "template", "head", "title", "noscript"}
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 SEAL_DATA = re.compile(rf'<div\b[^>]*\bid="{DATA_ID}"[^>]*>')  # the report carries no script: data in an attribute
 SEAL_ATTR = re.compile(r'\bdata-seal="([^"]*)"')
-
-
-@dataclass
-class Content:
-    """The canonical content of a report: its visible text, whole and per marked section."""
-
-    body: list[str] = field(default_factory=list)
-    sections: dict[str, list[str]] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)  # a section's name as readers call it (data-title)
-    inputs: dict[str, str] = field(default_factory=dict)
-
-    def digests(self) -> tuple[str, list[list[str]]]:
-        return digest(_norm(self.body)), [[name, digest(_norm(text))] for name, text in self.sections.items()]
-
-
-def _norm(chunks: list[str]) -> str:
-    return " ".join(unicodedata.normalize("NFC", " ".join(chunks)).split())
-
-
-class _Reader(HTMLParser):
-    """Visible text by marked section; the seal block and hidden elements are skipped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.content = Content()
-        self.stack: list[tuple[str, str | None, bool]] = []  # tag, section it opens, hidden
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if a.get("id") == DIGEST_ID:
-            self.content.inputs = {k[5:]: v or "" for k, v in attrs if k.startswith("data-")}
-        if tag in VOID:
-            return
-        hidden = tag in HIDDEN or a.get("id") == SEAL_ID
-        section = a.get(SECTION_ATTR)
-        if section is not None:
-            name, i = section.strip() or "（未命名）", 2
-            while name in self.content.sections:
-                name, i = f"{section.strip()}（{i}）", i + 1
-            self.content.sections[name] = []
-            self.content.titles[name] = a.get("data-title") or name
-            section = name
-        self.stack.append((tag, section, hidden))
-
-    def handle_endtag(self, tag: str) -> None:
-        for i in range(len(self.stack) - 1, -1, -1):
-            if self.stack[i][0] == tag:
-                del self.stack[i:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        if not data.strip() or any(hidden for _, _, hidden in self.stack):
-            return
-        self.content.body.append(data)
-        for _, section, _ in self.stack:
-            if section is not None:
-                self.content.sections[section].append(data)
-
-
-def read_content(html: str) -> Content:
-    reader = _Reader()
-    reader.feed(html)
-    reader.close()
-    return reader.content
 
 
 def seal_content(html: str, key: SigningKey, at: str, synthetic: bool) -> dict:
