@@ -79,4 +79,30 @@ class InputCache:
         return value
 
 
+class PassedChecks:
+    """Checks that passed, each remembered as an empty file named by a key of everything its answer
+    depends on: the same key, the same answer. The latest key only; a failure is never remembered."""
+
+    def __init__(self, prefix: str, folder: Path | None = None) -> None:
+        self._prefix = prefix
+        self._folder = folder
+
+    @property
+    def folder(self) -> Path:
+        return self._folder or var_dir() / "cache"
+
+    def passed(self, key: str) -> bool:
+        return (self.folder / f"{self._prefix}{key}").exists()
+
+    def record(self, key: str) -> None:
+        mark = self.folder / f"{self._prefix}{key}"
+        try:
+            atomic_write(mark, b"")
+            for old in self.folder.glob(f"{self._prefix}*"):
+                if old != mark:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only working folder: checked again next time
+
+
 INPUTS = InputCache()

@@ -228,3 +228,40 @@ def test_the_orphan_check_reads_the_current_judgments_of_every_sheet_only(tmp_pa
             o for v in store.current_versions(DATASET) if v.content for o in orphans(ws.rubric, {v.key: v.content})
         }
         assert stored_orphans(store, ws) == sorted(everyone) == ["sc-2023:item:1a", "sc-2023:item:zz"]
+
+
+def test_a_passed_orphan_check_is_remembered_for_the_same_file_versions_and_rubric_ids_only(
+    tmp_path, monkeypatch, renamed
+):
+    import shutil
+
+    from rubric_kernel import id_map
+    from rubric_kernel.input_cache import PassedChecks
+    from rubric_kernel.judgments import bootstrap
+
+    monkeypatch.setattr(id_map, "ORPHAN_CHECKS", PassedChecks("no-orphans-", tmp_path / "cache"))
+    reads: list[int] = []
+    real = id_map.stored_orphans
+    monkeypatch.setattr(id_map, "stored_orphans", lambda s, w: reads.append(1) or real(s, w))
+    ws, moved = load_workspace(), load_workspace(rubric=renamed)
+    db = tmp_path / "s.sqlite"
+    with Store(str(db)) as store:
+        bootstrap(store, ws)  # imports the demo judgments (checked before, with the store empty)
+        reads.clear()
+        id_map.refuse_orphans(store, ws)
+        id_map.refuse_orphans(store, ws)
+        assert len(reads) == 1, "the same file, versions and rubric: checked once"
+        snap = store.snapshot(ws.dataset.name, 13)
+        key = next(iter(snap.live))
+        store.save(ws.dataset.name, 13, {key: None}, snap.base, expert="测试", stage="现场评估", reason="撤回")
+        id_map.refuse_orphans(store, ws)
+        assert len(reads) == 2, "a new version: checked again"
+        for _ in range(2):
+            with pytest.raises(OrphanedIds):
+                id_map.refuse_orphans(store, moved)
+        assert len(reads) == 4, "another rubric's ids: checked, and a refusal is never remembered"
+    shutil.copy(db, tmp_path / "copy.sqlite")
+    (tmp_path / "copy.sqlite").replace(db)  # as a restore replaces the file: same content, another file
+    with Store(str(db)) as store:
+        id_map.refuse_orphans(store, ws)
+    assert len(reads) == 5, "a replaced file: checked again"
