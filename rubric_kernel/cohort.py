@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 
 from .errors import Fault, InputError
+from .input_cache import COHORTS
 from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import Snapshot, Store
@@ -49,15 +51,26 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
     store is unchanged.
 
     Versions are append-only, so (count, newest id) identifies the store's state; a batch's 75
-    notebooks then score the cohort once per kernel template instead of once each.
+    notebooks then score the cohort once per kernel template instead of once each. Across processes
+    (``rubric-kernel report``, where scoring the cohort was a third of the command) the results are
+    kept in ``var/cache`` under the digest of the inputs and code (``Workspace.inputs``), the SQLite
+    file (a restore replaces it), its state and the date: a pure function of exactly these.
     """
-    key = (store.url, ws.dataset.name, store.state_token(ws.dataset.name), as_of)
+    state = store.state_token(ws.dataset.name)
+    key = (store.url, ws.dataset.name, state, as_of)
 
     def score() -> dict[int, Result]:
         sheets = store.current_sheets(ws.dataset.name, ws.rubric, ws.roster)
         return score_sheets(ws, sheets, as_of, strict=False)
 
-    return ws.cohort_memo.get(key, score)
+    def kept() -> dict[int, Result]:
+        where = store.file_identity()
+        if not ws.inputs or where is None:
+            return score()
+        stamp = repr((ws.inputs, where, ws.dataset.name, state, as_of.isoformat()))
+        return COHORTS.get_keyed(hashlib.sha256(stamp.encode()).hexdigest()[:32], score)
+
+    return ws.cohort_memo.get(key, kept)
 
 
 def class_means(results: Mapping[int, Result]) -> dict[str, dict[str, float]]:

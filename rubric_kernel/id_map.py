@@ -96,14 +96,11 @@ def _check_key(store: Store, ws: Workspace) -> str | None:
     """What the orphan check's answer depends on, for a SQLite store: the file (a restore replaces it),
     the dataset's versions (append-only, enforced by triggers: their count and newest id change with
     every write) and the ids the rubric knows. None for a server's store, written to from elsewhere."""
-    if store.file is None:
-        return None
-    try:
-        st = store.file.stat()
-    except OSError:
+    where = store.file_identity()
+    if where is None:
         return None
     ids = hashlib.sha256(repr(sorted(ws.rubric.by_urn.items())).encode()).hexdigest()
-    stamp = (str(store.file.resolve()), st.st_dev, st.st_ino, ws.dataset.name, *store.state_token(ws.dataset.name), ids)
+    stamp = (*where, ws.dataset.name, *store.state_token(ws.dataset.name), ids)
     return hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
 
 

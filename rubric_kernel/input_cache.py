@@ -43,8 +43,9 @@ def _code_stamp() -> list[tuple[str, int, int]]:
 class InputCache:
     """One pickled value per set of input files; the latest set only (older entries are removed)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, prefix: str = PREFIX) -> None:
         self._folder = folder
+        self._prefix = prefix
 
     @property
     def folder(self) -> Path:
@@ -60,7 +61,11 @@ class InputCache:
 
     def get(self, files: Iterable[Path], build: Callable[[], Any]) -> Any:
         """The value cached for these files' contents, else ``build()`` (then cached)."""
-        path = self.folder / f"{PREFIX}{self.key(files)}.pickle"
+        return self.get_keyed(self.key(files), build)
+
+    def get_keyed(self, key: str, build: Callable[[], Any]) -> Any:
+        """The value cached under ``key`` (everything the value depends on, digested), else ``build()``."""
+        path = self.folder / f"{self._prefix}{key}.pickle"
         try:
             return pickle.loads(path.read_bytes())
         except OSError:
@@ -71,7 +76,7 @@ class InputCache:
         value = build()
         try:
             atomic_write(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-            for old in self.folder.glob(f"{PREFIX}*.pickle"):
+            for old in self.folder.glob(f"{self._prefix}*.pickle"):
                 if old != path:
                     old.unlink(missing_ok=True)
         except OSError:
@@ -106,3 +111,5 @@ class PassedChecks:
 
 
 INPUTS = InputCache()
+PROGRAMMES = InputCache(prefix="programme-")  # ``Workspace.programme``, validated, by the inputs' digest
+COHORTS = InputCache(prefix="cohort-")  # ``cohort.cohort_for``: the cohort's results by inputs, store state, date

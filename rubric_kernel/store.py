@@ -315,6 +315,18 @@ class Store:
             self._engine = engines.acquire(self.url, self._configure)
         return self._engine
 
+    def file_identity(self) -> tuple[str, int, int] | None:
+        """A SQLite store's file as (path, device, inode): a restore replaces the file, so what was
+        derived from one file's versions (``state_token``) is not carried over to another. None for a
+        server's store, written to from elsewhere, or a missing file."""
+        if self.file is None:
+            return None
+        try:
+            st = self.file.stat()
+        except OSError:
+            return None
+        return str(self.file.resolve()), st.st_dev, st.st_ino
+
     @property
     def backend(self) -> str:
         """The database's kind ("sqlite", "postgresql"), as SQLAlchemy names it, from the URL alone."""

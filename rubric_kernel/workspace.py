@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from .bundled import COLLECTION_PATH, DEMO_DATA, MATERIALS_PATH, PROGRAMME_PATH, ROSTER_PATH, RUBRIC_PATH
 from .errors import Fault, InputError, display_path
 from .evidence import Dataset, load_dataset
-from .input_cache import INPUTS
+from .input_cache import INPUTS, PROGRAMMES
 from .judgments_file import JudgmentsFile, read_judgments
 from .programme import Materials, Programme, load_materials, load_programme
 from .records import RubricRef
@@ -33,6 +33,7 @@ class Workspace:
     roster: Mapping[int, Institution]
     dataset: Dataset
     materials: Materials  # 附件3, which the dataset's materials and personnel tables were checked against
+    inputs: str = ""  # the digest of every input file and of the code that loaded them ("": not known)
 
     def institution(self, number: int) -> Institution:
         try:
@@ -51,8 +52,12 @@ class Workspace:
     @cached_property
     def programme(self) -> Programme:
         """The bundled programme settings the reports are issued under, parsed once per workspace: a batch's
-        kernel template parses them before forking, not every kernel (``WorkspaceCache`` watches the file)."""
-        return load_programme(PROGRAMME_PATH)
+        kernel template parses them before forking, not every kernel (``WorkspaceCache`` watches the file).
+        Validated once for given inputs and code (``inputs`` digests the file): a later process, such as
+        one ``rubric-kernel report``, reads them back from ``var/cache``."""
+        if not self.inputs:
+            return load_programme(PROGRAMME_PATH)
+        return PROGRAMMES.get_keyed(self.inputs, lambda: load_programme(PROGRAMME_PATH))
 
     @cached_property
     def collection_types(self) -> tuple[str, ...]:
@@ -155,10 +160,13 @@ class WorkspaceCache:
         files += [
             folder / f"{stem}{suffix}" for stem in ("records", "materials", "personnel") for suffix in (".csv", ".xlsx")
         ]
+
         # In this process: reused while no file's stat changes; across processes: the disk cache of var/.
-        return self._last.get(
-            _signature(files), lambda: INPUTS.get(files, lambda: load_workspace(data, rubric, roster))
-        )
+        def load() -> Workspace:
+            key = INPUTS.key(files)
+            return replace(INPUTS.get_keyed(key, lambda: load_workspace(data, rubric, roster)), inputs=key)
+
+        return self._last.get(_signature(files), load)
 
 
 KERNEL_WORKSPACES = WorkspaceCache()  # the kernel process's inputs: see WorkspaceCache

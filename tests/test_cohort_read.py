@@ -41,3 +41,45 @@ def test_current_sheets_are_the_snapshots_sheets(tmp_path):
     assert all(list(live[n]) == list(snapshots[n].live) for n in live), "keys in the snapshots' order"
     assert withdrawn not in live[14] and live[13][KEY]["free"] and 15 in live and KEY in live[15]
     store.close()
+
+
+def test_the_cohort_is_kept_between_processes_for_the_same_inputs_store_state_and_date(tmp_path, monkeypatch):
+    """What ``rubric-kernel report`` reads from var/cache: the same results, recomputed whenever the
+    inputs, the store's versions, its file or the date differ."""
+    import dataclasses
+    import datetime as dt
+    import shutil
+
+    from rubric_kernel import cohort, input_cache
+
+    monkeypatch.setattr(cohort, "COHORTS", input_cache.InputCache(tmp_path / "cache", prefix="cohort-"))
+    scored: list[int] = []
+    real = cohort.score_sheets
+    monkeypatch.setattr(cohort, "score_sheets", lambda *a, **k: scored.append(1) or real(*a, **k))
+    base = load_workspace()
+    ws = dataclasses.replace(base, inputs="inputs-1")
+
+    def fresh(inputs: str = "inputs-1"):  # another process: the same inputs, nothing in memory
+        return dataclasses.replace(base, inputs=inputs)
+
+    db = tmp_path / "s.sqlite"
+    store = Store(str(db))
+    bootstrap(store, ws)
+    ds, day = ws.dataset.name, ws.dataset.as_of
+    first = cohort_for(ws, store, day)
+    assert cohort_for(fresh(), store, day) == first and len(scored) == 1, "read back, not scored again"
+    assert cohort_for(fresh("inputs-2"), store, day) == first and len(scored) == 2, "other inputs: scored"
+    cohort_for(fresh(), store, day + dt.timedelta(days=1))
+    assert len(scored) == 3, "another date: scored"
+    snap = store.snapshot(ds, 13)
+    store.save(ds, 13, {next(iter(snap.live)): None}, snap.base, expert="测试", stage="现场评估", reason="撤回")
+    changed = cohort_for(fresh(), store, day)
+    assert len(scored) == 4 and changed != first, "a new version: scored again, and it shows"
+    assert changed == real(ws, store.current_sheets(ds, ws.rubric, ws.roster), day, strict=False)
+    store.close()
+    shutil.copy(db, tmp_path / "copy.sqlite")
+    (tmp_path / "copy.sqlite").replace(db)  # a restore: another file, even with the same versions
+    with Store(str(db)) as restored:
+        assert cohort_for(fresh(), restored, day) == changed and len(scored) == 5, "another file: scored"
+    cohort_for(base, Store(str(db)), day)
+    assert len(scored) == 6, "a workspace whose inputs are not known is never read from the cache"

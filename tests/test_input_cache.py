@@ -98,3 +98,22 @@ def test_a_cached_workspace_is_the_workspace_loaded_afresh(tmp_path, demo_copy):
     assert cached.dataset == fresh.dataset
     assert cached.dataset.mark == "演示数据"
     assert cached.rubric_ref == fresh.rubric_ref
+
+
+def test_the_programme_is_validated_once_per_inputs_digest_and_equals_a_fresh_load(tmp_path, monkeypatch):
+    import dataclasses
+
+    from rubric_kernel import programme, workspace
+    from rubric_kernel.bundled import PROGRAMME_PATH
+
+    monkeypatch.setattr(workspace, "PROGRAMMES", InputCache(tmp_path, prefix="programme-"))
+    loads: list[int] = []
+    real = programme.load_programme
+    monkeypatch.setattr(workspace, "load_programme", lambda p: loads.append(1) or real(p))
+    base = load_workspace()
+    kept = dataclasses.replace(base, inputs="digest-1").programme
+    again = dataclasses.replace(base, inputs="digest-1").programme  # another process, the same inputs
+    assert again == kept == real(PROGRAMME_PATH) and len(loads) == 1
+    other = dataclasses.replace(base, inputs="digest-2").programme
+    unknown = base.programme  # inputs not known: always validated
+    assert other == unknown == kept and len(loads) == 3
