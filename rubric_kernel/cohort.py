@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 
 from .errors import Fault, InputError
-from .input_cache import COHORTS
+from .input_cache import COHORTS, digest_key
 from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .store import Snapshot, Store
@@ -67,8 +66,7 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
         where = store.file_identity()
         if not ws.inputs or where is None:
             return score()
-        stamp = repr((ws.inputs, where, ws.dataset.name, state, as_of.isoformat()))
-        return COHORTS.get_keyed(hashlib.sha256(stamp.encode()).hexdigest()[:32], score)
+        return COHORTS.get_keyed(digest_key(ws.inputs, where, ws.dataset.name, state, as_of.isoformat()), score)
 
     return ws.cohort_memo.get(key, kept)
 

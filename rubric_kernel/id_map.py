@@ -9,16 +9,15 @@ signatures over to the re-keyed sheet. An incomplete or wrong map is refused bef
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from . import input_cache
 from .authz import Person
 from .errors import Fault, InputError, display_path
-from .input_cache import PassedChecks
 from .rubric import Rubric
 from .sheet_codec import ADJUST, DISMISS, FINDING, digest, orphans, parse_key
 from .store import GROUP_SHEET, OrphanedIds, SaveRequest, Store, Version
@@ -89,9 +88,6 @@ def stored_orphans(store: Store, ws: Workspace) -> list[str]:
     return orphans(ws.rubric, {key: {"ticks": ticked} for key, ticked in ticks.items()})
 
 
-ORPHAN_CHECKS = PassedChecks("no-orphans-")
-
-
 def _check_key(store: Store, ws: Workspace) -> str | None:
     """What the orphan check's answer depends on, for a SQLite store: the file (a restore replaces it),
     the dataset's versions (append-only, enforced by triggers: their count and newest id change with
@@ -99,23 +95,27 @@ def _check_key(store: Store, ws: Workspace) -> str | None:
     where = store.file_identity()
     if where is None:
         return None
-    ids = hashlib.sha256(repr(sorted(ws.rubric.by_urn.items())).encode()).hexdigest()
-    stamp = (*where, ws.dataset.name, *store.state_token(ws.dataset.name), ids)
-    return hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
+    ids = input_cache.digest_key(sorted(ws.rubric.by_urn.items()))
+    return input_cache.digest_key(*where, ws.dataset.name, *store.state_token(ws.dataset.name), ids)
 
 
 def refuse_orphans(store: Store, ws: Workspace) -> None:
     """Refuse a store whose judgments name ids the rubric lacks. Every command asks; reading and
     decoding every current version took a short command a tenth of its time, so a passed check is
-    remembered for the same file, versions and rubric ids (``ORPHAN_CHECKS``)."""
+    remembered for the same file, versions and rubric ids (``input_cache.ORPHAN_CHECKS``); a refusal
+    raises, so it is never kept."""
+
+    def check() -> bool:
+        lost = stored_orphans(store, ws)
+        if lost:
+            raise OrphanedIds(ws.dataset.name, lost, store.where)
+        return True
+
     key = _check_key(store, ws)
-    if key is not None and ORPHAN_CHECKS.passed(key):
-        return
-    lost = stored_orphans(store, ws)
-    if lost:
-        raise OrphanedIds(ws.dataset.name, lost, store.where)
-    if key is not None:
-        ORPHAN_CHECKS.record(key)
+    if key is None:
+        check()
+    else:
+        input_cache.ORPHAN_CHECKS.get_keyed(key, check)
 
 
 def _rekey(key: str, content: dict | None, mapping: Mapping[str, str], rubric: Rubric) -> tuple[str, dict | None]:

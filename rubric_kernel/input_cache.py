@@ -84,32 +84,14 @@ class InputCache:
         return value
 
 
-class PassedChecks:
-    """Checks that passed, each remembered as an empty file named by a key of everything its answer
-    depends on: the same key, the same answer. The latest key only; a failure is never remembered."""
-
-    def __init__(self, prefix: str, folder: Path | None = None) -> None:
-        self._prefix = prefix
-        self._folder = folder
-
-    @property
-    def folder(self) -> Path:
-        return self._folder or var_dir() / "cache"
-
-    def passed(self, key: str) -> bool:
-        return (self.folder / f"{self._prefix}{key}").exists()
-
-    def record(self, key: str) -> None:
-        mark = self.folder / f"{self._prefix}{key}"
-        try:
-            atomic_write(mark, b"")
-            for old in self.folder.glob(f"{self._prefix}*"):
-                if old != mark:
-                    old.unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only working folder: checked again next time
+def digest_key(*parts: object) -> str:
+    """A cache key from everything a cached answer depends on (their reprs, digested)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 INPUTS = InputCache()
 PROGRAMMES = InputCache(prefix="programme-")  # ``Workspace.programme``, validated, by the inputs' digest
-COHORTS = InputCache(prefix="cohort-")  # ``cohort.cohort_for``: the cohort's results by inputs, store state, date
+COHORTS = InputCache(prefix="cohort-")
+ORPHAN_CHECKS = InputCache(
+    prefix="no-orphans-"
+)  # ``id_map.refuse_orphans``: passed checks only (a refusal raises)  # ``cohort.cohort_for``: the cohort's results by inputs, store state, date

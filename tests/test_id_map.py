@@ -236,10 +236,10 @@ def test_a_passed_orphan_check_is_remembered_for_the_same_file_versions_and_rubr
     import shutil
 
     from rubric_kernel import id_map
-    from rubric_kernel.input_cache import PassedChecks
+    from rubric_kernel.input_cache import InputCache
     from rubric_kernel.judgments import bootstrap
 
-    monkeypatch.setattr(id_map, "ORPHAN_CHECKS", PassedChecks("no-orphans-", tmp_path / "cache"))
+    monkeypatch.setattr(id_map.input_cache, "ORPHAN_CHECKS", InputCache(tmp_path / "cache", prefix="no-orphans-"))
     reads: list[int] = []
     real = id_map.stored_orphans
     monkeypatch.setattr(id_map, "stored_orphans", lambda s, w: reads.append(1) or real(s, w))
