@@ -57,13 +57,10 @@ def read(path: Path, meta_table: str, *, full: bool = False, check: bool = True)
         raise FileProblem("不是 SQLite 数据库（文件头不符），可能已损坏，或是别的文件")
     try:
         with closing(_read_only(path)) as conn:
-            rows = (
-                [r[0] for r in conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check")]
-                if check
-                else ["ok"]
-            )
-            if rows != ["ok"]:
-                raise FileProblem(f"已损坏：SQLite 完整性检查发现 {len(rows)} 处问题（{short(rows[0])}）")
+            if check:
+                rows = [r[0] for r in conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check")]
+                if rows != ["ok"]:
+                    raise FileProblem(f"已损坏：SQLite 完整性检查发现 {len(rows)} 处问题（{short(rows[0])}）")
             tables = frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
             meta = dict(conn.execute(f'SELECT key, value FROM "{meta_table}"')) if meta_table in tables else {}
     except sqlite3.DatabaseError as exc:

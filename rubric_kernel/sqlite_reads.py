@@ -40,20 +40,17 @@ class SqliteReads:
             self._opened.append(self._local.held)
         return conn
 
-    def rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple]:
-        try:
-            return self._connection().execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._refusal(exc) from None
-
-    def records(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Rows as dicts by column name."""
+    def read(self, sql: str, params: Mapping[str, Any], by_name: bool = False) -> list:
+        """The rows as tuples, or (``by_name``) as dicts by column name."""
         try:
             cur = self._connection().execute(sql, params)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            rows = cur.fetchall()
         except sqlite3.Error as exc:
             raise self._refusal(exc) from None
+        if not by_name:
+            return rows
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def close(self) -> None:
         """Close this process's connections (a parent's, inherited by a fork, are left to the parent)."""

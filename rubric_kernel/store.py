@@ -3,9 +3,11 @@
 A real database: a SQLite file by default, any SQLAlchemy URL (PostgreSQL) for a shared server.
 Writes, migrations and servers go through SQLAlchemy Core (``tables``); a SQLite file's reads are
 plain SQL through the standard library (``sqlite_reads``), so commands that only read never import
-SQLAlchemy. Every read is written once, below, as SQL both databases run. Concurrency is optimistic and portable: each key's versions are numbered, a
-save names the number it was based on, and a unique constraint on (…, key, seq) makes the database
-itself refuse a save made against a stale version — no lock, no lost update.
+SQLAlchemy. Every read is written once, below, as SQL both databases run.
+
+Concurrency is optimistic and portable: each key's versions are numbered, a save names the number
+it was based on, and a unique constraint on (…, key, seq) makes the database itself refuse a save
+made against a stale version — no lock, no lost update.
 """
 
 from __future__ import annotations
@@ -339,21 +341,20 @@ class Store:
 
     def query(self, sql: str, **params: Any) -> list[tuple]:
         """Plain SQL (``:name`` parameters) read through sqlite3 for a file, the engine otherwise."""
-        if self._reads is not None:
-            return self._reads.rows(sql, params)
-        from sqlalchemy import text
-
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql), params)]
+        return self._read(sql, params, by_name=False)
 
     def query_dicts(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         """As ``query``, each row a dict by column name."""
+        return self._read(sql, params, by_name=True)
+
+    def _read(self, sql: str, params: dict[str, Any], by_name: bool) -> list:
         if self._reads is not None:
-            return self._reads.records(sql, params)
+            return self._reads.read(sql, params, by_name)
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+            result = conn.execute(text(sql), params)
+            return [dict(r) for r in result.mappings()] if by_name else [tuple(r) for r in result]
 
     def _configure(self, engine: Engine) -> None:
         """Once per engine: database errors in Chinese; SQLite's transactions taken over."""

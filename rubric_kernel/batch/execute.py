@@ -38,8 +38,8 @@ def execute_notebook(parameters: dict[str, str], notebook: Path = NOTEBOOK, cwd:
     ``papermill.execute_notebook`` step by step through its public parts (the engine registry, the
     metadata and error helpers), less its final ``write_ipynb``: with no output path that serialised
     and validated the whole executed notebook only to discard it, and it read and validated the input
-    again for every institution. Cells tagged ``SKIP_TAG`` are not run. The kernel comes from the batch's kernel spec: forked from this
-    worker's template when it has one.
+    again for every institution. Cells tagged ``SKIP_TAG`` are not run. The kernel comes from the
+    batch's kernel spec: forked from this worker's template when it has one.
     """
     import nbformat
     from papermill.engines import papermill_engines

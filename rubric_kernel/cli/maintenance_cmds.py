@@ -20,6 +20,7 @@ from ..bundled import RUBRIC_PATH
 from ..errors import Fault, InputError, display_path
 from ..rubric import load_rubric
 from ..store import (
+    META_TABLE,
     SCHEMA_VERSION,
     Store,
     StoreError,
@@ -29,7 +30,6 @@ from ..store import (
     sqlite_path,
 )
 from ..store_check import check
-from ..tables import meta_table
 
 TABLES = ["rk_versions", "rk_events"]
 KEEP_MAX = 10_000
@@ -81,7 +81,7 @@ PASSWORD_NOTE = "密码请通过 PGPASSWORD 环境变量或 ~/.pgpass 提供，�
 def _check_file(path: Path, role: str) -> sqlite_file.Contents:
     """A file that must be an intact rubric-kernel store: full integrity check, tables, meta rows."""
     try:
-        found = sqlite_file.read(path, meta_table.name, full=True)
+        found = sqlite_file.read(path, META_TABLE, full=True)
     except sqlite_file.FileProblem as exc:
         raise StoreError(f"{role} {display_path(path)} {exc}") from None
     problem = layout_problem(found.tables, found.meta)
