@@ -165,6 +165,28 @@ def test_batch_kernels_keep_no_input_history(template, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_killed_forked_kernel_is_gone_when_kill_returns(template):
+    """jupyter_client's manager looks once after the kill and, finding the kernel alive, sleeps 0.1 s
+    before looking again: a tenth of a second per institution unless ``kill`` waits the kernel out."""
+    import asyncio
+
+    async def start_and_kill() -> tuple[int, int | None]:
+        km = BatchKernelManager(kernel_name=KERNEL_NAME)
+        await km.start_kernel()
+        try:
+            pid = km.provisioner.pid
+            await km.provisioner.kill()
+            return pid, km.provisioner.process.poll()
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    pid, status = asyncio.run(start_and_kill())
+    assert status is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest.mark.slow
 def test_without_a_template_the_kernel_is_launched_as_usual(tmp_path):
     assert ForkProvisioner.template is None
     assert _kernel_parent(tmp_path)[0] == os.getpid()
