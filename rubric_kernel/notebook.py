@@ -33,7 +33,7 @@ def _short_faults(fn: Callable[[Assessment], None]) -> Callable[[Assessment], No
 
 @_short_faults
 def show_report(a: Assessment) -> None:
-    """Display the report, one output (the HTML export keeps exactly it).
+    """Display the report, one output (the HTML export keeps exactly its page).
 
     In interactive mode the report is not shown: under a live form it would be a snapshot that the
     first edit makes stale, and rendering it delays the form. A note says where to get it instead."""
@@ -45,10 +45,10 @@ def show_report(a: Assessment) -> None:
     from .report.loader import load_context  # charts and templates: imported only when a report is made
     from .report.render import report_body
 
-    display(HTML(report_body(load_context(a))))
-    if a.mode == "report":
-        # Machine-readable result for the batch's cohort tables; invisible in the HTML export.
-        display({RESULT_MIMETYPE: {**a.score().as_json(), "stage": a.workflow().stage}}, raw=True)
+    # One output: the page, and beside it the machine-readable result for the batch's cohort tables,
+    # which the HTML export leaves out (a display of its own cost the kernel another round of flushes).
+    result = {**a.score().as_json(), "stage": a.workflow().stage}
+    display({"text/html": report_body(load_context(a)), RESULT_MIMETYPE: result}, raw=True)
 
 
 @_short_faults

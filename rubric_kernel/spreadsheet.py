@@ -39,6 +39,12 @@ def _text_cell(ws, value: str):
     return cell
 
 
+def warm_up() -> None:
+    """Import openpyxl now (a fifth of a second), e.g. on a thread while a batch's notebooks run, rather
+    than when its workbooks are wanted."""
+    import openpyxl  # noqa: F401
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

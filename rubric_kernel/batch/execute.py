@@ -16,6 +16,15 @@ from .contract import SKIP_TAG
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"]
 
 
+def warm_up() -> None:
+    """Import the engine and the kernel machinery now (most of a second), e.g. while a worker's kernel
+    template preloads, rather than in its first institution."""
+    import nbformat  # noqa: F401
+    from papermill import engines, execute  # noqa: F401
+
+    from . import kernels  # noqa: F401
+
+
 def parameterised(parameters: dict[str, str], notebook: Path) -> Any:
     """The notebook as ``papermill.execute_notebook`` parameterises it: a plain dict from ``notebook_json``
     when it covers the notebook, else papermill's node (no parameters: the notebook as it is)."""

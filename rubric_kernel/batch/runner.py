@@ -27,7 +27,9 @@ from ..files import open_lock_file
 from ..keyring import prepare_seal
 from ..programme import Programme, load_programme
 from ..report.digest import institution_digests
+from ..report.export import warm_up as warm_up_exporter
 from ..sheet_codec import digest
+from ..spreadsheet import warm_up as warm_up_workbooks
 from ..store import Store
 from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
@@ -36,7 +38,7 @@ from .contract import STORE_READY_VARIABLE, notebook_parameters, store_ready_tok
 from .fingerprint import fingerprint, shared_inputs
 from .progress import Progress
 from .state import Entry, State
-from .worker import Job, JobResult, init_worker, run_job
+from .worker import Job, JobResult, execute_job, finish_job, init_worker
 
 PACKAGES = (
     "rubric-kernel",
@@ -284,8 +286,11 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Pro
         return results, pages
 
     # The tables are written as soon as the last result is in, while the pool waits for its workers and
-    # their kernel templates to exit (most of a second, spent waiting).
+    # their kernel templates to exit (most of a second, spent waiting); their library is imported while
+    # the notebooks run.
     with ThreadPoolExecutor(max_workers=1) as writer:
+        if jobs:
+            writer.submit(warm_up_workbooks)
         written: list[Future] = []
 
         def finished(res: JobResult) -> None:
@@ -358,24 +363,30 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def execute_jobs(
     jobs: list[Job], workers: int, finished: Callable[[JobResult], None], warm: tuple[str, str, str] = ("", "", "")
 ) -> None:
-    """Run jobs on a pool of worker processes, reporting each result as it completes.
+    """Execute jobs' notebooks on a pool of worker processes; this process exports, seals and writes
+    each as it arrives (``worker.finish_job``), then reports its result.
 
     ``warm`` (data folder, store URL, as-of) is what each worker's kernel template preloads.
     """
     if not jobs:
         return
+    by_number = {job.number: job for job in jobs}
     ctx = get_context("spawn")  # workers must not inherit this process's database connections
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=init_worker, initargs=warm
-    ) as pool:
-        futures = [pool.submit(run_job, job) for job in jobs]
-        try:
-            for fut in as_completed(futures):
-                finished(fut.result())
-        except KeyboardInterrupt:
-            for f in futures:
-                f.cancel()
-            raise
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        exporter = loader.submit(warm_up_exporter)  # the templates load while the workers start
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=init_worker, initargs=warm
+        ) as pool:
+            futures = [pool.submit(execute_job, job) for job in jobs]
+            try:
+                for fut in as_completed(futures):
+                    executed = fut.result()
+                    exporter.result()
+                    finished(finish_job(by_number[executed.number], executed))
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()
+                raise
 
 
 def _record(state: State, res: JobResult, prints: dict[int, str], run_id: str, report: BatchReport) -> None:

@@ -1,7 +1,10 @@
-"""Worker processes: import papermill and nbconvert once, then execute and export one institution at a time.
+"""One institution's notebook: executed (``execute_job``), then exported, sealed and written (``finish_job``).
 
-Each institution still gets a fresh kernel (papermill starts one per notebook); what the worker keeps
-is the expensive client side: imports, the translator, and the HTML exporter with its templates.
+The batch splits the two: its worker processes only execute, each keeping the expensive client side
+(imports, the translator, the kernel template), and the batch process exports each executed notebook
+as it arrives. Exporting and sealing took a fifth of a worker's time per institution; done by the batch
+process, which otherwise only waits, it no longer holds up the next institution's kernel.
+``run_job`` does both in one process (one report on demand). Each institution still gets a fresh kernel.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from .contract import RESULT_MIMETYPE
 
@@ -29,6 +33,16 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Executed:
+    """A job's executed notebook (papermill's node, or a dict in process), or the first line of its error."""
+
+    number: int
+    seconds: float
+    notebook: Any = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class JobResult:
     number: int
     ok: bool
@@ -38,7 +52,7 @@ class JobResult:
 
 
 def init_worker(data: str, db: str = "", as_of: str = "") -> None:
-    """Once per worker process: imports, translator, exporter and the kernel template.
+    """Once per worker process: imports, translator and the kernel template.
 
     The worker dies with the batch process that started it, and its template with it.
     """
@@ -54,24 +68,28 @@ def init_worker(data: str, db: str = "", as_of: str = "") -> None:
         die_with_parent(parent.pid)
     template = Zygote(data, db, as_of)  # preloads while this process imports its own side below
     atexit.register(template.close)
-    from ..report.export import warm_up
-    from . import params
+    from . import execute, params
 
     params.install()
-    warm_up()
+    execute.warm_up()
     template.wait_ready()
     ForkProvisioner.template = template
 
 
 def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
-    """The notebook's result output, removed for the HTML export; the returned function puts it back."""
+    """The notebook's machine-readable result, taken out for the HTML export: the whole output when it
+    is the result alone, else its entry beside the page. The returned function puts it back."""
     for cell in nb["cells"]:
         outputs = cell.get("outputs", [])
         for i, out in enumerate(outputs):
-            if RESULT_MIMETYPE in out.get("data", {}):
-                outputs.pop(i)
+            data = out.get("data", {})
+            if RESULT_MIMETYPE in data:
                 # plain JSON data, not nested NotebookNodes: cheaper to send back and to store
-                return json.loads(json.dumps(out["data"][RESULT_MIMETYPE])), partial(outputs.insert, i, out)
+                result = json.loads(json.dumps(data[RESULT_MIMETYPE]))
+                if len(data) == 1:
+                    outputs.pop(i)
+                    return result, partial(outputs.insert, i, out)
+                return result, partial(data.__setitem__, RESULT_MIMETYPE, data.pop(RESULT_MIMETYPE))
     return None, lambda: None
 
 
@@ -88,18 +106,10 @@ def _first_error_line(exc: BaseException) -> str:
     return text.splitlines()[-1] if text else type(exc).__name__
 
 
-def run_job(job: Job, in_process: bool = False) -> JobResult:
+def execute_job(job: Job, in_process: bool = False) -> Executed:
     """Never raises: a failure is a result, so one institution cannot stop the others.
 
-    ``in_process``: run the notebook's cells in this process instead of a kernel (one report on demand),
-    and write its files without importing nbformat or nbconvert when the notebook allows. The notebook
-    file is written by ``notebook_json.dumps`` on both paths (equal to ``nbformat.v4.writes``, tested)."""
-    from ..files import atomic_write
-    from ..keyring import issuer_key
-    from ..report.export import export_html
-    from .execute import execute_notebook
-    from .notebook_json import dumps
-
+    ``in_process``: run the notebook's cells in this process instead of a kernel (one report on demand)."""
     start = time.perf_counter()
     try:
         if in_process:
@@ -107,16 +117,46 @@ def run_job(job: Job, in_process: bool = False) -> JobResult:
 
             nb = execute_in_process(job.params, job.notebook)
         else:
+            from .execute import execute_notebook
+
             nb = execute_notebook(job.params, job.notebook)
+        return Executed(job.number, time.perf_counter() - start, nb)
+    except Exception as exc:  # isolate every failure to its institution
+        return Executed(job.number, time.perf_counter() - start, error=_first_error_line(exc))
+
+
+def finish_job(job: Job, executed: Executed, direct: bool = False) -> JobResult:
+    """The executed notebook's report, sealed, and both files written; never raises.
+
+    ``direct``: the page is written without nbconvert when the notebook allows (``export_html``). The
+    notebook file is written by ``notebook_json.dumps`` (equal to ``nbformat.v4.writes``, tested)."""
+    from ..files import atomic_write
+    from ..keyring import issuer_key
+    from ..report.export import export_html
+    from .notebook_json import dumps
+
+    if executed.error:
+        return JobResult(job.number, False, executed.seconds, error=executed.error)
+    start = time.perf_counter()
+    try:
+        nb = executed.notebook
         result, restore = _take_result(nb)
         if result is None:
             raise RuntimeError("工作簿未输出评分结果")
         key = issuer_key(job.seal_as, job.synthetic) if job.seal_as else None
-        html = export_html(nb, job.title, key, synthetic=job.synthetic, direct=in_process)
+        html = export_html(nb, job.title, key, synthetic=job.synthetic, direct=direct)
         restore()
         stem = f"{job.number:02d}"
         atomic_write(job.out_dir / f"{stem}.ipynb", dumps(nb))
         atomic_write(job.out_dir / f"{stem}.html", html)
-        return JobResult(job.number, True, time.perf_counter() - start, result)
+        return JobResult(job.number, True, executed.seconds + time.perf_counter() - start, result)
     except Exception as exc:  # isolate every failure to its institution
-        return JobResult(job.number, False, time.perf_counter() - start, error=_first_error_line(exc))
+        return JobResult(
+            job.number, False, executed.seconds + time.perf_counter() - start, error=_first_error_line(exc)
+        )
+
+
+def run_job(job: Job, in_process: bool = False) -> JobResult:
+    """Execute and finish in this process; never raises. ``in_process`` as for ``execute_job``, and the
+    page then written without nbconvert when the notebook allows."""
+    return finish_job(job, execute_job(job, in_process), direct=in_process)
