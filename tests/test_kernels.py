@@ -187,6 +187,25 @@ def test_a_killed_forked_kernel_is_gone_when_kill_returns(template):
 
 
 @pytest.mark.slow
+def test_a_kernel_being_shut_down_is_killed_without_the_interrupt(template, monkeypatch):
+    """An interrupt on the way to a kill only made a kernel caught mid-message log an error."""
+    import asyncio
+
+    sent: list[int] = []
+    killpg = os.killpg
+    monkeypatch.setattr(os, "killpg", lambda pgid, signum: (sent.append(signum), killpg(pgid, signum)))
+
+    async def start_interrupt_and_shut_down() -> None:
+        km = BatchKernelManager(kernel_name=KERNEL_NAME)
+        await km.start_kernel()
+        await km.interrupt_kernel()  # an interrupt outside a shutdown goes through
+        await km.shutdown_kernel(now=True)
+
+    asyncio.run(start_interrupt_and_shut_down())
+    assert sent == [signal.SIGINT, signal.SIGKILL]
+
+
+@pytest.mark.slow
 def test_without_a_template_the_kernel_is_launched_as_usual(tmp_path):
     assert ForkProvisioner.template is None
     assert _kernel_parent(tmp_path)[0] == os.getpid()

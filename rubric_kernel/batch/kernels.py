@@ -38,7 +38,8 @@ CHECKED_AGAINST: dict[str, tuple[str, str]] = {
     "jupyter_client": (
         "8.10.0",
         "QuickReadyClient replaces its ready check (no setting for the 0.2 s IOPub linger); ForkProvisioner "
-        "relies on LocalProvisioner signalling and polling its kernel only through ``process``, ``pid`` and ``pgid``",
+        "relies on LocalProvisioner signalling and polling its kernel only through ``process``, ``pid`` and ``pgid``, "
+        "and on the manager setting ``shutting_down`` before it interrupts a kernel it is about to kill",
     ),
     "nbclient": ("0.11.0", "QuickReadyClient assumes it reads only messages whose parent is its own request"),
     "nbconvert": (

@@ -83,6 +83,17 @@ class ForkProvisioner(LocalProvisioner):
         self.cwd = cwd
         return self.connection_info
 
+    async def send_signal(self, signum: int) -> None:
+        """As LocalProvisioner's, except the interrupt jupyter_client sends on its way to killing a kernel.
+
+        The batch kills each kernel after its last cell, and the manager interrupts it first; a kernel
+        that the interrupt caught inside a message handler logged it as an error ("KeyboardInterrupt
+        caught in kernel"), a line in the batch's output about nothing. An interrupt outside a shutdown
+        (``shutting_down``, the manager's flag) is sent as usual."""
+        if signum == signal.SIGINT and getattr(self.parent, "shutting_down", False):
+            return
+        await super().send_signal(signum)
+
     async def kill(self, restart: bool = False) -> None:
         """As LocalProvisioner's, then wait the few milliseconds a killed kernel takes to go.
 
