@@ -25,9 +25,8 @@ from pathlib import Path
 from ..bundled import NOTEBOOK
 from ..files import open_lock_file
 from ..keyring import prepare_seal
-from ..programme import Programme, load_programme
+from ..programme import Programme
 from ..report.digest import institution_digests
-from ..report.export import warm_up as warm_up_exporter
 from ..sheet_codec import digest
 from ..spreadsheet import warm_up as warm_up_workbooks
 from ..store import Store
@@ -215,7 +214,7 @@ def clean_incomplete(out: Path) -> list[Path]:
 
 
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
-    programme = load_programme()  # a faulty programme file stops the run before any notebook runs
+    programme = ws.programme  # a faulty programme file stops the run before any notebook runs
     cfg.out.mkdir(parents=True, exist_ok=True)
     with _lock(cfg.out):
         return _run(ws, store, cfg, title_of, programme)
@@ -370,6 +369,8 @@ def execute_jobs(
     """
     if not jobs:
         return
+    from ..report.export import warm_up as warm_up_exporter  # not for a run that executes nothing
+
     by_number = {job.number: job for job in jobs}
     ctx = get_context("spawn")  # workers must not inherit this process's database connections
     with ThreadPoolExecutor(max_workers=1) as loader:
