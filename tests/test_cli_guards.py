@@ -371,8 +371,8 @@ def test_batch_report_and_summary_use_the_given_rubric_and_roster(tmp_path, caps
     import csv
     import dataclasses
 
-    from rubric_kernel.report.digest import plain, rubric_digest
-    from rubric_kernel.sheet_codec import digest
+    from rubric_kernel.report.digest import rubric_digest
+    from rubric_kernel.sheet_codec import digest, plain
     from rubric_kernel.workspace import ROSTER_PATH, RUBRIC_PATH, load_workspace
 
     text = RUBRIC_PATH.read_text(encoding="utf-8")

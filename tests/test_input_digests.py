@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from rubric_kernel.report.digest import plain
-from rubric_kernel.sheet_codec import digest
-from rubric_kernel.workspace import load_workspace
+from rubric_kernel.input_cache import STATIC_DIGESTS
+from rubric_kernel.sheet_codec import digest, plain
+from rubric_kernel.workspace import KERNEL_WORKSPACES, load_workspace
 
 
 def _as_asdict_gave(obj: object) -> object:
@@ -35,6 +35,17 @@ def test_every_institutions_roster_row_and_evidence_digest_as_before(ws):
         for obj in (ws.roster[n], ws.dataset.for_institution(n)):
             assert plain(obj) == _as_asdict_gave(obj), n
             assert digest(plain(obj)) == digest(_as_asdict_gave(obj)), n
+
+
+def test_the_workspace_keeps_each_institutions_roster_and_evidence_digests(ws):
+    """Computed once for given inputs and code, and kept for the next process in ``var/cache``."""
+    for n in ws.roster:
+        expected = (digest(_as_asdict_gave(ws.roster[n])), digest(_as_asdict_gave(ws.dataset.for_institution(n))))
+        assert ws.static_digests[n] == expected, n
+    known = KERNEL_WORKSPACES.load()  # as commands and kernels load it: with the digest of its inputs
+    assert known.inputs and known.static_digests == ws.static_digests
+    kept = STATIC_DIGESTS.get_keyed(known.inputs, lambda: pytest.fail("built again, not read back"))
+    assert kept == ws.static_digests
 
 
 def test_nested_dataclasses_tuples_and_dates_are_plain():

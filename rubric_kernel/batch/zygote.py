@@ -71,7 +71,7 @@ def _preload(data: str, db: str, as_of: str) -> None:
 
     ws = KERNEL_WORKSPACES.load(data or None)
     try:  # an optimisation only: the kernels recompute whatever this could not
-        _ = ws.rubric_ref, ws.programme, ws.collection_types  # digested and parsed once here; every report reads them
+        _ = ws.rubric_ref, ws.programme, ws.collection_types, ws.static_digests  # once here; every report reads them
         if db:
             with Store(db) as store:  # closed before any fork: no connection may cross one
                 cohort_for(ws, store, parse_date(as_of) if as_of else ws.dataset.as_of)

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from ..assessment import Assessment
 from ..sheet_codec import digest
 from ..store import Event
 from ..workspace import Workspace
-
-
-def plain(obj: object) -> object:
-    """Dataclasses, dicts and sequences as plain JSON values, dates as ISO strings, ready for canonical
-    JSON: what ``plain(dataclasses.asdict(obj))`` gives, without asdict's deep copy of every leaf (half
-    the time of an unchanged batch re-run's 75 fingerprints)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()  # type: ignore[union-attr]
-    return obj
 
 
 def rubric_digest(ws: Workspace) -> str:
@@ -35,9 +19,10 @@ def institution_digests(
 ) -> dict[str, str]:
     """The inputs that belong to one institution: roster row, evidence, current judgments (the live
     contents of its group sheet, as ``Snapshot.live``), workflow events."""
+    roster, evidence = ws.static_digests[number]
     return {
-        "roster": digest(plain(ws.roster[number])),
-        "evidence": digest(plain(ws.dataset.for_institution(number))),
+        "roster": roster,
+        "evidence": evidence,
         "judgments": digest(judgments),
         "workflow": digest([[e.id, e.kind, e.payload] for e in events]),
     }
