@@ -111,11 +111,7 @@ def refuse_orphans(store: Store, ws: Workspace) -> None:
             raise OrphanedIds(ws.dataset.name, lost, store.where)
         return True
 
-    key = _check_key(store, ws)
-    if key is None:
-        check()
-    else:
-        input_cache.ORPHAN_CHECKS.get_keyed(key, check)
+    input_cache.ORPHAN_CHECKS.get_keyed(_check_key(store, ws), check)
 
 
 def _rekey(key: str, content: dict | None, mapping: Mapping[str, str], rubric: Rubric) -> tuple[str, dict | None]:

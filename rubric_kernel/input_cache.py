@@ -63,8 +63,13 @@ class InputCache:
         """The value cached for these files' contents, else ``build()`` (then cached)."""
         return self.get_keyed(self.key(files), build)
 
-    def get_keyed(self, key: str, build: Callable[[], Any]) -> Any:
-        """The value cached under ``key`` (everything the value depends on, digested), else ``build()``."""
+    def get_keyed(self, key: str | None, build: Callable[[], Any]) -> Any:
+        """The value cached under ``key`` (everything the value depends on, digested), else ``build()``.
+
+        No key (None or ""): nothing identifies the value (inputs not digested, a server's store written
+        to from elsewhere), so it is built every time and never kept."""
+        if not key:
+            return build()
         path = self.folder / f"{self._prefix}{key}.pickle"
         try:
             return pickle.loads(path.read_bytes())

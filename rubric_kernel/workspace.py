@@ -55,8 +55,6 @@ class Workspace:
         kernel template parses them before forking, not every kernel (``WorkspaceCache`` watches the file).
         Validated once for given inputs and code (``inputs`` digests the file): a later process, such as
         one ``rubric-kernel report``, reads them back from ``var/cache``."""
-        if not self.inputs:
-            return load_programme(PROGRAMME_PATH)
         return PROGRAMMES.get_keyed(self.inputs, lambda: load_programme(PROGRAMME_PATH))
 
     @cached_property
@@ -71,7 +69,7 @@ class Workspace:
                 for n, row in self.roster.items()
             }
 
-        return STATIC_DIGESTS.get_keyed(self.inputs, build) if self.inputs else build()
+        return STATIC_DIGESTS.get_keyed(self.inputs, build)
 
     @cached_property
     def collection_types(self) -> tuple[str, ...]:

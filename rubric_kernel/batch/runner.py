@@ -25,7 +25,6 @@ from pathlib import Path
 from ..bundled import NOTEBOOK
 from ..files import open_lock_file
 from ..keyring import prepare_seal
-from ..programme import Programme
 from ..report.digest import institution_digests
 from ..sheet_codec import digest
 from ..spreadsheet import warm_up as warm_up_workbooks
@@ -214,14 +213,15 @@ def clean_incomplete(out: Path) -> list[Path]:
 
 
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
-    programme = ws.programme  # a faulty programme file stops the run before any notebook runs
+    _ = ws.programme  # a faulty programme file stops the run before any notebook runs
     cfg.out.mkdir(parents=True, exist_ok=True)
     with _lock(cfg.out):
-        return _run(ws, store, cfg, title_of, programme)
+        return _run(ws, store, cfg, title_of)
 
 
-def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of, programme: Programme) -> BatchReport:
+def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
     out = cfg.out
+    programme = ws.programme
     _remove_leftovers(out)
     incomplete = incomplete_runs(out)
     state = State.load(out)

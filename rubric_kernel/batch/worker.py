@@ -84,7 +84,7 @@ def _take_result(nb) -> tuple[dict | None, Callable[[], None]]:
         for i, out in enumerate(outputs):
             data = out.get("data", {})
             if RESULT_MIMETYPE in data:
-                # plain JSON data, not nested NotebookNodes: cheaper to send back and to store
+                # plain JSON data, not nested NotebookNodes, for the state file and the cohort tables
                 result = json.loads(json.dumps(data[RESULT_MIMETYPE]))
                 if len(data) == 1:
                     outputs.pop(i)
