@@ -35,7 +35,7 @@ from rubric_kernel.batch.worker import Job
 from rubric_kernel.bundled import DEMO_DATA, NOTEBOOK
 from rubric_kernel.judgments import bootstrap
 from rubric_kernel.store import Store
-from rubric_kernel.workspace import load_workspace
+from rubric_kernel.workspace import KERNEL_WORKSPACES, load_workspace
 
 BIN = Path(sys.executable).parent
 
@@ -118,8 +118,9 @@ def cli_loop(numbers: list[int], folder: Path, db: str) -> float:
 
 def part(name: str, folder: Path, out: Path, workers: int) -> None:
     """One measurement, in a process of its own: none inherits another's imports or caches (the batch
-    process imports its exporter and workbooks once), and each starts as the batch command does."""
-    ws = load_workspace()
+    process imports its exporter and workbooks once), and each starts as the batch command does: with the
+    inputs as the command loads them (validated ones read back from var/cache)."""
+    ws = KERNEL_WORKSPACES.load()
     numbers = list(ws.roster)
     db = f"sqlite:///{folder / 'bench.sqlite'}"
     if name == "a":
