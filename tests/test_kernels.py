@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import zmq
 from jupyter_client.provisioning import KernelProvisionerFactory
 
 from rubric_kernel.batch import kernels, provisioner
@@ -54,6 +55,18 @@ def test_batch_kernels_talk_over_sockets_of_their_own_not_tcp_ports(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
     assert execute_notebook({}, path).cells[0].outputs[0]["data"]["text/plain"] == "2"
     assert not list(Path(a.ip).parent.iterdir()), "each kernel's socket files are removed at its shutdown"
+
+
+def test_batch_clients_retry_a_kernel_still_binding_its_sockets_at_once():
+    """The client connects as soon as the kernel is forked, before the kernel has bound its sockets: with
+    ZeroMQ's default retry interval (100 ms) every kernel start waited one out."""
+    first, second = (BatchKernelManager(kernel_name=KERNEL_NAME).client() for _ in range(2))
+    assert first.context is second.context, "one context per process, not one (and its I/O thread) per kernel"
+    probe = first.context.socket(zmq.DEALER)
+    try:
+        assert probe.getsockopt(zmq.RECONNECT_IVL) == kernels.RECONNECT_MS < 100
+    finally:
+        probe.close()
 
 
 def test_a_long_temporary_folder_does_not_push_socket_paths_past_the_limit(tmp_path, monkeypatch):

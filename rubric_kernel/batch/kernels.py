@@ -7,7 +7,10 @@ so nothing is written to disk and nothing is left behind when a batch is killed.
 
 ``QuickReadyClient`` is the one remaining override with no public hook (jupyter_client offers no
 setting for its ready check's 0.2 s IOPub linger); ``CHECKED_AGAINST`` lists the versions it was
-checked against, and a test fails on others.
+checked against, and a test fails on others. Its sockets come from one ZeroMQ context per process
+that retries a refused connection after ``RECONNECT_MS`` rather than ZeroMQ's default 100 ms: the
+client connects as soon as the kernel is forked, before the kernel has bound its sockets, so every
+kernel start waited out one such retry (half of a trivial notebook's lifetime).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import uuid
 from pathlib import Path
 from queue import Empty
 
+import zmq
+import zmq.asyncio
 from jupyter_client import protocol_version_info
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -69,6 +74,18 @@ class BatchKernelSpecs(KernelSpecManager):
         return super().get_kernel_spec(kernel_name)
 
 
+RECONNECT_MS = 5  # retry interval of a refused connection to a kernel still binding its sockets
+
+
+@functools.cache
+def _client_context() -> zmq.asyncio.Context:
+    """This process's context for kernel clients: ZeroMQ applies its default options to every socket
+    it creates. Shared by the process's clients, and so never destroyed with one of them."""
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+    return context
+
+
 class QuickReadyClient(AsyncKernelClient):
     """Ready as soon as the kernel answers and IOPub delivers, without the stock client's 0.2 s linger.
 
@@ -76,6 +93,10 @@ class QuickReadyClient(AsyncKernelClient):
     it would flush belong to the kernel_info exchange, which nbclient ignores anyway (it only reads
     messages whose parent is its own request). On a 0.6 s kernel lifetime that wait is a third.
     """
+
+    @default("context")
+    def _quick_reconnect_context(self) -> zmq.asyncio.Context:
+        return _client_context()
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
         deadline = time.monotonic() + (timeout if timeout is not None else 60)
