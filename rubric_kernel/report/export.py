@@ -48,7 +48,12 @@ def _exporter():
             yield from super().default_filters()
             yield ("highlight_code", Highlight2HTML)
 
+    from traitlets.config import Config
+
     return ReportExporter(
+        # The base template's one preprocessor writes the CSS of pygments' code highlighting into the
+        # resources; the report shows no code, and its header (``rk_report``) does not read that CSS.
+        config=Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}}),
         extra_template_basedirs=[str(REPORT_TEMPLATES)],
         template_name="rk_report",
         exclude_input=True,
