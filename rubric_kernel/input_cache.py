@@ -97,6 +97,7 @@ def digest_key(*parts: object) -> str:
 INPUTS = InputCache()
 PROGRAMMES = InputCache(prefix="programme-")  # ``Workspace.programme``, validated, by the inputs' digest
 STATIC_DIGESTS = InputCache(prefix="digests-")  # ``Workspace.static_digests``, by the inputs' digest
+RUBRIC_REFS = InputCache(prefix="rubric-ref-")  # ``Workspace.rubric_ref``, by the inputs' digest
 COHORTS = InputCache(prefix="cohort-")  # ``cohort.cohort_for``: the cohort's results by inputs, store state, date
 # ``id_map.refuse_orphans``: passed checks only (a refusal raises)
 ORPHAN_CHECKS = InputCache(prefix="no-orphans-")

@@ -7,7 +7,8 @@ import dataclasses
 
 import pytest
 
-from rubric_kernel.input_cache import STATIC_DIGESTS
+from rubric_kernel.input_cache import RUBRIC_REFS, STATIC_DIGESTS
+from rubric_kernel.records import RubricRef
 from rubric_kernel.sheet_codec import digest, plain
 from rubric_kernel.workspace import KERNEL_WORKSPACES, load_workspace
 
@@ -46,6 +47,17 @@ def test_the_workspace_keeps_each_institutions_roster_and_evidence_digests(ws):
     assert known.inputs and known.static_digests == ws.static_digests
     kept = STATIC_DIGESTS.get_keyed(known.inputs, lambda: pytest.fail("built again, not read back"))
     assert kept == ws.static_digests
+
+
+def test_the_workspace_keeps_the_rubrics_reference(ws):
+    """The rubric's id and digest, as every stored version records them: kept in ``var/cache`` like the
+    other digests, and equal to the rubric dumped afresh."""
+    expected = RubricRef(ws.rubric.meta.id, digest(ws.rubric.model_dump(mode="json")))
+    assert ws.rubric_ref == expected
+    known = KERNEL_WORKSPACES.load()
+    assert known.inputs and known.rubric_ref == expected
+    kept = RUBRIC_REFS.get_keyed(known.inputs, lambda: pytest.fail("built again, not read back"))
+    assert kept == expected
 
 
 def test_nested_dataclasses_tuples_and_dates_are_plain():

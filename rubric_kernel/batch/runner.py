@@ -15,11 +15,10 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
-from multiprocessing import get_context
 from pathlib import Path
 
 from ..bundled import NOTEBOOK
@@ -369,7 +368,11 @@ def execute_jobs(
     """
     if not jobs:
         return
-    from ..report.export import warm_up as warm_up_exporter  # not for a run that executes nothing
+    # not for a run that executes nothing (an unchanged re-run is mostly imports)
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from ..report.export import warm_up as warm_up_exporter
 
     by_number = {job.number: job for job in jobs}
     ctx = get_context("spawn")  # workers must not inherit this process's database connections
