@@ -9,6 +9,8 @@
 
 (a), (b) and (c) each run in a fresh process, as the batch command would; (a) and (b) alternate
 ``--repeat`` times and their medians are the figures. Targets: b/a <= 1.2, c/b <= 0.05, d/b >= 15.
+Also printed: (b-a) per institution, the batch's own cost, which b/a hides when the floor moves (a
+quicker kernel start makes a smaller, so b/a larger, though b is quicker too).
 The load average is printed before and after: other processes on the machine slow every part, not
 always evenly. Usage: python benchmarks/batch.py [--sample 15] [--workers N] [--repeat 3]
 """
