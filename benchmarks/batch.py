@@ -162,13 +162,12 @@ def main() -> None:
         print(f"{len(numbers)} institutions, {args.workers} workers, load average {os.getloadavg()}", flush=True)
         # Floors and cold batches alternate, so a slow spell of the machine falls on both; each cold batch
         # writes into a folder of its own (no earlier state), and the figures are the medians.
-        floors, colds, ratios = [], [], []
+        floors, colds = [], []
         for k in range(1, args.repeat + 1):
             a, _ = measure("a", folder, folder / f"floor{k}", args.workers)
             b, executed = measure("b", folder, folder / f"out{k}", args.workers)
             floors.append(a)
             colds.append(b)
-            ratios.append(b / a)
             print(
                 f"#{k} (a) floor, trivial notebook x{len(numbers)}: {a:.1f} s; (b) cold batch, {executed} executed: "
                 f"{b:.1f} s; b/a={b / a:.2f}",
@@ -190,9 +189,10 @@ def main() -> None:
         print(json.dumps({"a": round(a, 2), "b": round(b, 2), "c": round(c, 2), "d": round(d, 2)}))
         # b/a alone falls when the batch's own work gets cheaper and rises when the shared machinery does:
         # the batch's own cost per institution, in wall time on these workers, says which moved.
-        own = 1000 * (statistics.median(b_k - a_k for a_k, b_k in zip(floors, colds, strict=True))) / len(numbers)
+        pairs = list(zip(floors, colds, strict=True))
+        own = 1000 * statistics.median(b_k - a_k for a_k, b_k in pairs) / len(numbers)
         print(
-            f"ratios b/a={statistics.median(ratios):.2f} (median of {args.repeat} pairs) c/b={c / b:.3f} "
+            f"ratios b/a={statistics.median(b_k / a_k for a_k, b_k in pairs):.2f} (median of {args.repeat} pairs) c/b={c / b:.3f} "
             f"d/b={d / b:.1f}; (b-a) per institution {own:.0f} ms; load average {os.getloadavg()}"
         )
 

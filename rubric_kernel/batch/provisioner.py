@@ -21,8 +21,8 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from .zygote import Zygote
 
-NAME = "rubric-kernel-fork"
-KILL_GRACE = 1.0  # seconds a killed kernel is awaited in ``kill``; the manager's own wait takes over after  # the entry point's name, as the kernel spec refers to it
+NAME = "rubric-kernel-fork"  # the entry point's name, as the kernel spec refers to it
+KILL_GRACE = 1.0  # seconds a killed kernel is awaited in ``kill``; the manager's own wait takes over after
 
 
 class ForkedProcess:
