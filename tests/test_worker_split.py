@@ -68,3 +68,35 @@ def test_executing_writes_nothing_and_finishing_writes_the_sealed_report(tmp_pat
     page = (out / "13.html").read_text(encoding="utf-8")
     assert 'id="rk-seal"' in page and RESULT_MIMETYPE not in page
     assert RESULT_MIMETYPE in (out / "13.ipynb").read_text(encoding="utf-8")  # the notebook keeps its result
+
+
+def test_a_runs_sealing_key_is_looked_up_once_and_a_refusal_fails_each_report(tmp_path, monkeypatch):
+    from rubric_kernel import keyring
+    from rubric_kernel.signing import demo_key
+
+    looked: list[str] = []
+    monkeypatch.setattr(keyring, "issuer_key", lambda login, synthetic: looked.append(login) or demo_key(login))
+    import nbformat
+
+    def executed(n: int) -> Executed:
+        page = {**PAGE, "data": {**PAGE["data"], RESULT_MIMETYPE: {"total": 948.0}}}
+        cell = nbformat.v4.new_code_cell(
+            outputs=[nbformat.v4.output_from_msg({"header": {"msg_type": "display_data"}, "content": page})]
+        )
+        return Executed(n, 0.5, nbformat.v4.new_notebook(cells=[cell]))
+
+    keys: dict = {}
+    for n in (7, 8):
+        job = Job(n, "标题", tmp_path, {}, NOTEBOOK, "大证信用", True)
+        assert finish_job(job, executed(n), direct=True, keys=keys).ok
+    assert looked == ["大证信用"]
+
+    def refuse(login: str, synthetic: bool):
+        raise keyring.KeyRefused("签章需要私钥口令")
+
+    monkeypatch.setattr(keyring, "issuer_key", refuse)
+    keys = {}
+    for n in (9, 10):
+        job = Job(n, "标题", tmp_path, {}, NOTEBOOK, "大证信用", False)
+        res = finish_job(job, executed(n), direct=True, keys=keys)
+        assert not res.ok and "签章需要私钥口令" in res.error

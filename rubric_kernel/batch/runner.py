@@ -35,7 +35,7 @@ from .contract import STORE_READY_VARIABLE, notebook_parameters, store_ready_tok
 from .fingerprint import fingerprint, shared_inputs
 from .progress import Progress
 from .state import Entry, State
-from .worker import Job, JobResult, execute_job, finish_job, init_worker
+from .worker import Job, JobResult, Keys, execute_job, finish_job, init_worker
 
 PACKAGES = (
     "rubric-kernel",
@@ -375,6 +375,7 @@ def execute_jobs(
     from ..report.export import warm_up as warm_up_exporter
 
     by_number = {job.number: job for job in jobs}
+    keys: Keys = {}  # the issuer's sealing key, looked up at the first report rather than at every one
     ctx = get_context("spawn")  # workers must not inherit this process's database connections
     with ThreadPoolExecutor(max_workers=1) as loader:
         exporter = loader.submit(warm_up_exporter)  # the templates load while the workers start
@@ -386,7 +387,7 @@ def execute_jobs(
                 for fut in as_completed(futures):
                     executed = fut.result()
                     exporter.result()
-                    finished(finish_job(by_number[executed.number], executed))
+                    finished(finish_job(by_number[executed.number], executed, keys=keys))
             except KeyboardInterrupt:
                 for f in futures:
                     f.cancel()

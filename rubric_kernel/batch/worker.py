@@ -16,9 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .contract import RESULT_MIMETYPE
+
+if TYPE_CHECKING:
+    from ..signing import SigningKey
+
+Keys = dict[tuple[str, bool], "SigningKey | None"]  # sealing keys by (issuer, synthetic), looked up once per run
 
 
 @dataclass(frozen=True)
@@ -125,13 +130,26 @@ def execute_job(job: Job, in_process: bool = False) -> Executed:
         return Executed(job.number, time.perf_counter() - start, error=_first_error_line(exc))
 
 
-def finish_job(job: Job, executed: Executed, direct: bool = False) -> JobResult:
+def _sealing_key(job: Job, keys: Keys) -> SigningKey | None:
+    """The key the job's report is sealed with, looked up once per issuer in ``keys`` (a batch's): every
+    institution is sealed by the same issuer. A refusal (no passphrase) is not kept: each job reports it."""
+    from ..keyring import issuer_key
+
+    if not job.seal_as:
+        return None
+    issuer = (job.seal_as, job.synthetic)
+    if issuer not in keys:
+        keys[issuer] = issuer_key(*issuer)
+    return keys[issuer]
+
+
+def finish_job(job: Job, executed: Executed, direct: bool = False, keys: Keys | None = None) -> JobResult:
     """The executed notebook's report, sealed, and both files written; never raises.
 
     ``direct``: the page is written without nbconvert when the notebook allows (``export_html``). The
-    notebook file is written by ``notebook_json.dumps`` (equal to ``nbformat.v4.writes``, tested)."""
+    notebook file is written by ``notebook_json.dumps`` (equal to ``nbformat.v4.writes``, tested).
+    ``keys``: the sealing keys already looked up by this run (``_sealing_key``)."""
     from ..files import atomic_write
-    from ..keyring import issuer_key
     from ..report.export import export_html
     from .notebook_json import dumps
 
@@ -143,7 +161,7 @@ def finish_job(job: Job, executed: Executed, direct: bool = False) -> JobResult:
         result, restore = _take_result(nb)
         if result is None:
             raise RuntimeError("工作簿未输出评分结果")
-        key = issuer_key(job.seal_as, job.synthetic) if job.seal_as else None
+        key = _sealing_key(job, {} if keys is None else keys)
         html = export_html(nb, job.title, key, synthetic=job.synthetic, direct=direct)
         restore()
         stem = f"{job.number:02d}"
