@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from .. import __version__
-from ..bundled import MATERIALS_PATH, NOTEBOOK, PACKAGE_DIR
+from ..bundled import COLLECTION_PATH, MATERIALS_PATH, NOTEBOOK, PACKAGE_DIR, PROGRAMME_PATH
 from ..report.digest import rubric_digest
 from ..sheet_codec import digest
 from ..workspace import Workspace
@@ -28,11 +28,17 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+# The parameter files every report reads besides the rubric (digested by content) and the roster (a row
+# per institution): 附件3 for its materials section, the programme for its number, issuer and signers, the
+# collection types for its pre-collection record. id-map.yaml is read only by ``store migrate``.
+SHARED_FILES = {"materials": MATERIALS_PATH, "programme": PROGRAMME_PATH, "collection": COLLECTION_PATH}
+
+
 def shared_inputs(ws: Workspace, as_of: str, notebook: Path = NOTEBOOK) -> dict[str, str]:
     """Inputs every report shares; with each institution's own (``institution_digests``) they decide a re-run."""
+    files = {"notebook": notebook, **SHARED_FILES}
     return {
-        "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "materials": hashlib.sha256(MATERIALS_PATH.read_bytes()).hexdigest(),  # the report's 附件3 section
+        **{name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()},
         "rubric": rubric_digest(ws),
         "code": code_digest(),
         "dataset": ws.dataset.name,

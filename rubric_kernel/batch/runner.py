@@ -272,9 +272,9 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
         }
         pages = digest(
             {
-                "prints": {str(n): prints[n] for n in ws.roster},  # roster, rubric, code and every input
+                # roster, rubric, programme, code and every other input (``shared_inputs``)
+                "prints": {str(n): prints[n] for n in ws.roster},
                 "results": {str(n): r for n, r in sorted(results.items())},
-                "programme": programme.model_dump(mode="json"),
                 "mark": mark,
             }
         )
