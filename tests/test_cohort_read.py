@@ -83,3 +83,43 @@ def test_the_cohort_is_kept_between_processes_for_the_same_inputs_store_state_an
         assert cohort_for(fresh(), restored, day) == changed and len(scored) == 5, "another file: scored"
     cohort_for(base, Store(str(db)), day)
     assert len(scored) == 6, "a workspace whose inputs are not known is never read from the cache"
+
+
+def test_the_batchs_judgment_digests_are_kept_for_the_same_inputs_file_and_store_state(tmp_path, monkeypatch):
+    """What every batch run digests to decide what to execute: read back from var/cache while nothing
+    changed, equal to digesting the live contents afresh, and read afresh after any save or a restore."""
+    import dataclasses
+    import shutil
+
+    from rubric_kernel import input_cache
+    from rubric_kernel.report import digest
+
+    monkeypatch.setattr(digest, "JUDGMENT_DIGESTS", input_cache.InputCache(tmp_path / "cache", prefix="judgments-"))
+    base = load_workspace()
+    ws = dataclasses.replace(base, inputs="inputs-1")
+    db = tmp_path / "s.sqlite"
+    store = Store(str(db))
+    bootstrap(store, ws)
+    ds = ws.dataset.name
+    reads: list[int] = []
+    real = Store.live_contents
+    monkeypatch.setattr(Store, "live_contents", lambda self, d: reads.append(1) or real(self, d))
+
+    def fresh(s: Store) -> dict[int, str]:
+        return {n: digest.judgments_digest(live) for n, live in real(s, ds).items()}
+
+    first = digest.live_judgment_digests(ws, store)
+    assert first == fresh(store) and 13 in first and set(first) <= set(ws.roster)
+    assert digest.live_judgment_digests(ws, store) == first and len(reads) == 1, "read back, not read again"
+    snap = store.snapshot(ds, 13)
+    store.save(ds, 13, {next(iter(snap.live)): None}, snap.base, expert="测试", stage="现场评估", reason="撤回")
+    changed = digest.live_judgment_digests(ws, store)
+    assert len(reads) == 2 and changed == fresh(store), "a new version: read again"
+    assert {n for n in first if first[n] != changed[n]} == {13}
+    store.close()
+    shutil.copy(db, tmp_path / "copy.sqlite")
+    (tmp_path / "copy.sqlite").replace(db)  # a restore: another file, even with the same versions
+    with Store(str(db)) as restored:
+        assert digest.live_judgment_digests(ws, restored) == changed and len(reads) == 3, "another file: read"
+        digest.live_judgment_digests(base, restored)
+        assert len(reads) == 4, "a workspace whose inputs are not known is never read from the cache"

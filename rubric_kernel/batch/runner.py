@@ -24,7 +24,7 @@ from pathlib import Path
 from ..bundled import NOTEBOOK
 from ..files import open_lock_file
 from ..keyring import prepare_seal
-from ..report.digest import institution_digests
+from ..report.digest import institution_digests, judgments_digest, live_judgment_digests
 from ..sheet_codec import digest
 from ..spreadsheet import warm_up as warm_up_workbooks
 from ..store import Store
@@ -231,13 +231,14 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
     started = time.perf_counter()
 
     prepare_seal(store, programme.roles.organiser.value, ws.dataset.synthetic)
-    live = store.live_contents(ws.dataset.name)
+    judgments = live_judgment_digests(ws, store)
     shared = shared_inputs(ws, cfg.as_of, cfg.notebook)
     events: dict[int, list] = {}
     for e in store.events(ws.dataset.name):
         events.setdefault(e.institution, []).append(e)
     wide = events.get(PROGRAMME_WIDE, [])  # the pre-collection record, which every report states
-    own = {n: institution_digests(ws, n, live.get(n, {}), [*wide, *events.get(n, [])]) for n in ws.roster}
+    none = judgments_digest({})
+    own = {n: institution_digests(ws, n, judgments.get(n, none), [*wide, *events.get(n, [])]) for n in ws.roster}
     prints = {n: fingerprint(shared, own[n]) for n in ws.roster}
     selected = set(cfg.numbers)
 

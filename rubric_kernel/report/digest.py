@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..assessment import Assessment
+from ..input_cache import JUDGMENT_DIGESTS, digest_key
 from ..sheet_codec import digest
-from ..store import Event
+from ..store import Event, Store
 from ..workspace import Workspace
 
 
@@ -14,18 +15,39 @@ def rubric_digest(ws: Workspace) -> str:
     return ws.rubric_ref.digest
 
 
-def institution_digests(
-    ws: Workspace, number: int, judgments: Mapping[str, dict], events: list[Event]
-) -> dict[str, str]:
-    """The inputs that belong to one institution: roster row, evidence, current judgments (the live
-    contents of its group sheet, as ``Snapshot.live``), workflow events."""
+def institution_digests(ws: Workspace, number: int, judgments: str, events: list[Event]) -> dict[str, str]:
+    """The inputs that belong to one institution: roster row, evidence, current judgments (``judgments``:
+    ``judgments_digest`` of the live contents of its group sheet), workflow events."""
     roster, evidence = ws.static_digests[number]
     return {
         "roster": roster,
         "evidence": evidence,
-        "judgments": digest(judgments),
+        "judgments": judgments,
         "workflow": digest([[e.id, e.kind, e.payload] for e in events]),
     }
+
+
+def judgments_digest(live: Mapping[str, dict]) -> str:
+    """The digest of one institution's current judgments (``Snapshot.live``: key -> content)."""
+    return digest(live)
+
+
+def live_judgment_digests(ws: Workspace, store: Store) -> dict[int, str]:
+    """``judgments_digest`` of every institution with stored judgments (absent: none stored).
+
+    Every batch run digests all 75 to decide what to execute: reading and decoding some 4,000 versions
+    was a tenth of an unchanged re-run. A SQLite store's digests are kept in ``var/cache`` under its file
+    (a restore replaces it), its state (versions are append-only: their count and newest id change with
+    every save) and the inputs and code (``Workspace.inputs``); a server's store, written to from
+    elsewhere, is read every time."""
+    where = store.file_identity()
+    state = store.state_token(ws.dataset.name)
+    key = digest_key(ws.inputs, where, ws.dataset.name, state) if where and ws.inputs else None
+
+    def read() -> dict[int, str]:
+        return {n: judgments_digest(live) for n, live in store.live_contents(ws.dataset.name).items()}
+
+    return JUDGMENT_DIGESTS.get_keyed(key, read)
 
 
 def input_digests(a: Assessment) -> dict[str, str]:
@@ -36,7 +58,10 @@ def input_digests(a: Assessment) -> dict[str, str]:
         "as-of": a.as_of.isoformat(),
         "rubric": rubric_digest(a.ws),
         **institution_digests(
-            a.ws, a.institution.number, a.snapshot().live, [*a.programme_events(), *a.recorded_events()]
+            a.ws,
+            a.institution.number,
+            judgments_digest(a.snapshot().live),
+            [*a.programme_events(), *a.recorded_events()],
         ),
     }
     parts["inputs"] = digest(parts)
