@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import Fault, InputError, display_path
 from .sheet import STRICT, Sheet
 from .sheet_fields import INTEGER, Day, InstitutionNumber, Name
 from .textdoc import Document, load_document
+
+if TYPE_CHECKING:
+    import yaml
 
 HEADER = ("institution", "expert", "date")
 
@@ -108,19 +111,27 @@ def _fault(err: dict, doc: Document, file: str) -> Fault:
     return Fault(file, f"{field}：{message}" if field else message, row=doc.line(loc), indicator=indicator)
 
 
-class _Dumper(yaml.SafeDumper):
-    """Numbers as plain decimals (``0.00001``, never ``1.0e-05``), the only form ``read_judgments`` accepts."""
+@cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """Numbers as plain decimals (``0.00001``, never ``1.0e-05``), the only form ``read_judgments`` accepts;
+    built on first use (``yamlsafe.strict_loader`` says why)."""
+    import yaml
 
+    class Dumper(yaml.SafeDumper):
+        pass
 
-def _plain_float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:float", f"{Decimal(repr(value)):f}")
+    def plain_float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
+        return dumper.represent_scalar("tag:yaml.org,2002:float", f"{Decimal(repr(value)):f}")
 
-
-_Dumper.add_representer(float, _plain_float)
+    Dumper.add_representer(float, plain_float)
+    return Dumper
 
 
 def write_judgments(jf: JudgmentsFile, path: Path | str) -> None:
     data = {"institution": jf.institution, "expert": jf.expert, "date": jf.date.isoformat()}
     data.update(_adapter(Sheet).dump_python(jf.sheet, mode="json", exclude_defaults=True))
     data["indicators"] = {n: (v or None) for n, v in data.get("indicators", {}).items()}
-    Path(path).write_text(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    import yaml
+
+    text = yaml.dump(data, Dumper=_dumper(), allow_unicode=True, sort_keys=False)
+    Path(path).write_text(text, encoding="utf-8")

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, ClassVar
 
 from .errors import Fault, InputError
-from .yamlsafe import StrictLoader, YamlFault
+from .yamlsafe import YamlFault, strict_loader
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 1_000_000  # a judgments file is a few kilobytes; a larger one is a mistake, not data
 MAX_NUMBER_CHARS = 40  # longer digit strings are refused while parsing (int() of 10**5000 is slow)
@@ -28,13 +30,16 @@ PLAIN_TAGS = frozenset({"tag:yaml.org,2002:str", NULL_TAG, "tag:yaml.org,2002:ma
 KeyPath = tuple[str, ...]
 
 
-class TextLoader(StrictLoader):
-    """The strict loader (no anchors, aliases or merge keys) resolving a plain scalar to null or text only."""
+@cache
+def _text_loader() -> type[yaml.SafeLoader]:
+    """The strict loader (no anchors, aliases or merge keys) resolving a plain scalar to null or text only;
+    built on first use, as ``strict_loader``."""
 
-    yaml_implicit_resolvers: ClassVar[dict] = {}  # none inherited: only the null resolver added below
+    class TextLoader(strict_loader()):  # type: ignore[misc]
+        yaml_implicit_resolvers: ClassVar[dict] = {}  # none inherited: only the null resolver added below
 
-
-TextLoader.add_implicit_resolver(NULL_TAG, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+    TextLoader.add_implicit_resolver(NULL_TAG, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+    return TextLoader
 
 
 @dataclass
@@ -62,7 +67,9 @@ def load_document(text: str, file: str, *, json_syntax: bool) -> Document:
 
 
 def _load_yaml(text: str, file: str) -> Document:
-    loader = TextLoader(text)
+    import yaml
+
+    loader = _text_loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -73,7 +80,7 @@ def _load_yaml(text: str, file: str) -> Document:
         if faults:
             raise InputError(faults)
         return Document(loader.construct_document(node), lines)
-    except yaml.YAMLError as exc:
+    except (YamlFault, yaml.YAMLError) as exc:
         raise InputError([_syntax_fault(exc, file)]) from None
     except RecursionError:
         raise InputError([Fault(file, "嵌套层次过深，无法读取")]) from None
@@ -103,11 +110,13 @@ def _load_json(text: str, file: str) -> Document:
         raise InputError([Fault(file, "文件为空")])
     lines: dict[KeyPath, int] = {}
     faults: list[Fault] = []
+    import yaml
+
     try:  # JSON is YAML's flow syntax: PyYAML's parser supplies the lines json does not keep
-        node = TextLoader(text).get_single_node()
+        node = _text_loader()(text).get_single_node()
         if node is not None:
             _walk(node, (), lines, faults, file)
-    except (yaml.YAMLError, RecursionError):
+    except (YamlFault, yaml.YAMLError, RecursionError):
         lines, faults = {}, []
     if repeated and not faults:
         faults = [Fault(file, f"键 {key} 重复出现：同一对象中的键只能写一次") for key in repeated]
@@ -128,6 +137,8 @@ def _bounded_int(text: str) -> int:
 
 def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], faults: list[Fault], file: str) -> None:
     """Record lines; refuse type tags, keys that are not plain text, and keys written twice."""
+    import yaml
+
     line = node.start_mark.line + 1
     if node.tag not in PLAIN_TAGS:
         faults.append(
@@ -169,7 +180,7 @@ def _where(path: KeyPath) -> str:
     return f"{'.'.join(path)}：" if path else ""
 
 
-def _syntax_fault(exc: yaml.YAMLError, file: str) -> Fault:
+def _syntax_fault(exc: YamlFault | yaml.YAMLError, file: str) -> Fault:
     if isinstance(exc, YamlFault):
         return Fault(file, exc.message, row=exc.line + 1)
     mark = getattr(exc, "problem_mark", None)

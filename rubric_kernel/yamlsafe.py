@@ -3,24 +3,25 @@
 PyYAML's safe loader still expands aliases (a 400-byte "billion laughs" file costs minutes and
 gigabytes) and lets a repeated key silently replace the first one. Input files of this project are
 written by hand or by the tool and never need either, so both are refused with the line they are on,
-before anything is built. ``StrictLoader`` can be subclassed by a loader that also changes how plain
+before anything is built. ``strict_loader()`` can be subclassed by a loader that also changes how plain
 scalars resolve (the judgments file reads identifiers as text).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-
-import yaml
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, ScalarNode
+from typing import TYPE_CHECKING
 
 from .errors import Fault, InputError, display_path, excerpt
+
+if TYPE_CHECKING:
+    import yaml
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class YamlFault(yaml.YAMLError):
+class YamlFault(Exception):
     """A refused construct, carrying the (0-based) line it starts on."""
 
     def __init__(self, message: str, line: int):
@@ -29,48 +30,58 @@ class YamlFault(yaml.YAMLError):
         self.line = line
 
 
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases, merge keys and duplicate mapping keys."""
+@cache
+def strict_loader() -> type[yaml.SafeLoader]:
+    """SafeLoader that refuses anchors, aliases, merge keys and duplicate mapping keys.
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        event = self.peek_event()
-        if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise YamlFault("不支持 YAML 锚点（&）和别名（*），请把内容直接写出", event.start_mark.line)
-        return super().compose_node(parent, index)
+    Built on first use: importing PyYAML is 0.02 s of every command, and most commands read their
+    inputs validated from ``var/cache`` and parse no YAML at all."""
+    import yaml
+    from yaml.events import AliasEvent
+    from yaml.nodes import MappingNode, ScalarNode
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
-        if isinstance(node, MappingNode):
-            seen: dict[str, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == MERGE_TAG:
-                    raise YamlFault("不支持 YAML 合并键（<<），请把内容直接写出", key_node.start_mark.line)
-                if not isinstance(key_node, ScalarNode):
-                    raise YamlFault("键必须是简单的文字或数字", key_node.start_mark.line)
-                # '4' and 4 are one key to a reader, whatever type each resolves to
-                text = key_node.value.strip()
-                line = key_node.start_mark.line
-                if text in seen:
-                    raise YamlFault(
-                        f"键“{excerpt(text)}”重复（第 {seen[text] + 1} 行与第 {line + 1} 行），后者会覆盖前者", line
-                    )
-                seen[text] = line
-        return super().construct_mapping(node, deep=deep)
+    class StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            event = self.peek_event()
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise YamlFault("不支持 YAML 锚点（&）和别名（*），请把内容直接写出", event.start_mark.line)
+            return super().compose_node(parent, index)
 
-    def construct_yaml_timestamp(self, node):  # type: ignore[no-untyped-def]
-        """An impossible unquoted date (2023-02-30) is a fault on its line, not a ValueError."""
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            raise YamlFault(f"日期“{excerpt(node.value)}”不存在", node.start_mark.line) from None
+        def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+            if isinstance(node, MappingNode):
+                seen: dict[str, int] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == MERGE_TAG:
+                        raise YamlFault("不支持 YAML 合并键（<<），请把内容直接写出", key_node.start_mark.line)
+                    if not isinstance(key_node, ScalarNode):
+                        raise YamlFault("键必须是简单的文字或数字", key_node.start_mark.line)
+                    # '4' and 4 are one key to a reader, whatever type each resolves to
+                    text = key_node.value.strip()
+                    line = key_node.start_mark.line
+                    if text in seen:
+                        raise YamlFault(
+                            f"键“{excerpt(text)}”重复（第 {seen[text] + 1} 行与第 {line + 1} 行），后者会覆盖前者", line
+                        )
+                    seen[text] = line
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_timestamp(self, node):  # type: ignore[no-untyped-def]
+            """An impossible unquoted date (2023-02-30) is a fault on its line, not a ValueError."""
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                raise YamlFault(f"日期“{excerpt(node.value)}”不存在", node.start_mark.line) from None
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+    return StrictLoader
 
 
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] | None = None) -> object:
+    """One YAML document (``strict_loader`` unless told); raises InputError naming the file and line of the first fault."""
+    import yaml
 
-
-def parse_yaml(text: str, file: str, loader: type[StrictLoader] = StrictLoader) -> object:
-    """One YAML document; raises InputError naming the file and line of the first fault."""
     try:
-        return yaml.load(text, Loader=loader)  # StrictLoader derives from SafeLoader
+        return yaml.load(text, Loader=loader or strict_loader())  # every loader here derives from SafeLoader
     except YamlFault as exc:
         raise InputError([Fault(file, exc.message, row=exc.line + 1)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -85,7 +96,7 @@ def parse_yaml(text: str, file: str, loader: type[StrictLoader] = StrictLoader) 
         raise InputError([Fault(file, "YAML 嵌套层次过深")]) from None
 
 
-def load_yaml(path: Path | str, loader: type[StrictLoader] = StrictLoader) -> object:
+def load_yaml(path: Path | str, loader: type[yaml.SafeLoader] | None = None) -> object:
     """Read a UTF-8 YAML file with ``parse_yaml``; unreadable files are faults too."""
     file = display_path(path)
     try:
