@@ -99,6 +99,7 @@ PROGRAMMES = InputCache(prefix="programme-")  # ``Workspace.programme``, validat
 STATIC_DIGESTS = InputCache(prefix="digests-")  # ``Workspace.static_digests``, by the inputs' digest
 RUBRIC_REFS = InputCache(prefix="rubric-ref-")  # ``Workspace.rubric_ref``, by the inputs' digest
 JUDGMENT_DIGESTS = InputCache(prefix="judgments-")  # ``report.digest.live_judgment_digests``: by store state
+VERSIONS = InputCache(prefix="versions-")  # ``batch.versions.run_versions``: by the folders of sys.path
 COHORTS = InputCache(prefix="cohort-")  # ``cohort.cohort_for``: the cohort's results by inputs, store state, date
 # ``id_map.refuse_orphans``: passed checks only (a refusal raises)
 ORPHAN_CHECKS = InputCache(prefix="no-orphans-")

@@ -78,3 +78,31 @@ def test_nested_dataclasses_tuples_and_dates_are_plain():
     o = Outer(i, [i], {"k": i})
     want = {"when": "2023-06-01", "tags": ["a", "b"]}
     assert plain(o) == {"inner": want, "items": [want], "by": {"k": want}} == _as_asdict_gave(o)
+
+
+def test_a_runs_recorded_versions_are_the_installed_ones_and_kept_until_a_folder_of_sys_path_changes(
+    tmp_path, monkeypatch
+):
+    """The manifest's versions, read back from var/cache while no package was installed or removed."""
+    import os
+    import sys
+    from importlib import metadata
+
+    from rubric_kernel import __version__, input_cache
+    from rubric_kernel.batch import versions
+
+    monkeypatch.setattr(versions, "VERSIONS", input_cache.InputCache(tmp_path / "cache", prefix="versions-"))
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    looked_up: list[int] = []
+    real = versions._installed
+    monkeypatch.setattr(versions, "_installed", lambda: looked_up.append(1) or real())
+
+    first = versions.run_versions()
+    assert first["rubric-kernel"] == __version__ and first["python"] == sys.version.split()[0]
+    assert {n: first[n] for n in versions.PACKAGES} == {n: metadata.version(n) for n in versions.PACKAGES}
+    assert versions.run_versions() == first and len(looked_up) == 1, "read back, not looked up again"
+    (site / "newpkg-1.0.dist-info").mkdir()  # what an installer does
+    os.utime(site, ns=(0, site.stat().st_mtime_ns + 1_000_000_000))  # a coarse clock still sees the change
+    assert versions.run_versions() == first and len(looked_up) == 2, "a folder of sys.path changed: looked up"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import platform
 import re
 import shutil
 import time
@@ -18,7 +17,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from ..bundled import NOTEBOOK
@@ -35,18 +33,8 @@ from .contract import STORE_READY_VARIABLE, notebook_parameters, store_ready_tok
 from .fingerprint import fingerprint, shared_inputs
 from .progress import Progress
 from .state import Entry, State
+from .versions import run_versions
 from .worker import Job, JobResult, Keys, execute_job, finish_job, init_worker
-
-PACKAGES = (
-    "rubric-kernel",
-    "papermill",
-    "nbconvert",
-    "nbclient",
-    "ipykernel",
-    "ipywidgets",
-    "sqlalchemy",
-    "pydantic",
-)
 
 
 @dataclass
@@ -124,16 +112,6 @@ def _reuse_pages(out: Path, run_dir: Path, pages: str) -> bool:
     for f in files:
         _link(f, run_dir / f.name)
     return True
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "未安装"
-    return out
 
 
 def _switch_latest(out: Path, run_id: str) -> None:
@@ -315,7 +293,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
             "run_id": run_id,
             "dataset": ws.dataset.name,
             "synthetic": ws.dataset.synthetic,
-            "versions": _versions(),
+            "versions": run_versions(),
             "inputs": {"shared": shared, "institutions": {str(n): own[n] for n in ws.roster}},
             "institutions": {
                 str(n): {
