@@ -41,6 +41,8 @@ def live_judgment_digests(ws: Workspace, store: Store) -> dict[int, str]:
     every save) and the inputs and code (``Workspace.inputs``); a server's store, written to from
     elsewhere, is read every time."""
     where = store.file_identity()
+    # The state first: a save between the two reads leaves newer digests under an older state, which no
+    # later run asks for (the state only grows); the other order could keep older ones under a newer state.
     state = store.state_token(ws.dataset.name)
     key = digest_key(ws.inputs, where, ws.dataset.name, state) if where and ws.inputs else None
 
