@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Mapping
 
 from .errors import Fault, InputError
-from .input_cache import COHORTS, digest_key
+from .input_cache import COHORTS, COMPARISONS, digest_key
 from .scoring import Result
 from .sheet import Sheet, check_sheet
+from .sheet_codec import digest
 from .store import Snapshot, Store
 from .workspace import Workspace
 
@@ -52,8 +53,7 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
     Versions are append-only, so (count, newest id) identifies the store's state; a batch's 75
     notebooks then score the cohort once per kernel template instead of once each. Across processes
     (``rubric-kernel report``, where scoring the cohort was a third of the command) the results are
-    kept in ``var/cache`` under the digest of the inputs and code (``Workspace.inputs``), the SQLite
-    file (a restore replaces it), its state and the date: a pure function of exactly these.
+    kept in ``var/cache`` under ``_kept_key``: a pure function of exactly what it digests.
     """
     state = store.state_token(ws.dataset.name)
     key = (store.url, ws.dataset.name, state, as_of)
@@ -62,13 +62,39 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
         sheets = store.current_sheets(ws.dataset.name, ws.rubric, ws.roster)
         return score_sheets(ws, sheets, as_of, strict=False)
 
-    def kept() -> dict[int, Result]:
-        where = store.file_identity()
-        if not ws.inputs or where is None:
-            return score()
-        return COHORTS.get_keyed(digest_key(ws.inputs, where, ws.dataset.name, state, as_of.isoformat()), score)
+    return ws.cohort_memo.get(key, lambda: COHORTS.get_keyed(_kept_key(ws, store, state, as_of), score))
 
-    return ws.cohort_memo.get(key, kept)
+
+def _kept_key(ws: Workspace, store: Store, state: tuple[int, int], as_of: dt.date) -> str | None:
+    """The digest of the inputs and code (``Workspace.inputs``), the SQLite file (a restore replaces it),
+    its state and the date; None (keep nothing) for unknown inputs or a server's store."""
+    where = store.file_identity()
+    if not ws.inputs or where is None:
+        return None
+    return digest_key(ws.inputs, where, ws.dataset.name, state, as_of.isoformat())
+
+
+def comparison_digest(ws: Workspace, store: Store, as_of: dt.date) -> str:
+    """The digest of ``comparison_basis`` of the cohort: what every report compares its institution with.
+
+    Kept in ``var/cache`` as the cohort is: every batch run digests it to decide what to execute, and
+    reading the whole cohort back for it was a tenth of an unchanged re-run."""
+    key = _kept_key(ws, store, store.state_token(ws.dataset.name), as_of)
+
+    def compute() -> str:
+        means, counts = comparison_basis(cohort_for(ws, store, as_of))
+        return digest({"means": means, "counts": counts})
+
+    return COMPARISONS.get_keyed(key, compute)
+
+
+def comparison_basis(results: Mapping[int, Result]) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+    """What a report compares an institution with: the mean first-level scores of the complete results,
+    per class and for all ("全部"), and how many institutions each mean is over."""
+    complete = {n: r for n, r in results.items() if r.status == "complete"}
+    means = class_means(complete)
+    counts = {k: sum(1 for r in complete.values() if k in ("全部", r.klass)) for k in means}
+    return means, counts
 
 
 def class_means(results: Mapping[int, Result]) -> dict[str, dict[str, float]]:

@@ -101,5 +101,6 @@ RUBRIC_REFS = InputCache(prefix="rubric-ref-")  # ``Workspace.rubric_ref``, by t
 JUDGMENT_DIGESTS = InputCache(prefix="judgments-")  # ``report.digest.live_judgment_digests``: by store state
 VERSIONS = InputCache(prefix="versions-")  # ``batch.versions.run_versions``: by the folders of sys.path
 COHORTS = InputCache(prefix="cohort-")  # ``cohort.cohort_for``: the cohort's results by inputs, store state, date
+COMPARISONS = InputCache(prefix="comparison-")  # ``cohort.comparison_digest``: keyed as the cohort
 # ``id_map.refuse_orphans``: passed checks only (a refusal raises)
 ORPHAN_CHECKS = InputCache(prefix="no-orphans-")

@@ -522,6 +522,15 @@ class Store:
         [(count, newest)] = self.query("SELECT count(id), max(id) FROM rk_versions WHERE dataset = :d", d=dataset)
         return count, newest or 0
 
+    def history_marks(self, dataset: str, sheet: str = GROUP_SHEET) -> dict[int, tuple[int, int]]:
+        """Each institution's (number of versions, newest id) of one sheet, as ``state_token`` for the whole
+        dataset: changes with every save to it, also one that restores content withdrawn earlier."""
+        sql = (
+            "SELECT institution, count(id), max(id) FROM rk_versions WHERE dataset = :d AND sheet = :s "
+            "GROUP BY institution"
+        )
+        return {n: (count, newest) for n, count, newest in self.query(sql, d=dataset, s=sheet)}
+
     def history(
         self, dataset: str, institution: int, key: str | None = None, sheet: str = GROUP_SHEET
     ) -> list[Version]:

@@ -186,6 +186,43 @@ def test_changed_judgment_reruns_exactly_that_institution(env):
     assert "复核补充档案 13-02B" in (env.out / "latest" / "13.html").read_text(encoding="utf-8")
 
 
+def _section(env: Env, number: int, name: str) -> str:
+    """The visible text of one marked section of the latest report, as its seal reads it."""
+    from rubric_kernel.report.page_text import read_content
+
+    html = (env.out / "latest" / f"{number:02d}.html").read_text(encoding="utf-8")
+    return " ".join(read_content(html).sections[name])
+
+
+def test_a_changed_score_re_renders_every_report_that_compares_with_it(env):
+    """Each report compares its institution with its class and the whole cohort (附录一): a complete
+    institution's new score moves those means, so every report is executed again and shows them."""
+    key = "sc-2023:ind:1"
+    compared = {n: _section(env, n, "appendix-comparison") for n in ONLY}
+    changes = _evidence(env, 13, key, "复核补充档案 13-02B")
+    changes[key]["free"] = [{"points": 2.0, "reason": "复核发现档案缺页"}]
+    env.save(13, changes, reason="复核扣分")
+    assert env.batch() == 0
+    assert env.outcomes() == {1: "executed", 13: "executed", 66: "executed"}
+    for n in ONLY:
+        assert _section(env, n, "appendix-comparison") != compared[n], f"report {n} shows the new means"
+
+
+def test_withdrawing_and_restoring_a_judgment_re_renders_its_record_of_changes(env):
+    """The judgments end as they were, so no mean moves, but report 66's 附录五 lists both saves."""
+    store = Store(f"sqlite:///{env.db}")
+    try:
+        key, content = next(iter(store.snapshot(DATASET, 66).live.items()))
+    finally:
+        store.close()
+    env.save(66, {key: None}, reason="误录撤回")
+    env.save(66, {key: content}, reason="核实后恢复")
+    assert env.batch() == 0
+    assert env.outcomes() == {1: "reused", 13: "reused", 66: "executed"}
+    record = _section(env, 66, "appendix-history")
+    assert "误录撤回" in record and "核实后恢复" in record
+
+
 def test_leftovers_of_a_killed_write_are_removed(env):
     """What kill -9 leaves mid-write: a report's and the state file's temporary files."""
     run = env.out.resolve() / os.readlink(env.out / "latest")
@@ -220,10 +257,11 @@ def test_failed_institution_is_retried(env):
     m = env.manifest()["institutions"]
     assert m["1"]["outcome"] == "failed" and m["1"]["seconds"] is not None
     assert {m["13"]["outcome"], m["66"]["outcome"]} == {"reused"}
-    # once fixed, it executes and the run is clean
+    # once fixed, it executes and the run is clean; its score now counts in the means the other reports
+    # compare with (附录一), so they are executed again too
     env.save(1, {"dismiss:NOPE": None}, reason="撤回无效的排除")
     assert env.batch() == 0
-    assert env.outcomes() == {1: "executed", 13: "reused", 66: "reused"}
+    assert env.outcomes() == {1: "executed", 13: "executed", 66: "executed"}
 
 
 # ------------------------------------------------------------------------------------- kill -9

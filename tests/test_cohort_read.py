@@ -123,3 +123,38 @@ def test_the_batchs_judgment_digests_are_kept_for_the_same_inputs_file_and_store
         assert digest.live_judgment_digests(ws, restored) == changed and len(reads) == 3, "another file: read"
         digest.live_judgment_digests(base, restored)
         assert len(reads) == 4, "a workspace whose inputs are not known is never read from the cache"
+
+
+def test_the_comparison_digest_is_kept_as_the_cohort_is_and_follows_the_means(tmp_path, monkeypatch):
+    """What every batch run digests of the cohort: read back while nothing changed, recomputed after a
+    save, and equal to digesting the means and counts of a freshly scored cohort."""
+    import dataclasses
+
+    from rubric_kernel import cohort, input_cache
+    from rubric_kernel.sheet_codec import digest
+
+    for name, prefix in (("COHORTS", "cohort-"), ("COMPARISONS", "comparison-")):
+        monkeypatch.setattr(cohort, name, input_cache.InputCache(tmp_path / "cache", prefix=prefix))
+    base = load_workspace()
+
+    def fresh():  # another process: the same inputs, nothing in memory
+        return dataclasses.replace(base, inputs="inputs-1")
+
+    def expected(store: Store) -> str:
+        means, counts = cohort.comparison_basis(score_cohort(base, store.snapshots(ds), day, strict=False))
+        return digest({"means": means, "counts": counts})
+
+    computed: list[int] = []
+    real = cohort.comparison_basis
+    monkeypatch.setattr(cohort, "comparison_basis", lambda r: computed.append(1) or real(r))
+    with Store(str(tmp_path / "s.sqlite")) as store:
+        bootstrap(store, base)
+        ds, day = base.dataset.name, base.dataset.as_of
+        first = cohort.comparison_digest(fresh(), store, day)
+        assert first == expected(store) and len(computed) == 2
+        assert cohort.comparison_digest(fresh(), store, day) == first and len(computed) == 2, "read back"
+        snap = store.snapshot(ds, 13)
+        content = {**snap.live[KEY], "free": [{"points": 2.0, "reason": "现场发现问题"}]}
+        store.save(ds, 13, {KEY: content}, snap.base, expert="测试", stage="现场评估")
+        changed = cohort.comparison_digest(fresh(), store, day)
+        assert changed != first and changed == expected(store)

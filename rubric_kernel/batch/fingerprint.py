@@ -1,4 +1,10 @@
-"""What a report depends on, digested, so an unchanged institution is not executed again."""
+"""What a report depends on, digested, so an unchanged institution is not executed again.
+
+Everything a report shows must be here, or a re-run keeps showing what it showed before: the files it
+reads, the store's contents for the institution (judgments, their whole version history, workflow
+events), and what it shares with every other report: the cohort means it compares the institution with
+and the registered keys its signatures are checked against.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..bundled import COLLECTION_PATH, MATERIALS_PATH, NOTEBOOK, PACKAGE_DIR, PROGRAMME_PATH
-from ..report.digest import rubric_digest
+from ..cohort import comparison_digest
+from ..evidence import parse_date
+from ..keyring import registered
+from ..report.digest import institution_digests, rubric_digest
 from ..sheet_codec import digest
+from ..store import Event, Store
 from ..workspace import Workspace
 
 
@@ -34,16 +44,31 @@ def code_digest() -> str:
 SHARED_FILES = {"materials": MATERIALS_PATH, "programme": PROGRAMME_PATH, "collection": COLLECTION_PATH}
 
 
-def shared_inputs(ws: Workspace, as_of: str, notebook: Path = NOTEBOOK) -> dict[str, str]:
-    """Inputs every report shares; with each institution's own (``institution_digests``) they decide a re-run."""
+def shared_inputs(ws: Workspace, store: Store, as_of: str, notebook: Path = NOTEBOOK) -> dict[str, str]:
+    """Inputs every report shares; with each institution's own (``own_inputs``) they decide a re-run."""
     files = {"notebook": notebook, **SHARED_FILES}
+    day = parse_date(as_of) if as_of else ws.dataset.as_of
+    keys = [[k.login, k.algorithm, k.fingerprint, str(k.registered), str(k.revoked)] for k in registered(store)]
     return {
         **{name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()},
         "rubric": rubric_digest(ws),
         "code": code_digest(),
         "dataset": ws.dataset.name,
-        "as_of": as_of or ws.dataset.as_of.isoformat(),
+        "as_of": day.isoformat(),
+        # the report's comparison with its class and the whole cohort: one institution's new scores move
+        # the means every other report shows
+        "cohort": comparison_digest(ws, store, day),
+        "keys": digest(keys),  # each expert's signature is shown valid or not against these
     }
+
+
+def own_inputs(
+    ws: Workspace, number: int, judgments: str, events: list[Event], history: tuple[int, int]
+) -> dict[str, str]:
+    """An institution's own inputs: what its report records (``institution_digests``) and its sheet's
+    version history (``Store.history_marks``), which the report's 修改记录 lists whole: withdrawing a
+    judgment and restoring it leaves the current judgments as they were, but not the record."""
+    return {**institution_digests(ws, number, judgments, events), "history": digest(list(history))}
 
 
 def fingerprint(shared: dict[str, str], own: dict[str, str]) -> str:

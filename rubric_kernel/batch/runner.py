@@ -22,7 +22,7 @@ from pathlib import Path
 from ..bundled import NOTEBOOK
 from ..files import open_lock_file
 from ..keyring import prepare_seal
-from ..report.digest import institution_digests, judgments_digest, live_judgment_digests
+from ..report.digest import judgments_digest, live_judgment_digests
 from ..sheet_codec import digest
 from ..spreadsheet import warm_up as warm_up_workbooks
 from ..store import Store
@@ -30,7 +30,7 @@ from ..workflow.collection import PROGRAMME_WIDE
 from ..workspace import Workspace
 from . import cohort_pages
 from .contract import STORE_READY_VARIABLE, notebook_parameters, store_ready_token
-from .fingerprint import fingerprint, shared_inputs
+from .fingerprint import fingerprint, own_inputs, shared_inputs
 from .progress import Progress
 from .state import Entry, State
 from .versions import run_versions
@@ -210,13 +210,17 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
 
     prepare_seal(store, programme.roles.organiser.value, ws.dataset.synthetic)
     judgments = live_judgment_digests(ws, store)
-    shared = shared_inputs(ws, cfg.as_of, cfg.notebook)
+    history = store.history_marks(ws.dataset.name)
+    shared = shared_inputs(ws, store, cfg.as_of, cfg.notebook)
     events: dict[int, list] = {}
     for e in store.events(ws.dataset.name):
         events.setdefault(e.institution, []).append(e)
     wide = events.get(PROGRAMME_WIDE, [])  # the pre-collection record, which every report states
     none = judgments_digest({})
-    own = {n: institution_digests(ws, n, judgments.get(n, none), [*wide, *events.get(n, [])]) for n in ws.roster}
+    own = {
+        n: own_inputs(ws, n, judgments.get(n, none), [*wide, *events.get(n, [])], history.get(n, (0, 0)))
+        for n in ws.roster
+    }
     prints = {n: fingerprint(shared, own[n]) for n in ws.roster}
     selected = set(cfg.numbers)
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from .. import keyring
 from ..assessment import Assessment
-from ..cohort import class_means
+from ..cohort import comparison_basis
 from ..evidence import CreditRecord
 from ..judgments_file import beijing_today
 from ..labels import (
@@ -172,9 +172,7 @@ def _conclusion(a: Assessment, r: Result) -> Conclusion:
 
 
 def _comparison(a: Assessment, r: Result) -> Comparison:
-    complete = {n: x for n, x in a.cohort.items() if x.status == "complete"}
-    means = class_means(complete)
-    counts = {k: sum(1 for x in complete.values() if k in ("全部", x.klass)) for k in means}
+    means, counts = comparison_basis(a.cohort)
     mine, everyone = means.get(r.klass), means.get("全部")
 
     def mean(m: dict | None, name: str) -> str:
