@@ -93,3 +93,11 @@ def test_withdrawing_and_restoring_a_judgment_changes_that_institutions_own_inpu
     assert {n for n in after if after[n] != before.get(n)} == {13}
     own = [fingerprint.own_inputs(ws, 13, "j", [], marks[13]) for marks in (before, after)]
     assert _changed(*own) == {"history"}
+
+
+def test_marking_a_dataset_synthetic_or_not_changes_every_fingerprint(ws, store):
+    """A demo dataset's reports carry the 演示数据 mark and a demo seal; real data's carry neither."""
+    import dataclasses
+
+    real = dataclasses.replace(ws, dataset=dataclasses.replace(ws.dataset, synthetic=False))
+    assert _changed(fingerprint.shared_inputs(ws, store, ""), fingerprint.shared_inputs(real, store, "")) == {"mark"}

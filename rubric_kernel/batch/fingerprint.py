@@ -54,6 +54,7 @@ def shared_inputs(ws: Workspace, store: Store, as_of: str, notebook: Path = NOTE
         "rubric": rubric_digest(ws),
         "code": code_digest(),
         "dataset": ws.dataset.name,
+        "mark": ws.dataset.mark,  # synthetic data: every page says so, and only a demo key may seal it
         "as_of": day.isoformat(),
         # the report's comparison with its class and the whole cohort: one institution's new scores move
         # the means every other report shows
