@@ -101,3 +101,11 @@ def test_marking_a_dataset_synthetic_or_not_changes_every_fingerprint(ws, store)
 
     real = dataclasses.replace(ws, dataset=dataclasses.replace(ws.dataset, synthetic=False))
     assert _changed(fingerprint.shared_inputs(ws, store, ""), fingerprint.shared_inputs(real, store, "")) == {"mark"}
+
+
+def test_upgrading_the_rendering_software_changes_every_fingerprint(ws, store, monkeypatch):
+    """A new nbconvert (or papermill, ipykernel, Python) may render every page differently."""
+    before = fingerprint.shared_inputs(ws, store, "")
+    versions = fingerprint.run_versions()
+    monkeypatch.setattr(fingerprint, "run_versions", lambda: {**versions, "nbconvert": "99.0"})
+    assert _changed(before, fingerprint.shared_inputs(ws, store, "")) == {"software"}

@@ -21,6 +21,7 @@ from ..report.digest import institution_digests, rubric_digest
 from ..sheet_codec import digest
 from ..store import Event, Store
 from ..workspace import Workspace
+from .versions import run_versions
 
 
 @cache
@@ -53,6 +54,7 @@ def shared_inputs(ws: Workspace, store: Store, as_of: str, notebook: Path = NOTE
         **{name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()},
         "rubric": rubric_digest(ws),
         "code": code_digest(),
+        "software": digest(run_versions()),  # the notebook machinery and the exporter render every page
         "dataset": ws.dataset.name,
         "mark": ws.dataset.mark,  # synthetic data: every page says so, and only a demo key may seal it
         "as_of": day.isoformat(),

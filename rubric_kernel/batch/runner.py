@@ -297,7 +297,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
             "run_id": run_id,
             "dataset": ws.dataset.name,
             "synthetic": ws.dataset.synthetic,
-            "versions": run_versions(),
+            "versions": run_versions(),  # read back from var/cache: shared_inputs asked already
             "inputs": {"shared": shared, "institutions": {str(n): own[n] for n in ws.roster}},
             "institutions": {
                 str(n): {
