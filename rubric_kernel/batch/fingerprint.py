@@ -28,8 +28,8 @@ from .versions import run_versions
 def code_digest() -> str:
     """The package's own source and templates: a code change re-renders every report.
 
-    The shipped inputs under ``_bundled`` are not code: the notebook, the materials, the rubric and
-    the dataset are digested on their own (``shared_inputs``)."""
+    The shipped inputs under ``_bundled`` are not code: the notebook, the parameter files and the
+    dataset are digested on their own (``shared_inputs``, ``own_inputs``)."""
     h = hashlib.sha256(__version__.encode())
     for p in sorted(PACKAGE_DIR.rglob("*")):
         rel = p.relative_to(PACKAGE_DIR)
