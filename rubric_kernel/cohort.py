@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from .errors import Fault, InputError
-from .input_cache import COHORTS, COMPARISONS, digest_key
+from .input_cache import COHORTS, COMPARISONS
 from .scoring import Result
 from .sheet import Sheet, check_sheet
 from .sheet_codec import digest
@@ -62,16 +62,12 @@ def cohort_for(ws: Workspace, store: Store, as_of: dt.date) -> dict[int, Result]
         sheets = store.current_sheets(ws.dataset.name, ws.rubric, ws.roster)
         return score_sheets(ws, sheets, as_of, strict=False)
 
-    return ws.cohort_memo.get(key, lambda: COHORTS.get_keyed(_kept_key(ws, store, state, as_of), score))
+    return ws.cohort_memo.get(key, lambda: COHORTS.get_keyed(_kept_key(ws, store, as_of), score))
 
 
-def _kept_key(ws: Workspace, store: Store, state: tuple[int, int], as_of: dt.date) -> str | None:
-    """The digest of the inputs and code (``Workspace.inputs``), the SQLite file (a restore replaces it),
-    its state and the date; None (keep nothing) for unknown inputs or a server's store."""
-    where = store.file_identity()
-    if not ws.inputs or where is None:
-        return None
-    return digest_key(ws.inputs, where, ws.dataset.name, state, as_of.isoformat())
+def _kept_key(ws: Workspace, store: Store, as_of: dt.date) -> str | None:
+    """The store's state (``Store.derived_key``), the inputs and code (``Workspace.inputs``) and the date."""
+    return store.derived_key(ws.dataset.name, ws.inputs, as_of.isoformat())
 
 
 def comparison_digest(ws: Workspace, store: Store, as_of: dt.date) -> str:
@@ -79,7 +75,7 @@ def comparison_digest(ws: Workspace, store: Store, as_of: dt.date) -> str:
 
     Kept in ``var/cache`` as the cohort is: every batch run digests it to decide what to execute, and
     reading the whole cohort back for it was a tenth of an unchanged re-run."""
-    key = _kept_key(ws, store, store.state_token(ws.dataset.name), as_of)
+    key = _kept_key(ws, store, as_of)
 
     def compute() -> str:
         means, counts = comparison_basis(cohort_for(ws, store, as_of))

@@ -89,14 +89,9 @@ def stored_orphans(store: Store, ws: Workspace) -> list[str]:
 
 
 def _check_key(store: Store, ws: Workspace) -> str | None:
-    """What the orphan check's answer depends on, for a SQLite store: the file (a restore replaces it),
-    the dataset's versions (append-only, enforced by triggers: their count and newest id change with
-    every write) and the ids the rubric knows. None for a server's store, written to from elsewhere."""
-    where = store.file_identity()
-    if where is None:
-        return None
-    ids = input_cache.digest_key(sorted(ws.rubric.by_urn.items()))
-    return input_cache.digest_key(*where, ws.dataset.name, *store.state_token(ws.dataset.name), ids)
+    """What the orphan check's answer depends on: the store's versions (``Store.derived_key``) and the
+    ids the rubric knows."""
+    return store.derived_key(ws.dataset.name, input_cache.digest_key(sorted(ws.rubric.by_urn.items())))
 
 
 def refuse_orphans(store: Store, ws: Workspace) -> None:

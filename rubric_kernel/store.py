@@ -24,6 +24,7 @@ from . import engines, migrate, sqlite_file
 from .authz import revoked_message
 from .bundled import default_db_path
 from .errors import StoreError, display_path
+from .input_cache import digest_key
 from .records import Event, RubricRef, Version
 from .rubric import Rubric
 from .sheet import Sheet
@@ -521,6 +522,16 @@ class Store:
         """(number of versions, newest id): changes with every save, since nothing is ever updated."""
         [(count, newest)] = self.query("SELECT count(id), max(id) FROM rk_versions WHERE dataset = :d", d=dataset)
         return count, newest or 0
+
+    def derived_key(self, dataset: str, *parts: object) -> str | None:
+        """A ``var/cache`` key for a value derived from this SQLite store's versions of ``dataset`` and
+        ``parts``: the file (a restore replaces it) and the versions' state (append-only: their count and
+        newest id change with every save), read now, before the value is. None, keep nothing, for a
+        server's store, written to from elsewhere, or when a part is unknown ("")."""
+        where = self.file_identity()
+        if where is None or not all(parts):
+            return None
+        return digest_key(*where, dataset, *self.state_token(dataset), *parts)
 
     def history_marks(self, dataset: str, sheet: str = GROUP_SHEET) -> dict[int, tuple[int, int]]:
         """Each institution's (number of versions, newest id) of one sheet, as ``state_token`` for the whole

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..assessment import Assessment
-from ..input_cache import JUDGMENT_DIGESTS, digest_key
+from ..input_cache import JUDGMENT_DIGESTS
 from ..sheet_codec import digest
 from ..store import Event, Store
 from ..workspace import Workspace
@@ -36,15 +36,10 @@ def live_judgment_digests(ws: Workspace, store: Store) -> dict[int, str]:
     """``judgments_digest`` of every institution with stored judgments (absent: none stored).
 
     Every batch run digests all 75 to decide what to execute: reading and decoding some 4,000 versions
-    was a tenth of an unchanged re-run. A SQLite store's digests are kept in ``var/cache`` under its file
-    (a restore replaces it), its state (versions are append-only: their count and newest id change with
-    every save) and the inputs and code (``Workspace.inputs``); a server's store, written to from
-    elsewhere, is read every time."""
-    where = store.file_identity()
-    # The state first: a save between the two reads leaves newer digests under an older state, which no
-    # later run asks for (the state only grows); the other order could keep older ones under a newer state.
-    state = store.state_token(ws.dataset.name)
-    key = digest_key(ws.inputs, where, ws.dataset.name, state) if where and ws.inputs else None
+    was a tenth of an unchanged re-run. A SQLite store's digests are kept in ``var/cache`` under its
+    state (``Store.derived_key``) and the inputs and code (``Workspace.inputs``); a server's store is
+    read every time."""
+    key = store.derived_key(ws.dataset.name, ws.inputs)  # the state before the contents it keys
 
     def read() -> dict[int, str]:
         return {n: judgments_digest(live) for n, live in store.live_contents(ws.dataset.name).items()}
