@@ -76,12 +76,12 @@ def strict_loader() -> type[yaml.SafeLoader]:
     return StrictLoader
 
 
-def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] | None = None) -> object:
-    """One YAML document (``strict_loader`` unless told); raises InputError naming the file and line of the first fault."""
+def parse_yaml(text: str, file: str) -> object:
+    """One YAML document, read by ``strict_loader``; raises InputError naming the file and line of the first fault."""
     import yaml
 
     try:
-        return yaml.load(text, Loader=loader or strict_loader())  # every loader here derives from SafeLoader
+        return yaml.load(text, Loader=strict_loader())  # derives from SafeLoader
     except YamlFault as exc:
         raise InputError([Fault(file, exc.message, row=exc.line + 1)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -96,7 +96,7 @@ def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] | None = None
         raise InputError([Fault(file, "YAML 嵌套层次过深")]) from None
 
 
-def load_yaml(path: Path | str, loader: type[yaml.SafeLoader] | None = None) -> object:
+def load_yaml(path: Path | str) -> object:
     """Read a UTF-8 YAML file with ``parse_yaml``; unreadable files are faults too."""
     file = display_path(path)
     try:
@@ -105,4 +105,4 @@ def load_yaml(path: Path | str, loader: type[yaml.SafeLoader] | None = None) -> 
         raise InputError([Fault(file, f"无法读取：{exc.strerror}")]) from None
     except UnicodeDecodeError:
         raise InputError([Fault(file, "无法读取：文件不是 UTF-8 编码")]) from None
-    return parse_yaml(text, file, loader)
+    return parse_yaml(text, file)
