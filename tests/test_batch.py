@@ -22,6 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from rubric_kernel.batch.kernels import SOCKET_FOLDER_PREFIX
+from rubric_kernel.batch.state import State
 from rubric_kernel.cli import main
 from rubric_kernel.store import Store
 from rubric_kernel.workspace import DEMO_DATA, ROSTER_PATH
@@ -339,8 +340,7 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch, re
         return [p for d in runs for p in d.glob("0[1-8].html")]
 
     def recorded(run: str) -> set[int]:  # the runner notes a success right after its files are in place
-        state = json.loads((e.out / "state.json").read_text(encoding="utf-8"))
-        return {int(n) for n, v in state["institutions"].items() if v["run"] == run}
+        return {n for n, entry in State.load(e.out).entries.items() if entry.run == run}
 
     log = (tmp_path / "killed.log").open("w")
     cmd = [*_cli(), "batch", "--only", "1-8", "--db", e.db, "--out", str(e.out), "--workers", "2"]
@@ -383,6 +383,7 @@ def test_killed_run_keeps_previous_results_and_resumes(tmp_path, monkeypatch, re
     assert os.readlink(e.out / "latest") not in (previous, run_dir.name)
     _check_reports_complete(e.out)
     assert not list(e.out.rglob("*.part")), list(e.out.rglob("*.part"))
+    assert not (e.out / "state.journal").exists(), "the finished run folded the killed run's journal into its state"
     for n in range(1, 9):
         assert (e.out / "latest" / f"{n:02d}.html").is_file()
     assert not lingering, "processes left 10 s after kill -9 of the batch:\n" + "\n".join(described)

@@ -239,7 +239,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
         params = notebook_parameters(n, data=cfg.data, as_of=cfg.as_of, rubric=cfg.rubric, roster=cfg.roster)
         seal_as = programme.roles.organiser.value  # the organiser issues the report (实施方案 四（一）)
         jobs.append(Job(n, title_of(n), run_dir, params, cfg.notebook, seal_as, ws.dataset.synthetic))
-    state.save()  # entries moved out of killed runs' folders
+    state.save()  # entries moved out of killed runs' folders, and an interrupted run's journal folded in
 
     timings: dict[int, float] = {}
     progress = Progress(len(jobs))
@@ -289,6 +289,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
         with _environment(kernel_env):
             execute_jobs(jobs, cfg.workers, finished, (cfg.data, cfg.db_url, cfg.as_of))
         results, pages = written[0].result() if written else tables()
+    state.save()  # the journal of this run's results folded into the state file
     cohort_pages.write_index(run_dir, ws.rubric, ws.roster, results, report.failures, mark, run_id)
     report.seconds = time.perf_counter() - started
     cohort_pages.write_manifest(
@@ -379,13 +380,12 @@ def execute_jobs(
 
 def _record(state: State, res: JobResult, prints: dict[int, str], run_id: str, report: BatchReport) -> None:
     if res.ok:
-        state.entries[res.number] = Entry(prints[res.number], run_id, res.result, round(res.seconds, 3))
+        state.record(res.number, Entry(prints[res.number], run_id, res.result, round(res.seconds, 3)))
         report.executed.append(res.number)
     else:
         previous = state.entries.get(res.number, Entry())
-        state.entries[res.number] = Entry("", previous.run, previous.result, round(res.seconds, 3), res.error)
+        state.record(res.number, Entry("", previous.run, previous.result, round(res.seconds, 3), res.error))
         report.failures[res.number] = res.error
-    state.save()
 
 
 def failures_text(report: BatchReport) -> str:
