@@ -1,17 +1,13 @@
 """The batch: every selected institution through the notebook, in parallel, incrementally, atomically.
 
-A run writes into ``<out>/<run-id>/``; institutions whose inputs are unchanged since their last
-success are hard-linked from that run instead of executed; ``<out>/latest`` is switched to the new
-run only once it has finished, so readers never see a half-made run.
+Institutions whose inputs are unchanged since their last success (``fingerprint``) are reused, the
+others executed on a pool of workers; each result is recorded as it arrives (``state``), and the run's
+folder is published only once it is complete (``run_folders``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
-import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bundled import NOTEBOOK
-from ..files import open_lock_file
 from ..keyring import prepare_seal
 from ..report.digest import judgments_digest, live_judgment_digests
 from ..sheet_codec import digest
@@ -32,6 +27,15 @@ from . import cohort_pages
 from .contract import STORE_READY_VARIABLE, notebook_parameters, store_ready_token
 from .fingerprint import fingerprint, own_inputs, shared_inputs
 from .progress import Progress
+from .run_folders import (
+    incomplete_runs,
+    locked,
+    new_run_id,
+    remove_leftovers,
+    reuse_outputs,
+    reuse_pages,
+    switch_latest,
+)
 from .state import Entry, State
 from .versions import run_versions
 from .worker import Job, JobResult, Keys, execute_job, finish_job, init_worker
@@ -63,143 +67,17 @@ class BatchReport:
     incomplete: list[Path] = field(default_factory=list)  # killed runs' folders found at the start
 
 
-def new_run_id(out: Path) -> str:
-    base = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_id, k = base, 1
-    while (out / run_id).exists():
-        k += 1
-        run_id = f"{base}-{k}"
-    return run_id
-
-
-def _link(src: Path, dst: Path) -> None:
-    dst.unlink(missing_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def _reuse(out: Path, run_dir: Path, n: int, entry: Entry) -> bool:
-    """Bring an institution's last good outputs into this run; False when they are gone.
-
-    An entry whose outputs sit in a killed run's folder (no manifest) then points at this run instead, so
-    ``batch --clean`` can remove that folder without losing them.
-    """
-    src = out / entry.run
-    files = [src / f"{n:02d}.ipynb", src / f"{n:02d}.html"]
-    if not entry.run or not all(f.exists() for f in files):
-        return False
-    if src.resolve() != run_dir.resolve():
-        for f in files:
-            _link(f, run_dir / f.name)
-        if not (src / "manifest.json").exists():
-            entry.run = run_dir.name
-    return True
-
-
-def _reuse_pages(out: Path, run_dir: Path, pages: str) -> bool:
-    """Link the cohort tables from the run ``latest`` shows when they were made from the same inputs
-    (``pages``, recorded in its manifest); False when they must be written."""
-    previous = out / "latest"
-    try:
-        recorded = json.loads((previous / "manifest.json").read_text(encoding="utf-8")).get("pages")
-    except (OSError, ValueError):
-        return False
-    files = [previous / name for name in cohort_pages.TABLES]
-    if recorded != pages or not all(f.is_file() for f in files):
-        return False
-    for f in files:
-        _link(f, run_dir / f.name)
-    return True
-
-
-def _switch_latest(out: Path, run_id: str) -> None:
-    tmp = out / f".latest.{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(run_id, target_is_directory=True)
-    os.replace(tmp, out / "latest")
-
-
-def _remove_leftovers(out: Path) -> None:
-    """Temporary files of a run that was killed mid-write (never visible under a report's name)."""
-    for part in [*out.glob(".*.part"), *out.glob("*/.*.part")]:
-        part.unlink(missing_ok=True)
-
-
-class BatchBusy(RuntimeError):
-    pass
-
-
-RUN_ID = re.compile(r"\d{8}-\d{6}(?:-\d+)?")
-
-
-@contextmanager
-def _lock(out: Path) -> Iterator[None]:
-    """One batch per output folder at a time: a second would delete the first's files in flight."""
-    import fcntl
-
-    try:
-        fd = open_lock_file(out / ".lock")
-    except OSError:
-        raise BatchBusy(f"输出目录 {out} 中的 .lock 不是普通文件（可能是符号链接），已拒绝使用；请删除后重试") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BatchBusy(f"另一个批量任务正在使用输出目录 {out}，请等待其结束") from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def incomplete_runs(out: Path) -> list[Path]:
-    """Run folders left by killed runs: named like a run, no manifest (written last), not what latest shows."""
-    if not out.is_dir():
-        return []
-    latest = out / "latest"
-    shown = os.readlink(latest) if latest.is_symlink() else ""
-    return sorted(
-        d
-        for d in out.iterdir()
-        if RUN_ID.fullmatch(d.name)
-        and d.is_dir()
-        and not d.is_symlink()
-        and d.name != shown
-        and not (d / "manifest.json").exists()
-    )
-
-
-def clean_incomplete(out: Path) -> list[Path]:
-    """Remove the folders of killed runs (only those); state entries that pointed into them are forgotten."""
-    if not out.is_dir():
-        return []
-    with _lock(out):
-        stale = incomplete_runs(out)
-        if not stale:
-            return []
-        state = State.load(out)
-        names = {d.name for d in stale}
-        for n, entry in list(state.entries.items()):
-            if entry.run in names:
-                del state.entries[n]  # its outputs go with the folder: the next run executes it again
-        state.save()
-        for d in stale:
-            shutil.rmtree(d)
-        return stale
-
-
 def run_batch(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
     _ = ws.programme  # a faulty programme file stops the run before any notebook runs
     cfg.out.mkdir(parents=True, exist_ok=True)
-    with _lock(cfg.out):
+    with locked(cfg.out):
         return _run(ws, store, cfg, title_of)
 
 
 def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport:
     out = cfg.out
     programme = ws.programme
-    _remove_leftovers(out)
+    remove_leftovers(out)
     incomplete = incomplete_runs(out)
     state = State.load(out)
     run_id = new_run_id(out)
@@ -230,9 +108,9 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
         up_to_date = entry is not None and entry.fingerprint == prints[n]
         if n not in selected:
             if entry is not None and entry.result is not None:
-                _reuse(out, run_dir, n, entry)  # keep the run a complete view of the cohort
+                reuse_outputs(out, run_dir, n, entry)  # keep the run a complete view of the cohort
             continue
-        if up_to_date and _reuse(out, run_dir, n, entry):
+        if up_to_date and reuse_outputs(out, run_dir, n, entry):
             report.reused.append(n)
             continue
         # the store URL travels in the environment
@@ -261,7 +139,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
                 "mark": mark,
             }
         )
-        if not _reuse_pages(out, run_dir, pages):  # the workbooks are most of an unchanged re-run's time
+        if not reuse_pages(out, run_dir, pages):  # the workbooks are most of an unchanged re-run's time
             cohort_pages.write_summary(run_dir, ws.rubric, results, mark)
             cohort_pages.write_publicity(run_dir, ws.roster, results, mark, programme=programme, rubric=ws.rubric)
         return results, pages
@@ -323,7 +201,7 @@ def _run(ws: Workspace, store: Store, cfg: BatchConfig, title_of) -> BatchReport
     # show: latest keeps showing the last run that had one.
     report.published = bool(report.executed or report.reused or not report.failures)
     if report.published:
-        _switch_latest(out, run_id)
+        switch_latest(out, run_id)
     return report
 
 

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..batch.runner import BatchBusy, BatchConfig, failures_text, run_batch
+    from ..batch.run_folders import BatchBusy
+    from ..batch.runner import BatchConfig, failures_text, run_batch
     from ..batch.selection import parse_only
 
     out = args.out or outputs_dir()
@@ -87,7 +88,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def _clean(out: Path) -> int:
     """Remove only the folders of killed runs (no manifest); complete runs and latest stay."""
-    from ..batch.runner import BatchBusy, clean_incomplete
+    from ..batch.run_folders import BatchBusy, clean_incomplete
 
     try:
         removed = clean_incomplete(out)
