@@ -136,9 +136,8 @@ def _bounded_int(text: str) -> int:
 
 
 def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], faults: list[Fault], file: str) -> None:
-    """Record lines; refuse type tags, keys that are not plain text, and keys written twice."""
-    import yaml
-
+    """Record lines; refuse type tags, keys that are not plain text, and keys written twice. Nodes are told
+    apart by PyYAML's ``Node.id`` ("scalar", "sequence", "mapping"), so the recursion imports nothing."""
     line = node.start_mark.line + 1
     if node.tag not in PLAIN_TAGS:
         faults.append(
@@ -149,15 +148,15 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], faults: lis
             )
         )
         return
-    if isinstance(node, yaml.SequenceNode):
+    if node.id == "sequence":
         for i, item in enumerate(node.value):
             lines[(*path, str(i))] = item.start_mark.line + 1
             _walk(item, (*path, str(i)), lines, faults, file)
-    elif isinstance(node, yaml.MappingNode):
+    elif node.id == "mapping":
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in PLAIN_TAGS:
+            if key_node.id != "scalar" or key_node.tag not in PLAIN_TAGS:
                 faults.append(Fault(file, f"{_where(path)}键必须是文字", row=key_line))
                 continue
             key = key_node.value
